@@ -1,0 +1,201 @@
+package users
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/authgate/authgate/internal/db"
+)
+
+// User is a person who can log in, own API tokens and authorize apps.
+type User struct {
+	ID        int64     `db:"id" json:"id"`
+	Username  string    `db:"username" json:"username"`
+	Email     string    `db:"email" json:"email"`
+	IsAdmin   bool      `db:"is_admin" json:"is_admin"`
+	IsActive  bool      `db:"is_active" json:"is_active"`
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
+	UpdatedAt time.Time `db:"updated_at" json:"updated_at"`
+}
+
+// NewUser is what Create needs. Password is hashed before storage; an empty
+// Password creates a user who cannot log in with a password.
+type NewUser struct {
+	Username string
+	Email    string
+	Password string
+	IsAdmin  bool
+}
+
+// Sentinel errors, compared with errors.Is.
+var (
+	ErrNotFound           = errors.New("user not found")
+	ErrAlreadyExists      = errors.New("user already exists")
+	ErrInvalidUsername    = errors.New("username must be 1-150 characters of letters, digits and . _ @ + -")
+	ErrInvalidCredentials = errors.New("the username or password was not correct")
+)
+
+var usernameRE = regexp.MustCompile(`^[A-Za-z0-9._@+-]{1,150}$`)
+
+// ValidUsername reports whether name is an acceptable username (Django's
+// username rule: letters, digits and @ . + - _).
+func ValidUsername(name string) bool { return usernameRE.MatchString(name) }
+
+// Store is the storage contract for users.
+type Store interface {
+	Create(ctx context.Context, nu NewUser) (User, error)
+	Get(ctx context.Context, id int64) (User, error)
+	GetByUsername(ctx context.Context, username string) (User, error)
+	List(ctx context.Context) ([]User, error)
+	Count(ctx context.Context) (int, error)
+	SetPassword(ctx context.Context, id int64, password string) error
+	SetActive(ctx context.Context, id int64, active bool) error
+	SetAdmin(ctx context.Context, id int64, admin bool) error
+	// Authenticate checks a username and password. Unknown users, inactive
+	// users and wrong passwords all return ErrInvalidCredentials after the
+	// same argon2id work, so timing does not reveal which it was.
+	Authenticate(ctx context.Context, username, password string) (User, error)
+}
+
+// SQLStore implements Store on internal/db.
+type SQLStore struct {
+	db *db.DB
+}
+
+// NewSQLStore returns a Store backed by d.
+func NewSQLStore(d *db.DB) *SQLStore { return &SQLStore{db: d} }
+
+const userColumns = `id, username, email, is_admin, is_active, created_at, updated_at`
+
+// Create inserts a user.
+func (s *SQLStore) Create(ctx context.Context, nu NewUser) (User, error) {
+	if !ValidUsername(nu.Username) {
+		return User{}, ErrInvalidUsername
+	}
+	hash := ""
+	if nu.Password != "" {
+		var err error
+		if hash, err = HashPassword(nu.Password); err != nil {
+			return User{}, err
+		}
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	u := User{Username: nu.Username, Email: strings.TrimSpace(nu.Email), IsAdmin: nu.IsAdmin, IsActive: true, CreatedAt: now, UpdatedAt: now}
+	q := s.db.Rebind(`INSERT INTO users (username, email, password_hash, is_admin, is_active, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+	err := s.db.QueryRowxContext(ctx, q, u.Username, u.Email, hash, u.IsAdmin, true, now, now).Scan(&u.ID)
+	if db.IsUniqueViolation(err) {
+		return User{}, fmt.Errorf("create user %q: %w", nu.Username, ErrAlreadyExists)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("create user %q: %w", nu.Username, err)
+	}
+	return u, nil
+}
+
+func (s *SQLStore) getOne(ctx context.Context, where string, arg any) (User, error) {
+	var u User
+	err := s.db.GetContext(ctx, &u, s.db.Rebind(`SELECT `+userColumns+` FROM users WHERE `+where), arg)
+	if db.IsNoRows(err) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("load user: %w", err)
+	}
+	normalize(&u)
+	return u, nil
+}
+
+func normalize(u *User) {
+	u.CreatedAt = u.CreatedAt.UTC()
+	u.UpdatedAt = u.UpdatedAt.UTC()
+}
+
+// Get loads a user by ID.
+func (s *SQLStore) Get(ctx context.Context, id int64) (User, error) {
+	return s.getOne(ctx, "id = ?", id)
+}
+
+// GetByUsername loads a user by exact username.
+func (s *SQLStore) GetByUsername(ctx context.Context, username string) (User, error) {
+	return s.getOne(ctx, "username = ?", username)
+}
+
+// List returns every user ordered by username.
+func (s *SQLStore) List(ctx context.Context) ([]User, error) {
+	var out []User
+	if err := s.db.SelectContext(ctx, &out, `SELECT `+userColumns+` FROM users ORDER BY username`); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	for i := range out {
+		normalize(&out[i])
+	}
+	return out, nil
+}
+
+// Count returns the number of users.
+func (s *SQLStore) Count(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM users`); err != nil {
+		return 0, fmt.Errorf("count users: %w", err)
+	}
+	return n, nil
+}
+
+func (s *SQLStore) update(ctx context.Context, id int64, set string, arg any) error {
+	q := s.db.Rebind(`UPDATE users SET ` + set + ` = ?, updated_at = ? WHERE id = ?`)
+	res, err := s.db.ExecContext(ctx, q, arg, time.Now().UTC().Truncate(time.Microsecond), id)
+	if err != nil {
+		return fmt.Errorf("update user %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// SetPassword replaces the user's password hash.
+func (s *SQLStore) SetPassword(ctx context.Context, id int64, password string) error {
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	return s.update(ctx, id, "password_hash", hash)
+}
+
+// SetActive activates or deactivates a user. Deactivated users cannot log in
+// and their API tokens stop authenticating.
+func (s *SQLStore) SetActive(ctx context.Context, id int64, active bool) error {
+	return s.update(ctx, id, "is_active", active)
+}
+
+// SetAdmin grants or removes the admin flag.
+func (s *SQLStore) SetAdmin(ctx context.Context, id int64, admin bool) error {
+	return s.update(ctx, id, "is_admin", admin)
+}
+
+// Authenticate implements Store.
+func (s *SQLStore) Authenticate(ctx context.Context, username, password string) (User, error) {
+	var row struct {
+		User
+		PasswordHash string `db:"password_hash"`
+	}
+	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT `+userColumns+`, password_hash FROM users WHERE username = ?`), username)
+	if err != nil && !db.IsNoRows(err) {
+		return User{}, fmt.Errorf("authenticate: %w", err)
+	}
+	hash := row.PasswordHash
+	if db.IsNoRows(err) || hash == "" {
+		hash = dummyHash
+	}
+	ok := VerifyPassword(hash, password)
+	if db.IsNoRows(err) || row.PasswordHash == "" || !ok || !row.IsActive {
+		return User{}, ErrInvalidCredentials
+	}
+	normalize(&row.User)
+	return row.User, nil
+}
