@@ -1,0 +1,174 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/authgate/authgate/configs"
+	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/users"
+)
+
+// App is a configured authgate: database, stores and HTTP router.
+type App struct {
+	Config  configs.Config
+	Logger  *slog.Logger
+	DB      *db.DB
+	Users   users.Store
+	Router  *gin.Engine
+	Metrics *prometheus.Registry
+
+	closers []func() error
+}
+
+// Options tunes New for the caller: the CLI opens an App without serving it.
+type Options struct {
+	// Migrate applies pending migrations even when database.auto_migrate is off.
+	Migrate bool
+}
+
+// New builds an App. The caller must Close it.
+func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Options) (*App, error) {
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	d, err := db.Open(ctx, cfg.Database.URL)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Logger: logger, DB: d, closers: []func() error{d.Close}}
+	if cfg.Database.AutoMigrate || opts.Migrate {
+		n, err := d.Migrate(ctx)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		if n > 0 {
+			logger.Info("applied migrations", "count", n, "dialect", string(d.Dialect))
+		}
+	} else if _, pending, err := d.MigrationStatus(ctx); err != nil || pending {
+		a.Close()
+		if err != nil {
+			return nil, err
+		}
+		return nil, errors.New("database has pending migrations: run `authgate migrate` or set database.auto_migrate")
+	}
+	a.Users = users.NewSQLStore(d)
+
+	a.Metrics = prometheus.NewRegistry()
+	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if err := a.buildRouter(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// OnClose registers fn to run when the App closes (in reverse order).
+func (a *App) OnClose(fn func() error) { a.closers = append(a.closers, fn) }
+
+// Close releases everything New opened.
+func (a *App) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}
+
+// Ready reports whether the database answers within two seconds.
+func (a *App) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return a.DB.Ping(ctx)
+}
+
+func (a *App) buildRouter(ctx context.Context) error {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.ContextWithFallback = true
+	r.HandleMethodNotAllowed = true
+	m := newHTTPMetrics(a.Metrics)
+	r.Use(recoverer(a.Logger), requestLogger(a.Logger), m.middleware(), limitBody(a.Config.Server.MaxBodyBytes))
+
+	r.GET("/healthz", func(c *gin.Context) {
+		c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	})
+	r.GET("/readyz", func(c *gin.Context) {
+		if err := a.Ready(c.Request.Context()); err != nil {
+			a.Logger.Warn("readiness check failed", "error", err)
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": "database unreachable"})
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	})
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{})))
+
+	a.Router = r
+	return a.wire(ctx)
+}
+
+// wire constructs the domain services and mounts their routes. Each block
+// is owned by the package it wires.
+func (a *App) wire(ctx context.Context) error {
+	_ = ctx
+	return nil
+}
+
+// EnsureAdmin creates the user "admin" when no user exists yet. The password
+// is AUTHGATE_ADMIN_PASSWORD when set, else a random one printed once to w.
+func (a *App) EnsureAdmin(ctx context.Context, w io.Writer) error {
+	n, err := a.Users.Count(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	password := os.Getenv("AUTHGATE_ADMIN_PASSWORD")
+	generated := password == ""
+	if generated {
+		password = RandomPassword(24)
+	}
+	if _, err := a.Users.Create(ctx, users.NewUser{Username: "admin", Password: password, IsAdmin: true}); err != nil {
+		if errors.Is(err, users.ErrAlreadyExists) {
+			return nil // another instance created it first
+		}
+		return fmt.Errorf("create initial admin: %w", err)
+	}
+	if generated {
+		fmt.Fprintf(w, "\nCreated the first user \"admin\" with password:\n\n    %s\n\nIt is shown only this once; change it with `authgate user passwd admin`.\n\n", password)
+	} else {
+		fmt.Fprintln(w, "Created the first user \"admin\" with the password from AUTHGATE_ADMIN_PASSWORD.")
+	}
+	a.Logger.Info("created initial admin user", "username", "admin")
+	return nil
+}
+
+// RandomPassword returns n random characters from an unambiguous alphabet.
+func RandomPassword(n int) string {
+	const alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, n)
+	for i := range b {
+		v, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		if err != nil {
+			panic(err) // crypto/rand never fails on supported platforms
+		}
+		b[i] = alphabet[v.Int64()]
+	}
+	return string(b)
+}
