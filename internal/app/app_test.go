@@ -1,0 +1,206 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authgate/authgate/configs"
+	"github.com/authgate/authgate/internal/app"
+	"github.com/authgate/authgate/internal/db/dbtest"
+)
+
+func newApp(t *testing.T, dsn string, logger *slog.Logger) *app.App {
+	t.Helper()
+	cfg, err := configs.Load("", nil, configs.Overrides{"database.url": dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, logger, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+func get(t *testing.T, h http.Handler, path string, header http.Header) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dsn  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return dbtest.SQLiteDSN(t) }},
+		{"postgres", func(t *testing.T) string { return dbtest.PostgresDSN(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newApp(t, tc.dsn(t), nil)
+			for _, path := range []string{"/healthz", "/readyz"} {
+				if w := get(t, a.Router, path, nil); w.Code != 200 || !strings.Contains(w.Body.String(), `"ok"`) {
+					t.Fatalf("%s = %d %s", path, w.Code, w.Body)
+				}
+			}
+			w := get(t, a.Router, "/metrics", nil)
+			if w.Code != 200 || !strings.Contains(w.Body.String(), `authgate_http_requests_total{method="GET",route="/readyz",status="200"} 1`) {
+				t.Fatalf("/metrics = %d\n%s", w.Code, w.Body)
+			}
+		})
+	}
+}
+
+// proxy is a TCP relay whose upstream can be cut and restored, standing in
+// for a PostgreSQL outage without stopping the shared server.
+type proxy struct {
+	ln       net.Listener
+	upstream string
+	mu       sync.Mutex
+	down     bool
+	conns    []net.Conn
+}
+
+func newProxy(t *testing.T, upstream string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, upstream: upstream}
+	t.Cleanup(func() { ln.Close(); p.setDown(true) })
+	go p.serve()
+	return p
+}
+
+func (p *proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		down := p.down
+		p.mu.Unlock()
+		if down {
+			c.Close()
+			continue
+		}
+		u, err := net.Dial("tcp", p.upstream)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, u)
+		p.mu.Unlock()
+		go func() { io.Copy(u, c); u.Close() }()
+		go func() { io.Copy(c, u); c.Close() }()
+	}
+}
+
+func (p *proxy) setDown(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = down
+	if down {
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
+	}
+}
+
+// TestReadinessFollowsDatabase proves /readyz turns 503 while PostgreSQL is
+// unreachable and back to 200 when it returns, with no restart.
+func TestReadinessFollowsDatabase(t *testing.T) {
+	dsn := dbtest.PostgresDSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProxy(t, u.Host)
+	u.Host = p.ln.Addr().String()
+	var logs bytes.Buffer
+	a := newApp(t, u.String(), slog.New(slog.NewTextHandler(&logs, nil)))
+
+	if w := get(t, a.Router, "/readyz", nil); w.Code != 200 {
+		t.Fatalf("before outage: %d %s", w.Code, w.Body)
+	}
+	p.setDown(true)
+	if w := get(t, a.Router, "/readyz", nil); w.Code != 503 || !strings.Contains(w.Body.String(), "database unreachable") {
+		t.Fatalf("during outage: %d %s", w.Code, w.Body)
+	}
+	if w := get(t, a.Router, "/healthz", nil); w.Code != 200 {
+		t.Fatalf("/healthz during outage: %d", w.Code)
+	}
+	p.setDown(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		w := get(t, a.Router, "/readyz", nil)
+		if w.Code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after outage: still %d %s", w.Code, w.Body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestRequestLogHasNoSecrets(t *testing.T) {
+	var logs bytes.Buffer
+	a := newApp(t, dbtest.SQLiteDSN(t), slog.New(slog.NewJSONHandler(&logs, nil)))
+	h := http.Header{}
+	h.Set("Authorization", "Bearer supersecret-bearer")
+	h.Set("Cookie", "authgate_session=supersecret-cookie")
+	get(t, a.Router, "/healthz?access_token=supersecret-query", h)
+	out := logs.String()
+	if !strings.Contains(out, `"path":"/healthz"`) {
+		t.Fatalf("no request log line: %s", out)
+	}
+	if strings.Contains(out, "supersecret") {
+		t.Fatalf("secret in log: %s", out)
+	}
+}
+
+func TestEnsureAdmin(t *testing.T) {
+	a := newApp(t, dbtest.SQLiteDSN(t), nil)
+	var out bytes.Buffer
+	t.Setenv("AUTHGATE_ADMIN_PASSWORD", "")
+	if err := a.EnsureAdmin(context.Background(), &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Fields(out.String())
+	var password string
+	for i, w := range lines {
+		if w == "password:" && i+1 < len(lines) {
+			password = lines[i+1]
+		}
+	}
+	if len(password) != 24 {
+		t.Fatalf("no 24-char password printed: %q", out.String())
+	}
+	if u, err := a.Users.Authenticate(context.Background(), "admin", password); err != nil || !u.IsAdmin {
+		t.Fatalf("printed password does not log in: %v", err)
+	}
+	out.Reset()
+	if err := a.EnsureAdmin(context.Background(), &out); err != nil || out.Len() != 0 {
+		t.Fatalf("second EnsureAdmin printed %q, %v", out.String(), err)
+	}
+}
