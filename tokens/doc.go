@@ -1,0 +1,13 @@
+// Package tokens issues, stores and authenticates API tokens with Djblets'
+// WebAPIToken semantics (spec/djblets-tokens.md §1–§3, §7.3, §9) and the
+// authgate improvements of DESIGN.md §6: only SHA-256 digests are stored, a
+// token's format and checksum are checked before any database query, policy
+// is validated on every write, and every change lands in an append-only
+// audit log and is delivered to registered observers.
+//
+// The pieces: Token (the model and its permission predicates), Generator and
+// Registry (the vendor_checksum and legacy_sha1 token formats), Store (storage
+// in the package's own types, with NewSQLStore for SQLite and PostgreSQL) and
+// Manager (generation, authentication, update, invalidation, deletion and
+// events). FormatDjangoDateTime renders dates the way Djblets' messages do.
+package tokens

@@ -1,0 +1,419 @@
+package tokens
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/users"
+)
+
+// SQLStore implements Store on internal/db (SQLite and PostgreSQL).
+type SQLStore struct {
+	db *db.DB
+}
+
+// NewSQLStore returns a Store backed by d, which must be migrated.
+func NewSQLStore(d *db.DB) *SQLStore { return &SQLStore{db: d} }
+
+var _ Store = (*SQLStore)(nil)
+
+// queryer is what both *sqlx.DB and *sqlx.Tx offer.
+type queryer interface {
+	sqlx.QueryerContext
+	sqlx.ExecerContext
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
+const tokenColumns = `t.id, t.user_id, u.username, t.token_digest, t.token_prefix, t.token_generator_id,
+	t.time_added, t.last_updated, t.last_used, t.expires, t.valid, t.invalid_date, t.invalid_reason,
+	t.note, t.policy, t.extra_data, t.expired_event_sent`
+
+const tokenFrom = ` FROM api_tokens t JOIN users u ON u.id = t.user_id`
+
+// tokenRow is one api_tokens row joined with its owner's username.
+type tokenRow struct {
+	ID               int64        `db:"id"`
+	UserID           int64        `db:"user_id"`
+	Username         string       `db:"username"`
+	Digest           string       `db:"token_digest"`
+	Prefix           string       `db:"token_prefix"`
+	GeneratorID      string       `db:"token_generator_id"`
+	TimeAdded        time.Time    `db:"time_added"`
+	LastUpdated      time.Time    `db:"last_updated"`
+	LastUsed         sql.NullTime `db:"last_used"`
+	Expires          sql.NullTime `db:"expires"`
+	Valid            bool         `db:"valid"`
+	InvalidDate      sql.NullTime `db:"invalid_date"`
+	InvalidReason    string       `db:"invalid_reason"`
+	Note             string       `db:"note"`
+	Policy           string       `db:"policy"`
+	ExtraData        string       `db:"extra_data"`
+	ExpiredEventSent bool         `db:"expired_event_sent"`
+}
+
+func nullTimePtr(n sql.NullTime) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := n.Time.UTC()
+	return &t
+}
+
+func toNullTime(p *time.Time) sql.NullTime {
+	if p == nil {
+		return sql.NullTime{}
+	}
+	return sql.NullTime{Time: dbTime(*p), Valid: true}
+}
+
+func (r *tokenRow) token() *Token {
+	return &Token{
+		ID:               r.ID,
+		UserID:           r.UserID,
+		Username:         r.Username,
+		Prefix:           r.Prefix,
+		GeneratorID:      r.GeneratorID,
+		TimeAdded:        r.TimeAdded.UTC(),
+		LastUpdated:      r.LastUpdated.UTC(),
+		LastUsed:         nullTimePtr(r.LastUsed),
+		Expires:          nullTimePtr(r.Expires),
+		Valid:            r.Valid,
+		InvalidDate:      nullTimePtr(r.InvalidDate),
+		InvalidReason:    r.InvalidReason,
+		Note:             r.Note,
+		Policy:           json.RawMessage(r.Policy),
+		ExtraData:        json.RawMessage(r.ExtraData),
+		ExpiredEventSent: r.ExpiredEventSent,
+	}
+}
+
+// InTx implements Store.
+func (s *SQLStore) InTx(ctx context.Context, fn func(tx StoreTx) error) error {
+	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		return fn(&sqlTx{db: s.db, tx: tx})
+	})
+}
+
+// Get implements Store.
+func (s *SQLStore) Get(ctx context.Context, id int64) (*Token, error) {
+	return getToken(ctx, s.db, s.db, id, "")
+}
+
+func getToken(ctx context.Context, d *db.DB, q queryer, id int64, suffix string) (*Token, error) {
+	var r tokenRow
+	err := q.GetContext(ctx, &r, d.Rebind(`SELECT `+tokenColumns+tokenFrom+` WHERE t.id = ?`+suffix), id)
+	if db.IsNoRows(err) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load api token %d: %w", id, err)
+	}
+	return r.token(), nil
+}
+
+// List implements Store.
+func (s *SQLStore) List(ctx context.Context, userID int64) ([]*Token, error) {
+	var rows []tokenRow
+	q := s.db.Rebind(`SELECT ` + tokenColumns + tokenFrom + ` WHERE t.user_id = ? ORDER BY t.id`)
+	if err := s.db.SelectContext(ctx, &rows, q, userID); err != nil {
+		return nil, fmt.Errorf("list api tokens of user %d: %w", userID, err)
+	}
+	out := make([]*Token, len(rows))
+	for i := range rows {
+		out[i] = rows[i].token()
+	}
+	return out, nil
+}
+
+// lookupQuery fetches the token and every owner field Authenticate needs in
+// one round trip.
+const lookupQuery = `SELECT ` + tokenColumns + `,
+	u.email AS owner_email, u.is_admin AS owner_is_admin, u.is_active AS owner_is_active,
+	u.created_at AS owner_created_at, u.updated_at AS owner_updated_at` + tokenFrom + `
+	WHERE t.token_digest = ?`
+
+// LookupDigest implements Store.
+func (s *SQLStore) LookupDigest(ctx context.Context, digest string) (*Lookup, error) {
+	var r struct {
+		tokenRow
+		Email     string    `db:"owner_email"`
+		IsAdmin   bool      `db:"owner_is_admin"`
+		IsActive  bool      `db:"owner_is_active"`
+		CreatedAt time.Time `db:"owner_created_at"`
+		UpdatedAt time.Time `db:"owner_updated_at"`
+	}
+	err := s.db.GetContext(ctx, &r, s.db.Rebind(lookupQuery), digest)
+	if db.IsNoRows(err) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up api token: %w", err)
+	}
+	return &Lookup{
+		Token:  r.token(),
+		Digest: r.Digest,
+		Owner: users.User{
+			ID: r.UserID, Username: r.Username, Email: r.Email, IsAdmin: r.IsAdmin, IsActive: r.IsActive,
+			CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		},
+	}, nil
+}
+
+type auditRow struct {
+	ID          int64         `db:"id"`
+	At          time.Time     `db:"at"`
+	Kind        string        `db:"kind"`
+	ActorUserID sql.NullInt64 `db:"actor_user_id"`
+	SubjectType string        `db:"subject_type"`
+	SubjectID   string        `db:"subject_id"`
+	Data        string        `db:"data"`
+}
+
+// ListAuditEvents implements Store.
+func (s *SQLStore) ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	if f.SubjectType != "" {
+		add("subject_type = ?", f.SubjectType)
+	}
+	if f.SubjectID != "" {
+		add("subject_id = ?", f.SubjectID)
+	}
+	if f.Kind != "" {
+		add("kind = ?", f.Kind)
+	}
+	if f.AfterID > 0 {
+		add("id > ?", f.AfterID)
+	}
+	q := `SELECT id, at, kind, actor_user_id, subject_type, subject_id, data FROM audit_events`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY id`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	var rows []auditRow
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("list audit events: %w", err)
+	}
+	out := make([]AuditEvent, len(rows))
+	for i, r := range rows {
+		out[i] = AuditEvent{ID: r.ID, At: r.At.UTC(), Kind: r.Kind, SubjectType: r.SubjectType, SubjectID: r.SubjectID, Data: json.RawMessage(r.Data)}
+		if r.ActorUserID.Valid {
+			id := r.ActorUserID.Int64
+			out[i].ActorUserID = &id
+		}
+	}
+	return out, nil
+}
+
+// sqlTx implements StoreTx.
+type sqlTx struct {
+	db *db.DB
+	tx *sqlx.Tx
+}
+
+// Savepoint implements StoreTx.
+func (t *sqlTx) Savepoint(ctx context.Context, name string, fn func() error) error {
+	return db.Savepoint(ctx, t.tx, name, fn)
+}
+
+// Insert implements StoreTx.
+func (t *sqlTx) Insert(ctx context.Context, tok *Token, digest string) error {
+	q := t.db.Rebind(`INSERT INTO api_tokens (user_id, token_digest, token_prefix, token_generator_id,
+		time_added, last_updated, last_used, expires, valid, invalid_date, invalid_reason, note, policy,
+		extra_data, expired_event_sent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+	var id int64
+	err := t.tx.QueryRowxContext(ctx, q, tok.UserID, digest, tok.Prefix, tok.GeneratorID,
+		dbTime(tok.TimeAdded), dbTime(tok.LastUpdated), toNullTime(tok.LastUsed), toNullTime(tok.Expires),
+		tok.Valid, toNullTime(tok.InvalidDate), tok.InvalidReason, tok.Note, string(tok.Policy),
+		string(tok.ExtraData), tok.ExpiredEventSent).Scan(&id)
+	// Only the digest's own unique violation is a collision; any other
+	// constraint failure is a real error (DESIGN §6, fixing Djblets §3.1).
+	if db.IsUniqueViolation(err) && strings.Contains(db.UniqueConstraint(err), "token_digest") {
+		return ErrDuplicateDigest
+	}
+	if err != nil {
+		return fmt.Errorf("insert api token: %w", err)
+	}
+	tok.ID = id
+	return nil
+}
+
+// Get implements StoreTx.
+func (t *sqlTx) Get(ctx context.Context, id int64) (*Token, error) {
+	lock := ""
+	if t.db.Dialect == db.Postgres {
+		lock = ` FOR UPDATE OF t` // SQLite's BEGIN IMMEDIATE already excludes other writers
+	}
+	return getToken(ctx, t.db, t.tx, id, lock)
+}
+
+// Update implements StoreTx.
+func (t *sqlTx) Update(ctx context.Context, tok *Token) error {
+	q := t.db.Rebind(`UPDATE api_tokens SET note = ?, policy = ?, extra_data = ?, expires = ?, valid = ?,
+		invalid_date = ?, invalid_reason = ?, last_updated = ?, expired_event_sent = ? WHERE id = ?`)
+	res, err := t.tx.ExecContext(ctx, q, tok.Note, string(tok.Policy), string(tok.ExtraData),
+		toNullTime(tok.Expires), tok.Valid, toNullTime(tok.InvalidDate), tok.InvalidReason,
+		dbTime(tok.LastUpdated), tok.ExpiredEventSent, tok.ID)
+	if err != nil {
+		return fmt.Errorf("update api token %d: %w", tok.ID, err)
+	}
+	return requireOne(res, tok.ID)
+}
+
+func requireOne(res sql.Result, id int64) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("api token %d: rows affected: %w", id, err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// inChunk bounds the size of IN (...) lists (SQLite allows 32766 bound
+// parameters, PostgreSQL 65535; stay far below both).
+const inChunk = 500
+
+// Invalidate implements StoreTx.
+func (t *sqlTx) Invalidate(ctx context.Context, scope InvalidateScope, at time.Time, reason string) ([]*Token, error) {
+	// DESIGN §6: only still-valid tokens are touched, so an already invalid
+	// token keeps its first date and reason; last_updated is left alone as
+	// in Djblets' bulk update (spec §3.2).
+	const set = `UPDATE api_tokens SET valid = ?, invalid_date = ?, invalid_reason = ? WHERE valid = ?`
+	at = dbTime(at)
+	var ids []int64
+	run := func(cond string, args ...any) error {
+		var got []int64
+		q := t.db.Rebind(set + cond + ` RETURNING id`)
+		if err := t.tx.SelectContext(ctx, &got, q, append([]any{false, at, reason, true}, args...)...); err != nil {
+			return fmt.Errorf("invalidate api tokens: %w", err)
+		}
+		ids = append(ids, got...)
+		return nil
+	}
+	switch {
+	case scope.All:
+		if err := run(""); err != nil {
+			return nil, err
+		}
+	case scope.TokenID != 0:
+		if err := run(` AND id = ?`, scope.TokenID); err != nil {
+			return nil, err
+		}
+	case len(scope.UserIDs) > 0:
+		for chunk := range chunks(scope.UserIDs) {
+			cond, args, err := sqlx.In(` AND user_id IN (?)`, chunk)
+			if err != nil {
+				return nil, fmt.Errorf("invalidate api tokens: %w", err)
+			}
+			if err := run(cond, args...); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		return nil, nil
+	}
+	return t.loadMany(ctx, ids)
+}
+
+func chunks(ids []int64) func(func([]int64) bool) {
+	return func(yield func([]int64) bool) {
+		for len(ids) > 0 {
+			n := min(len(ids), inChunk)
+			if !yield(ids[:n]) {
+				return
+			}
+			ids = ids[n:]
+		}
+	}
+}
+
+// loadMany loads tokens by ID, ordered by ID.
+func (t *sqlTx) loadMany(ctx context.Context, ids []int64) ([]*Token, error) {
+	var out []*Token
+	for chunk := range chunks(ids) {
+		q, args, err := sqlx.In(`SELECT `+tokenColumns+tokenFrom+` WHERE t.id IN (?) ORDER BY t.id`, chunk)
+		if err != nil {
+			return nil, fmt.Errorf("load api tokens: %w", err)
+		}
+		var rows []tokenRow
+		if err := t.tx.SelectContext(ctx, &rows, t.db.Rebind(q), args...); err != nil {
+			return nil, fmt.Errorf("load api tokens: %w", err)
+		}
+		for i := range rows {
+			out = append(out, rows[i].token())
+		}
+	}
+	return out, nil
+}
+
+// Delete implements StoreTx.
+func (t *sqlTx) Delete(ctx context.Context, id int64) error {
+	res, err := t.tx.ExecContext(ctx, t.db.Rebind(`DELETE FROM api_tokens WHERE id = ?`), id)
+	if err != nil {
+		return fmt.Errorf("delete api token %d: %w", id, err)
+	}
+	return requireOne(res, id)
+}
+
+// MarkUsed implements StoreTx.
+func (t *sqlTx) MarkUsed(ctx context.Context, id int64, at, staleBefore time.Time) (bool, error) {
+	q := t.db.Rebind(`UPDATE api_tokens SET last_used = ? WHERE id = ? AND (last_used IS NULL OR last_used <= ?)`)
+	res, err := t.tx.ExecContext(ctx, q, dbTime(at), id, dbTime(staleBefore))
+	if err != nil {
+		return false, fmt.Errorf("record use of api token %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("record use of api token %d: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// MarkExpiredEventSent implements StoreTx.
+func (t *sqlTx) MarkExpiredEventSent(ctx context.Context, id int64) (bool, error) {
+	q := t.db.Rebind(`UPDATE api_tokens SET expired_event_sent = ? WHERE id = ? AND expired_event_sent = ?`)
+	res, err := t.tx.ExecContext(ctx, q, true, id, false)
+	if err != nil {
+		return false, fmt.Errorf("mark api token %d expired: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("mark api token %d expired: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// AppendAuditEvent implements StoreTx.
+func (t *sqlTx) AppendAuditEvent(ctx context.Context, e *AuditEvent) error {
+	if len(e.Data) == 0 {
+		e.Data = json.RawMessage("{}")
+	}
+	var actor sql.NullInt64
+	if e.ActorUserID != nil {
+		actor = sql.NullInt64{Int64: *e.ActorUserID, Valid: true}
+	}
+	q := t.db.Rebind(`INSERT INTO audit_events (at, kind, actor_user_id, subject_type, subject_id, data)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`)
+	if err := t.tx.QueryRowxContext(ctx, q, dbTime(e.At), e.Kind, actor, e.SubjectType, e.SubjectID, string(e.Data)).Scan(&e.ID); err != nil {
+		return fmt.Errorf("append audit event %s: %w", e.Kind, err)
+	}
+	return nil
+}
