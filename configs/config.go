@@ -28,6 +28,7 @@ type Config struct {
 	Server   Server   `koanf:"server"`
 	Database Database `koanf:"database"`
 	Log      Log      `koanf:"log"`
+	OAuth    OAuth    `koanf:"oauth"`
 }
 
 // Server configures the HTTP listener.
@@ -238,5 +239,6 @@ func (c Config) Validate() error {
 	default:
 		bad("log.format", "%q is not one of text, json", c.Log.Format)
 	}
+	errs = append(errs, c.OAuth.Validate()...)
 	return errors.Join(errs...)
 }

@@ -1,0 +1,88 @@
+package configs
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"time"
+)
+
+// OAuth configures the OAuth2 authorization server (package authserver).
+// A zero duration or empty string means the built-in default.
+type OAuth struct {
+	// Issuer is the authorization server's identifier (RFC 8414 §2): the
+	// base URL clients reach it at; https, or http only on a loopback host.
+	Issuer string `koanf:"issuer"`
+	// Audience is the aud of access tokens, the resource servers they are
+	// for (RFC 9068 §3); default the issuer.
+	Audience string `koanf:"audience"`
+	// CodeTTL is the authorization code lifetime (RFC 6749 §4.1.2: ≤ 10 min).
+	CodeTTL time.Duration `koanf:"code_ttl"`
+	// AccessTokenTTL is the access token lifetime.
+	AccessTokenTTL time.Duration `koanf:"access_token_ttl"`
+	// RefreshTokenTTL is the absolute lifetime of a refresh-token family,
+	// counted from the authorization.
+	RefreshTokenTTL time.Duration `koanf:"refresh_token_ttl"`
+	// RefreshIdleTTL expires a refresh token not used for this long (RFC
+	// 9700 §4.14.2).
+	RefreshIdleTTL time.Duration `koanf:"refresh_idle_ttl"`
+	// RequirePKCEAll requires PKCE from confidential clients too (OAuth
+	// 2.1); public clients always need it.
+	RequirePKCEAll bool `koanf:"require_pkce_all"`
+	// AllowPlainPKCE accepts code_challenge_method=plain (RFC 9700 §2.1.1
+	// says S256; keep false).
+	AllowPlainPKCE bool `koanf:"allow_plain_pkce"`
+	// AccessTokenFormat is "jwt" (RFC 9068, verified locally by resource
+	// servers) or "opaque" (looked up or introspected).
+	AccessTokenFormat string `koanf:"access_token_format"`
+	// SigningAlg is the algorithm of new signing keys: EdDSA, RS256, ES256.
+	SigningAlg string `koanf:"signing_alg"`
+	// KeyPublishDelay is how long `authgate key rotate` publishes a new key
+	// before it signs; longer than any resource server caches the JWKS.
+	KeyPublishDelay time.Duration `koanf:"key_publish_delay"`
+}
+
+// Validate checks the OAuth section; keys are reported as "oauth.<key>".
+func (o OAuth) Validate() []error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("invalid value for %q: %s", "oauth."+key, fmt.Sprintf(format, args...)))
+	}
+	if o.Issuer != "" {
+		u, err := url.Parse(o.Issuer)
+		switch {
+		case err != nil || !u.IsAbs() || u.Host == "":
+			bad("issuer", "%q is not an absolute URL", o.Issuer)
+		case u.RawQuery != "" || u.Fragment != "":
+			bad("issuer", "%q must not have a query or fragment (RFC 8414 §2)", o.Issuer)
+		case u.Scheme == "http":
+			h := u.Hostname()
+			ip := net.ParseIP(h)
+			if h != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				bad("issuer", "%q: http is allowed only on a loopback host; use https", o.Issuer)
+			}
+		case u.Scheme != "https":
+			bad("issuer", "%q must be an https URL", o.Issuer)
+		}
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"code_ttl", o.CodeTTL}, {"access_token_ttl", o.AccessTokenTTL}, {"refresh_token_ttl", o.RefreshTokenTTL},
+		{"refresh_idle_ttl", o.RefreshIdleTTL}, {"key_publish_delay", o.KeyPublishDelay}} {
+		if d.v < 0 {
+			bad(d.key, "must not be negative")
+		}
+	}
+	if o.CodeTTL > 10*time.Minute {
+		bad("code_ttl", "must be at most 10m (RFC 6749 §4.1.2)")
+	}
+	if o.AccessTokenFormat != "" && o.AccessTokenFormat != "jwt" && o.AccessTokenFormat != "opaque" {
+		bad("access_token_format", "%q is not one of jwt, opaque", o.AccessTokenFormat)
+	}
+	if o.SigningAlg != "" && !slices.Contains([]string{"EdDSA", "RS256", "ES256"}, o.SigningAlg) {
+		bad("signing_alg", "%q is not one of EdDSA, RS256, ES256", o.SigningAlg)
+	}
+	return errs
+}
