@@ -1,0 +1,103 @@
+package authserver
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/authgate/authgate/internal/sessions"
+)
+
+// accountApp is one authorized application on the account page.
+type accountApp struct {
+	ClientID string
+	Name     string
+	Scopes   []consentScope
+	Since    string
+}
+
+// accountPage shows the signed-in user's authorized applications (with a
+// revoke button each) and their API tokens (read-only).
+func (w *Web) accountPage(c *gin.Context) {
+	cur, err := w.currentSession(c)
+	if err != nil {
+		w.internalError(c, "load session", err)
+		return
+	}
+	if cur == nil {
+		seeOther(c, webPathLogin+"?"+url.Values{"return_to": {webPathAccount}}.Encode())
+		return
+	}
+	ctx := c.Request.Context()
+	consents, err := w.deps.Consents.ListByUser(ctx, cur.User.ID)
+	if err != nil {
+		w.internalError(c, "list consents", err)
+		return
+	}
+	apps := make([]accountApp, 0, len(consents))
+	for _, co := range consents {
+		app := accountApp{ClientID: co.ClientID, Name: co.ClientID, Since: co.CreatedAt.Format("2006-01-02")}
+		if cl, ok, err := w.deps.Clients.LookupWebClient(ctx, co.ClientID); err == nil && ok && cl.Name != "" {
+			app.Name = cl.Name
+		}
+		for _, s := range co.Scopes.Items() {
+			desc, ok := w.deps.Scopes.Describe(s)
+			if !ok || desc == "" {
+				desc = s
+			}
+			app.Scopes = append(app.Scopes, consentScope{Name: s, Description: desc})
+		}
+		apps = append(apps, app)
+	}
+	var toks []WebTokenSummary
+	if w.deps.Tokens != nil {
+		if toks, err = w.deps.Tokens(ctx, cur.User.ID); err != nil {
+			w.internalError(c, "list API tokens", err)
+			return
+		}
+	}
+	w.render(c, http.StatusOK, "account.html", map[string]any{
+		"Title":         "Your account",
+		"User":          cur.User,
+		"CSRF":          cur.CSRFToken(),
+		"Apps":          apps,
+		"Tokens":        toks,
+		"TokensEnabled": w.deps.Tokens != nil,
+		"TokensAPI":     "/api/users/" + url.PathEscape(cur.User.Username) + "/api-tokens/",
+		"Notice":        c.Query("notice"),
+	})
+}
+
+// accountRevokeApp withdraws an application's access: the consent is deleted
+// (the next authorization asks again) and its tokens for this user revoked.
+func (w *Web) accountRevokeApp(c *gin.Context) {
+	cur, err := w.currentSession(c)
+	if err != nil {
+		w.internalError(c, "load session", err)
+		return
+	}
+	if cur == nil {
+		seeOther(c, webPathLogin)
+		return
+	}
+	if crossSite(c.Request) || !sessions.ValidCSRF(cur.CSRFToken(), c.PostForm(sessions.CSRFField)) {
+		w.errorPage(c, http.StatusForbidden, "Request refused", "The form expired or did not come from this site.")
+		return
+	}
+	clientID := c.PostForm("client_id")
+	ctx := c.Request.Context()
+	if err := w.deps.Consents.Revoke(ctx, cur.User.ID, clientID); err != nil && !errors.Is(err, ErrConsentNotFound) {
+		w.internalError(c, "revoke consent", err)
+		return
+	}
+	if w.deps.RevokeGrants != nil {
+		if err := w.deps.RevokeGrants(ctx, cur.User.ID, clientID); err != nil {
+			w.internalError(c, "revoke client tokens", err)
+			return
+		}
+	}
+	w.deps.Logger.Info("user revoked application access", "user_id", cur.User.ID, "client_id", clientID)
+	seeOther(c, webPathAccount+"?notice=revoked")
+}

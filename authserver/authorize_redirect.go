@@ -1,0 +1,81 @@
+package authserver
+
+import (
+	"net"
+	"net/url"
+	"strings"
+)
+
+// matchAuthorizeRedirect returns the redirect URI to use for a request that asked
+// for requested, and whether it is allowed for a client registered with
+// registered.
+//
+// RFC 9700 §2.1 / §4.1.3: redirect URIs are compared by exact string
+// equality — no prefix, suffix, host or case-insensitive matching, no
+// normalisation. The single exception is RFC 8252 §7.3: for a registered
+// loopback IP literal redirect URI (http://127.0.0.1/... or http://[::1]/...)
+// any port is accepted, because native apps listen on an ephemeral port.
+// "localhost" is not an IP literal and gets no exception (RFC 8252 §8.3
+// recommends against it).
+func matchAuthorizeRedirect(registered []string, requested string) (string, bool) {
+	for _, r := range registered {
+		if r == requested {
+			return requested, true
+		}
+	}
+	reqKey, ok := loopbackKey(requested)
+	if !ok {
+		return "", false
+	}
+	for _, r := range registered {
+		if regKey, ok := loopbackKey(r); ok && regKey == reqKey {
+			return requested, true
+		}
+	}
+	return "", false
+}
+
+// loopbackKey returns a loopback IP redirect URI without its port, or false
+// when s is not one. s must be in canonical form — exactly
+// http://HOST[:PORT]PATH[?QUERY] with HOST the literal 127.0.0.1 or [::1] —
+// so that nothing the parser tolerates (userinfo, fragments, percent-encoded
+// hosts, odd ports) can smuggle a different meaning past the comparison.
+func loopbackKey(s string) (string, bool) {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "http" || u.User != nil || u.Opaque != "" || u.Fragment != "" ||
+		strings.Contains(s, "#") || u.RawPath != "" {
+		return "", false
+	}
+	host := u.Hostname()
+	if host != "127.0.0.1" && host != "::1" {
+		return "", false
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return "", false
+	}
+	bracketed := host
+	if strings.Contains(host, ":") {
+		bracketed = "[" + host + "]"
+	}
+	port := u.Port()
+	if port != "" {
+		if len(port) > 5 || strings.TrimLeft(port, "0123456789") != "" || port[0] == '0' {
+			return "", false
+		}
+	}
+	key := "http://" + bracketed + u.Path
+	if u.RawQuery != "" || u.ForceQuery {
+		key += "?" + u.RawQuery
+	}
+	// Rebuild the input from its parts; any difference means the string was
+	// not canonical and we refuse rather than guess.
+	rebuilt := "http://" + bracketed
+	if port != "" {
+		rebuilt += ":" + port
+	}
+	rebuilt += strings.TrimPrefix(key, "http://"+bracketed)
+	if rebuilt != s {
+		return "", false
+	}
+	return key, true
+}

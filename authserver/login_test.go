@@ -1,0 +1,60 @@
+package authserver
+
+import (
+	"testing"
+	"time"
+)
+
+func TestLoginLimiter(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	l := newLoginLimiter(3, time.Minute, func() time.Time { return now })
+	for i := range 3 {
+		if ok, _ := l.allow("1.2.3.4\x00alice"); !ok {
+			t.Fatalf("attempt %d refused within the burst", i+1)
+		}
+	}
+	ok, wait := l.allow("1.2.3.4\x00alice")
+	if ok || wait <= 0 || wait > 20*time.Second {
+		t.Fatalf("4th attempt: ok=%v wait=%v; want refused with a wait of at most 20s", ok, wait)
+	}
+	if ok, _ := l.allow("1.2.3.4\x00bob"); !ok {
+		t.Fatal("another username from the same IP was limited")
+	}
+	if ok, _ := l.allow("5.6.7.8\x00alice"); !ok {
+		t.Fatal("the same username from another IP was limited")
+	}
+	now = now.Add(wait)
+	if ok, _ := l.allow("1.2.3.4\x00alice"); !ok {
+		t.Fatal("attempt refused after the announced wait")
+	}
+	if ok, _ := l.allow("1.2.3.4\x00alice"); ok {
+		t.Fatal("refill gave more than one attempt")
+	}
+}
+
+func TestLoginCSRFSigner(t *testing.T) {
+	s := loginCSRFSigner{key: []byte("0123456789abcdef0123456789abcdef")}
+	other := loginCSRFSigner{key: []byte("fedcba9876543210fedcba9876543210")}
+	nonce := "nonce-nonce-nonce-nonce-nonce-nonce-nonce"
+	tok := s.token(nonce)
+	cases := []struct {
+		name         string
+		signer       loginCSRFSigner
+		nonce, token string
+		want         bool
+	}{
+		{"matching", s, nonce, tok, true},
+		{"other nonce", s, nonce + "x", tok, false},
+		{"other key", other, nonce, tok, false},
+		{"token is the nonce (plain double submit)", s, nonce, nonce, false},
+		{"empty token", s, nonce, "", false},
+		{"short nonce", s, "abc", s.token("abc"), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.signer.valid(tc.nonce, tc.token); got != tc.want {
+				t.Fatalf("valid = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,317 @@
+package authserver
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-oauth2/oauth2/v4/server"
+
+	"github.com/authgate/authgate/internal/sessions"
+	"github.com/authgate/authgate/internal/users"
+	"github.com/authgate/authgate/scopes"
+)
+
+// The browser-facing half of the authorization server: /oauth/authorize,
+// login, logout, consent and the account pages. Everything here is rendered
+// on the server with html/template; no page needs JavaScript.
+
+//go:embed templates/*.html templates/*.css
+var webTemplateFS embed.FS
+
+// Paths of the web pages.
+const (
+	webPathAuthorize = "/oauth/authorize"
+	webPathLogin     = "/login"
+	webPathLogout    = "/logout"
+	webPathAccount   = "/account/"
+)
+
+// WebConfig configures the web pages and the authorization endpoint.
+type WebConfig struct {
+	// Issuer is the authorization server's issuer identifier (RFC 8414 §2),
+	// sent as iss in every authorization response (RFC 9207 §2).
+	Issuer string
+	// RequirePKCE requires an S256 code_challenge from confidential clients
+	// too; public clients always need one (RFC 9700 §2.1.1).
+	RequirePKCE bool
+	// LoginAttempts is the burst of login attempts allowed per client IP and
+	// username; one more attempt is allowed every LoginWindow/LoginAttempts.
+	LoginAttempts int
+	LoginWindow   time.Duration
+	// CSRFKey signs the login form's double-submit CSRF token. Instances
+	// sharing a database should share it; when empty a random key is made,
+	// valid for this process only.
+	CSRFKey []byte
+	// Now replaces time.Now in tests.
+	Now func() time.Time
+}
+
+// WebClient is what the authorization endpoint and the account page need to
+// know about an OAuth client.
+type WebClient struct {
+	ID           string
+	Name         string
+	Public       bool
+	Active       bool
+	RedirectURIs []string
+	// AuthorizationCode says whether the client may use the authorization
+	// code grant at all.
+	AuthorizationCode bool
+	// Scopes are the scopes the client may ask for.
+	Scopes scopes.Set
+}
+
+// WebClients looks clients up for the web pages. Lookup returns ok=false
+// (and a nil error) for an unknown client.
+type WebClients interface {
+	LookupWebClient(ctx context.Context, clientID string) (c WebClient, ok bool, err error)
+}
+
+// ClientStoreWebClients adapts a ClientStore to WebClients.
+func ClientStoreWebClients(cs ClientStore) WebClients { return storeWebClients{cs} }
+
+type storeWebClients struct{ store ClientStore }
+
+func (s storeWebClients) LookupWebClient(ctx context.Context, id string) (WebClient, bool, error) {
+	cl, err := s.store.GetClient(ctx, id)
+	if errors.Is(err, ErrClientNotFound) {
+		return WebClient{}, false, nil
+	}
+	if err != nil {
+		return WebClient{}, false, err
+	}
+	return WebClient{
+		ID:                cl.ID,
+		Name:              cl.Name,
+		Public:            cl.Public,
+		Active:            !cl.Disabled(),
+		RedirectURIs:      cl.RedirectURIs,
+		AuthorizationCode: cl.AllowsGrant(GrantAuthorizationCode),
+		Scopes:            cl.AllowedScopes(),
+	}, true, nil
+}
+
+// WebTokenSummary is one API token on the account page (read-only).
+type WebTokenSummary struct {
+	ID        int64
+	Prefix    string
+	Note      string
+	Valid     bool
+	Expires   *time.Time
+	LastUsed  *time.Time
+	TimeAdded time.Time
+}
+
+// WebDeps are the services the web pages use. Tokens and RevokeGrants are
+// optional.
+type WebDeps struct {
+	Sessions *sessions.Manager
+	Users    users.Store
+	Consents ConsentStore
+	Clients  WebClients
+	Scopes   *scopes.Registry
+	// OAuth is the go-oauth2 server that issues authorization codes once a
+	// request has been validated here.
+	OAuth *server.Server
+	// Tokens lists a user's API tokens for the account page.
+	Tokens func(ctx context.Context, userID int64) ([]WebTokenSummary, error)
+	// RevokeGrants revokes every token a client holds for a user; called
+	// when the user withdraws an app's access on the account page.
+	RevokeGrants func(ctx context.Context, userID int64, clientID string) error
+	Logger       *slog.Logger
+}
+
+// Web serves the browser-facing pages. Create it with NewWeb.
+type Web struct {
+	cfg      WebConfig
+	deps     WebDeps
+	issuer   *url.URL
+	tmpl     *template.Template
+	csp      string
+	css      template.CSS
+	limiter  *loginLimiter
+	csrfSign loginCSRFSigner
+}
+
+// NewWeb checks cfg and deps and returns the web pages' handler set.
+func NewWeb(cfg WebConfig, deps WebDeps) (*Web, error) {
+	if deps.Sessions == nil || deps.Users == nil || deps.Consents == nil || deps.Clients == nil || deps.Scopes == nil || deps.OAuth == nil {
+		return nil, errors.New("web pages: Sessions, Users, Consents, Clients, Scopes and OAuth are required")
+	}
+	iss, err := url.Parse(cfg.Issuer)
+	if err != nil || (iss.Scheme != "https" && iss.Scheme != "http") || iss.Host == "" || iss.RawQuery != "" || iss.Fragment != "" {
+		// RFC 8414 §2: the issuer is an https URL with no query or fragment.
+		return nil, fmt.Errorf("web pages: issuer %q must be an http(s) URL without query or fragment", cfg.Issuer)
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.LoginAttempts <= 0 {
+		cfg.LoginAttempts = 5
+	}
+	if cfg.LoginWindow <= 0 {
+		cfg.LoginWindow = time.Minute
+	}
+	key := cfg.CSRFKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, fmt.Errorf("web pages: CSRF key: %w", err)
+		}
+	}
+	css, err := webTemplateFS.ReadFile("templates/authgate.css")
+	if err != nil {
+		return nil, fmt.Errorf("web pages: stylesheet: %w", err)
+	}
+	tmpl, err := template.New("").Funcs(template.FuncMap{
+		"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") },
+		"deref":    func(t *time.Time) time.Time { return *t },
+	}).ParseFS(webTemplateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("web pages: templates: %w", err)
+	}
+	sum := sha256.Sum256(css)
+	w := &Web{
+		cfg:    cfg,
+		deps:   deps,
+		issuer: iss,
+		tmpl:   tmpl,
+		css:    template.CSS(css),
+		// frame-ancestors 'none' is the CSP form of X-Frame-Options: DENY
+		// (RFC 9700 §4.16). form-action is left out on purpose: browsers
+		// apply it to the redirect that follows a form post, and the consent
+		// form must be able to redirect to any registered client.
+		csp: "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
+			"'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+		limiter:  newLoginLimiter(cfg.LoginAttempts, cfg.LoginWindow, cfg.Now),
+		csrfSign: loginCSRFSigner{key: key},
+	}
+	return w, nil
+}
+
+// Mount registers the web routes on r: /oauth/authorize, /login, /logout
+// and /account/.
+func (w *Web) Mount(r gin.IRouter) {
+	g := r.Group("", w.pageHeaders)
+	g.GET(webPathAuthorize, w.authorize)
+	g.POST(webPathAuthorize, w.authorize)
+	g.GET(webPathLogin, w.loginPage)
+	g.POST(webPathLogin, w.loginSubmit)
+	g.GET(webPathLogout, w.logoutPage)
+	g.POST(webPathLogout, w.logoutSubmit)
+	g.GET(webPathAccount, w.accountPage)
+	g.POST(webPathAccount+"apps/revoke", w.accountRevokeApp)
+}
+
+// secureCookies reports whether cookies get the Secure attribute.
+func (w *Web) secureCookies() bool { return w.issuer.Scheme == "https" }
+
+// pageHeaders sets the browser-protection headers on every web response,
+// redirects included.
+func (w *Web) pageHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	// RFC 9700 §4.16: anti-clickjacking on the login and consent pages.
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", w.csp)
+	// The authorization URL (and a redirect carrying a code) must not leak
+	// through Referer (RFC 9700 §4.2.4).
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("X-Content-Type-Options", "nosniff")
+	// RFC 9700 §2.x / OAuth 2.1: no CORS on the authorization endpoint, so
+	// no Access-Control-* header is ever set on these routes.
+	c.Next()
+}
+
+// render writes an HTML page. Template errors are logged and answered with
+// a bare 500; they are programming errors, never caused by input.
+func (w *Web) render(c *gin.Context, status int, name string, data map[string]any) {
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["CSS"] = w.css
+	var buf bytes.Buffer
+	if err := w.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		w.deps.Logger.Error("render page", "template", name, "error", err)
+		c.String(http.StatusInternalServerError, "internal error")
+		return
+	}
+	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// errorPage renders our own error page. It is used for every error that
+// must not be redirected (RFC 6749 §4.1.2.1: unknown client or untrusted
+// redirect URI), so nothing here ever sends the browser elsewhere.
+func (w *Web) errorPage(c *gin.Context, status int, title, msg string) {
+	w.render(c, status, "error.html", map[string]any{"Title": title, "Message": msg})
+	c.Abort()
+}
+
+// internalError logs err and renders a generic 500 page.
+func (w *Web) internalError(c *gin.Context, what string, err error) {
+	w.deps.Logger.Error(what, "error", err, "path", c.Request.URL.Path)
+	w.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not complete the request. Please try again later.")
+}
+
+// seeOther redirects with 303 See Other: the browser follows with a GET and
+// drops the request body (RFC 9700 §4.12: never 307 for credentials).
+func seeOther(c *gin.Context, location string) {
+	c.Redirect(http.StatusSeeOther, location)
+	c.Abort()
+}
+
+// crossSite reports whether the browser says the request came from another
+// site (Fetch Metadata). A defence in depth behind the CSRF tokens: forms
+// are only ever posted from our own pages.
+func crossSite(r *http.Request) bool {
+	return r.Header.Get("Sec-Fetch-Site") == "cross-site"
+}
+
+// currentSession loads the request's session. A missing, expired or invalid
+// session yields nil (and clears a stale cookie); only storage errors are
+// returned.
+func (w *Web) currentSession(c *gin.Context) (*sessions.Current, error) {
+	cur, err := w.deps.Sessions.Load(c.Request)
+	switch {
+	case err == nil:
+		return cur, nil
+	case errors.Is(err, sessions.ErrNoSession):
+		return nil, nil
+	case errors.Is(err, sessions.ErrInvalid), errors.Is(err, sessions.ErrExpired), errors.Is(err, sessions.ErrUserInactive):
+		w.deps.Sessions.ClearCookie(c.Writer)
+		return nil, nil
+	default:
+		return nil, err
+	}
+}
+
+// safeReturnTo returns p when it is a path on this server, else def. It is
+// what keeps the login page from being an open redirector.
+func safeReturnTo(p, def string) string {
+	if p == "" || len(p) > 8192 || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") ||
+		strings.ContainsAny(p, "\\\r\n\t") {
+		return def
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return def
+	}
+	return p
+}
