@@ -219,7 +219,7 @@ func (g *constGen) Create(info TokenInfo) (string, error) {
 	}
 	return g.token, nil
 }
-func (g *constGen) Validate(token string, _ TokenInfo) bool          { return token == g.token }
+func (g *constGen) Validate(token string, _ TokenInfo) bool        { return token == g.token }
 func (g *constGen) DisplayPrefix(token string, _ TokenInfo) string { return token[:8] }
 
 // TestGenerateRetriesOnlyDigestCollisions is DESIGN §6 row "retry loop

@@ -1,0 +1,319 @@
+package tokens
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/db/dbtest"
+	"github.com/authgate/authgate/internal/users"
+)
+
+// Issue #3 "Must show": a malformed or bad-checksum token is refused with
+// zero database queries. Two independent proofs: a counting decorator
+// around every storage interface the Manager holds, and a counting
+// database/sql driver under the real SQL store on both dialects.
+
+// refusedBeforeDB are tokens Authenticate must refuse without I/O.
+func refusedBeforeDB(valid string) []struct{ name, raw string } {
+	last := valid[len(valid)-1]
+	wrong := byte('0')
+	if last == '0' {
+		wrong = '1'
+	}
+	return []struct{ name, raw string }{
+		{"empty", ""},
+		{"too short", "agp_1234"},
+		{"bad checksum", valid[:len(valid)-1] + string(wrong)},
+		{"bad character", valid[:5] + "$" + valid[6:]},
+		{"wrong prefix", "agx" + valid[3:]},
+		{"no underscore", "agp" + valid[4:] + "0"},
+		{"too long", valid + strings.Repeat("0", 300)},
+		{"39 hex digits", "ead9190eadc2f8ccc051f813be28ea1f24ba381"},
+		{"Djblets test token (other type)", djbletsToken},
+		{"header-like", "token " + valid},
+	}
+}
+
+// countingStore counts every Store and StoreTx call.
+type countingStore struct {
+	Store
+	n atomic.Int64
+}
+
+func (c *countingStore) InTx(ctx context.Context, fn func(StoreTx) error) error {
+	c.n.Add(1)
+	return c.Store.InTx(ctx, fn)
+}
+func (c *countingStore) Get(ctx context.Context, id int64) (*Token, error) {
+	c.n.Add(1)
+	return c.Store.Get(ctx, id)
+}
+func (c *countingStore) List(ctx context.Context, userID int64) ([]*Token, error) {
+	c.n.Add(1)
+	return c.Store.List(ctx, userID)
+}
+func (c *countingStore) LookupDigest(ctx context.Context, digest string) (*Lookup, error) {
+	c.n.Add(1)
+	return c.Store.LookupDigest(ctx, digest)
+}
+func (c *countingStore) ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
+	c.n.Add(1)
+	return c.Store.ListAuditEvents(ctx, f)
+}
+
+// countingUsers counts every users.Store call.
+type countingUsers struct {
+	users.Store
+	n *atomic.Int64
+}
+
+func (c countingUsers) Create(ctx context.Context, nu users.NewUser) (users.User, error) {
+	c.n.Add(1)
+	return c.Store.Create(ctx, nu)
+}
+func (c countingUsers) Get(ctx context.Context, id int64) (users.User, error) {
+	c.n.Add(1)
+	return c.Store.Get(ctx, id)
+}
+func (c countingUsers) GetByUsername(ctx context.Context, name string) (users.User, error) {
+	c.n.Add(1)
+	return c.Store.GetByUsername(ctx, name)
+}
+func (c countingUsers) List(ctx context.Context) ([]users.User, error) {
+	c.n.Add(1)
+	return c.Store.List(ctx)
+}
+func (c countingUsers) Count(ctx context.Context) (int, error) {
+	c.n.Add(1)
+	return c.Store.Count(ctx)
+}
+func (c countingUsers) SetPassword(ctx context.Context, id int64, pw string) error {
+	c.n.Add(1)
+	return c.Store.SetPassword(ctx, id, pw)
+}
+func (c countingUsers) SetActive(ctx context.Context, id int64, v bool) error {
+	c.n.Add(1)
+	return c.Store.SetActive(ctx, id, v)
+}
+func (c countingUsers) SetAdmin(ctx context.Context, id int64, v bool) error {
+	c.n.Add(1)
+	return c.Store.SetAdmin(ctx, id, v)
+}
+func (c countingUsers) Authenticate(ctx context.Context, name, pw string) (users.User, error) {
+	c.n.Add(1)
+	return c.Store.Authenticate(ctx, name, pw)
+}
+
+func TestMalformedTokenZeroStoreCalls(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		cs := &countingStore{Store: NewSQLStore(d)}
+		cu := countingUsers{Store: users.NewSQLStore(d), n: &cs.n}
+		m := NewManager(cs, cu, Options{})
+		alice, err := cu.Create(ctx, users.NewUser{Username: "alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, valid, err := m.Generate(ctx, GenerateParams{User: alice})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range refusedBeforeDB(valid) {
+			t.Run(tc.name, func(t *testing.T) {
+				before := cs.n.Load()
+				_, err := m.Authenticate(ctx, tc.raw)
+				if !isKind(err, ErrMalformedToken) {
+					t.Fatalf("err = %v, want ErrMalformedToken", err)
+				}
+				if calls := cs.n.Load() - before; calls != 0 {
+					t.Errorf("%d storage calls for a malformed token, want 0", calls)
+				}
+			})
+		}
+		// Control: the counter does count real lookups.
+		before := cs.n.Load()
+		if _, err := m.Authenticate(ctx, valid); err != nil {
+			t.Fatal(err)
+		}
+		if cs.n.Load() == before {
+			t.Fatal("a valid token made no storage call: the counter is broken")
+		}
+	})
+}
+
+func isKind(err, kind error) bool {
+	ae, ok := err.(*AuthError)
+	return ok && ae.Kind == kind
+}
+
+// countingConnector wraps a database/sql driver and counts every round
+// trip it could make: prepares, queries, execs and transaction starts.
+type countingConnector struct {
+	drv driver.Driver
+	dsn string
+	n   *atomic.Int64
+}
+
+func (c *countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	var (
+		conn driver.Conn
+		err  error
+	)
+	if dc, ok := c.drv.(driver.DriverContext); ok {
+		var cn driver.Connector
+		if cn, err = dc.OpenConnector(c.dsn); err == nil {
+			conn, err = cn.Connect(ctx)
+		}
+	} else {
+		conn, err = c.drv.Open(c.dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: conn, n: c.n}, nil
+}
+
+func (c *countingConnector) Driver() driver.Driver { return c.drv }
+
+type countingConn struct {
+	driver.Conn
+	n *atomic.Int64
+}
+
+func (c *countingConn) Prepare(q string) (driver.Stmt, error) {
+	c.n.Add(1)
+	return c.Conn.Prepare(q)
+}
+
+func (c *countingConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	c.n.Add(1)
+	if p, ok := c.Conn.(driver.ConnPrepareContext); ok {
+		return p.PrepareContext(ctx, q)
+	}
+	return c.Conn.Prepare(q)
+}
+
+func (c *countingConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	qc, ok := c.Conn.(driver.QueryerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	c.n.Add(1)
+	return qc.QueryContext(ctx, q, args)
+}
+
+func (c *countingConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	ec, ok := c.Conn.(driver.ExecerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	c.n.Add(1)
+	return ec.ExecContext(ctx, q, args)
+}
+
+func (c *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	c.n.Add(1)
+	if b, ok := c.Conn.(driver.ConnBeginTx); ok {
+		return b.BeginTx(ctx, opts)
+	}
+	return c.Conn.Begin() //nolint:staticcheck // fallback for drivers without BeginTx
+}
+
+func (c *countingConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if nc, ok := c.Conn.(driver.NamedValueChecker); ok {
+		return nc.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
+}
+
+func (c *countingConn) ResetSession(ctx context.Context) error {
+	if r, ok := c.Conn.(driver.SessionResetter); ok {
+		return r.ResetSession(ctx)
+	}
+	return nil
+}
+
+// openCounting returns a migrated database whose every query is counted.
+func openCounting(t *testing.T, dialect db.Dialect) (*db.DB, *atomic.Int64) {
+	t.Helper()
+	var dsn, driverDSN, sqlxName string
+	switch dialect {
+	case db.Postgres:
+		dsn = dbtest.PostgresDSN(t) // skips when PostgreSQL is not configured
+		driverDSN, sqlxName = dsn, "postgres"
+	default:
+		dsn = dbtest.SQLiteDSN(t)
+		driverDSN, sqlxName = "file:"+dsn+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_time_format=sqlite", "sqlite"
+	}
+	plain, err := db.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { plain.Close() })
+	if _, err := plain.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := new(atomic.Int64)
+	sqlDB := sql.OpenDB(&countingConnector{drv: plain.DB.DB.Driver(), dsn: driverDSN, n: n})
+	t.Cleanup(func() { sqlDB.Close() })
+	return &db.DB{DB: sqlx.NewDb(sqlDB, sqlxName), Dialect: dialect}, n
+}
+
+func TestMalformedTokenZeroDriverQueries(t *testing.T) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			d, n := openCounting(t, dialect)
+			m := NewManager(NewSQLStore(d), users.NewSQLStore(d), Options{})
+			alice, err := users.NewSQLStore(d).Create(ctx, users.NewUser{Username: "alice"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, valid, err := m.Generate(ctx, GenerateParams{User: alice})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Authenticate(ctx, valid); err != nil { // warm up: last_used written now
+				t.Fatal(err)
+			}
+			for _, tc := range refusedBeforeDB(valid) {
+				t.Run(tc.name, func(t *testing.T) {
+					before := n.Load()
+					_, err := m.Authenticate(ctx, tc.raw)
+					if !isKind(err, ErrMalformedToken) {
+						t.Fatalf("err = %v, want ErrMalformedToken", err)
+					}
+					if q := n.Load() - before; q != 0 {
+						t.Errorf("%d database queries for a malformed token, want 0", q)
+					}
+				})
+			}
+			// Controls: the hook sees queries, and a well-formed unknown
+			// token costs exactly one (the digest lookup).
+			unknown, _ := VendorChecksum{}.Create(TokenInfo{TokenType: "agp", Length: 40})
+			controls := []struct {
+				name, raw string
+				want      int64
+				wantErr   error
+			}{
+				{"unknown well-formed token: one lookup", unknown, 1, ErrTokenNotFound},
+				{"valid token within a minute of last use: one lookup", valid, 1, nil},
+			}
+			for _, tc := range controls {
+				before := n.Load()
+				_, err := m.Authenticate(ctx, tc.raw)
+				if (tc.wantErr == nil && err != nil) || (tc.wantErr != nil && !isKind(err, tc.wantErr)) {
+					t.Fatalf("%s: err = %v", tc.name, err)
+				}
+				if q := n.Load() - before; q != tc.want {
+					t.Errorf("%s: %d queries, want %d", tc.name, q, tc.want)
+				}
+			}
+		})
+	}
+}
