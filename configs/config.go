@@ -29,6 +29,7 @@ type Config struct {
 	Database Database `koanf:"database"`
 	Log      Log      `koanf:"log"`
 	OAuth    OAuth    `koanf:"oauth"`
+	Tokens   Tokens   `koanf:"tokens"`
 }
 
 // Server configures the HTTP listener.
@@ -240,5 +241,6 @@ func (c Config) Validate() error {
 		bad("log.format", "%q is not one of text, json", c.Log.Format)
 	}
 	errs = append(errs, c.OAuth.Validate()...)
+	errs = append(errs, c.Tokens.Validate()...)
 	return errors.Join(errs...)
 }

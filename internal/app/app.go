@@ -20,6 +20,7 @@ import (
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/users"
+	"github.com/authgate/authgate/tokens"
 )
 
 // App is a configured authgate: database, stores and HTTP router.
@@ -28,6 +29,7 @@ type App struct {
 	Logger  *slog.Logger
 	DB      *db.DB
 	Users   users.Store
+	Tokens  *tokens.Manager
 	Router  *gin.Engine
 	Metrics *prometheus.Registry
 
@@ -129,6 +131,21 @@ func (a *App) buildRouter(ctx context.Context) error {
 // is owned by the package it wires.
 func (a *App) wire(ctx context.Context) error {
 	_ = ctx
+
+	// --- tokens ---
+	tc := a.Config.Tokens
+	topts := tokens.Options{
+		TokenType: tc.Type, Length: tc.Length, DefaultGenerator: tc.DefaultGenerator,
+		MaxAttempts: tc.MaxAttempts, Logger: a.Logger,
+	}
+	if tc.LegacySecret != "" {
+		topts.LegacySecret = []byte(tc.LegacySecret)
+	}
+	if err := topts.Validate(); err != nil {
+		return fmt.Errorf("tokens configuration: %w", err)
+	}
+	a.Tokens = tokens.NewManager(tokens.NewSQLStore(a.DB), a.Users, topts)
+	// --- end tokens ---
 	return nil
 }
 

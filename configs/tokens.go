@@ -1,0 +1,67 @@
+package configs
+
+import "fmt"
+
+// Tokens configures API tokens (package tokens). Zero values mean the
+// built-in defaults.
+type Tokens struct {
+	// Type is the vendor prefix of new tokens ("agp" → agp_…); letters and
+	// digits only. Only tokens with this prefix (or 40-hex legacy tokens)
+	// authenticate, so changing it retires every existing vendor token.
+	Type string `koanf:"type"`
+	// Length is the total length of new tokens: type + "_" + random + 6
+	// checksum characters. Default 40 (30 random base62 characters, ≈178
+	// bits); at least 22 random characters (≈131 bits, RFC 6749 §10.10), at
+	// most 255 (Djblets' length). Existing tokens of any allowed length
+	// keep working when it changes.
+	Length int `koanf:"length"`
+	// DefaultGenerator is the generator of new tokens: vendor_checksum, or
+	// the deprecated legacy_sha1 (which needs legacy_secret).
+	DefaultGenerator string `koanf:"default_generator"`
+	// MaxAttempts bounds retries when a new token collides with an existing
+	// one (astronomically unlikely); default 20.
+	MaxAttempts int `koanf:"max_attempts"`
+	// LegacySecret keys the deprecated legacy_sha1 generator. Set it (from
+	// the environment, AUTHGATE_TOKENS__LEGACY_SECRET) only if you must
+	// create legacy 40-hex tokens; existing ones authenticate without it.
+	LegacySecret string `koanf:"legacy_secret"`
+}
+
+// minTokenEntropy mirrors tokens.MinEntropyLength (configs imports nothing
+// of ours): 22 base62 characters ≈ 131 bits ≥ RFC 6749 §10.10's 128.
+const minTokenEntropy = 22
+
+// Validate checks the tokens section; keys are reported as "tokens.<key>".
+// The legacy secret is never echoed.
+func (t Tokens) Validate() []error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("invalid value for %q: %s", "tokens."+key, fmt.Sprintf(format, args...)))
+	}
+	typ := t.Type
+	if typ == "" {
+		typ = "agp"
+	}
+	for _, c := range typ {
+		if !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z') {
+			bad("type", "%q must be letters and digits only", t.Type)
+			break
+		}
+	}
+	if minLen := len(typ) + 1 + minTokenEntropy + 6; t.Length != 0 && (t.Length < minLen || t.Length > 255) {
+		bad("length", "%d must be between %d and 255 for type %q (at least %d random characters)", t.Length, minLen, typ, minTokenEntropy)
+	}
+	switch t.DefaultGenerator {
+	case "", "vendor_checksum":
+	case "legacy_sha1":
+		if t.LegacySecret == "" {
+			bad("default_generator", "legacy_sha1 needs tokens.legacy_secret")
+		}
+	default:
+		bad("default_generator", "%q is not one of vendor_checksum, legacy_sha1", t.DefaultGenerator)
+	}
+	if t.MaxAttempts < 0 {
+		bad("max_attempts", "must not be negative")
+	}
+	return errs
+}

@@ -1,0 +1,57 @@
+package configs
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestTokensValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      Tokens
+		wantErr string // "" = valid
+	}{
+		{"zero is the default", Tokens{}, ""},
+		{"defaults", Tokens{Type: "agp", Length: 40, DefaultGenerator: "vendor_checksum", MaxAttempts: 20}, ""},
+		{"Djblets length", Tokens{Length: 255}, ""},
+		{"entropy floor", Tokens{Type: "agp", Length: 32}, ""},
+		{"below entropy floor", Tokens{Type: "agp", Length: 31}, `"tokens.length"`},
+		{"longer type raises the floor", Tokens{Type: "acme", Length: 32}, "between 33 and 255"},
+		{"too long", Tokens{Length: 256}, `"tokens.length"`},
+		{"bad type", Tokens{Type: "ag_p"}, `"tokens.type"`},
+		{"unknown generator", Tokens{DefaultGenerator: "md5"}, `"tokens.default_generator"`},
+		{"legacy without secret", Tokens{DefaultGenerator: "legacy_sha1"}, "needs tokens.legacy_secret"},
+		{"legacy with secret", Tokens{DefaultGenerator: "legacy_sha1", LegacySecret: "s3cret"}, ""},
+		{"negative attempts", Tokens{MaxAttempts: -1}, `"tokens.max_attempts"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := tc.in.Validate()
+			if tc.wantErr == "" {
+				if len(errs) != 0 {
+					t.Fatalf("Validate() = %v, want none", errs)
+				}
+				return
+			}
+			if len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.wantErr) {
+				t.Fatalf("Validate() = %v, want one error containing %q", errs, tc.wantErr)
+			}
+			if tc.in.LegacySecret != "" && strings.Contains(errs[0].Error(), tc.in.LegacySecret) {
+				t.Errorf("error echoes the legacy secret")
+			}
+		})
+	}
+}
+
+func TestTokensFromEnvironment(t *testing.T) {
+	cfg, err := Load("", []string{"AUTHGATE_TOKENS__LENGTH=48", "AUTHGATE_TOKENS__LEGACY_SECRET=abc"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Tokens.Length != 48 || cfg.Tokens.LegacySecret != "abc" || cfg.Tokens.Type != "agp" || cfg.Tokens.MaxAttempts != 20 {
+		t.Errorf("Tokens = %+v", cfg.Tokens)
+	}
+	if _, err := Load("", []string{"AUTHGATE_TOKENS__LENGTH=12"}, nil); err == nil || !strings.Contains(err.Error(), "tokens.length") {
+		t.Errorf("length 12: err = %v", err)
+	}
+}
