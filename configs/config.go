@@ -30,6 +30,7 @@ type Config struct {
 	Log      Log      `koanf:"log"`
 	OAuth    OAuth    `koanf:"oauth"`
 	Tokens   Tokens   `koanf:"tokens"`
+	Auth     Auth     `koanf:"auth"`
 }
 
 // Server configures the HTTP listener.
@@ -242,5 +243,6 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.OAuth.Validate()...)
 	errs = append(errs, c.Tokens.Validate()...)
+	errs = append(errs, c.Auth.Validate()...)
 	return errors.Join(errs...)
 }
