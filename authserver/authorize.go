@@ -39,7 +39,9 @@ type authzRequest struct {
 	ScopeRaw      string
 	Scope         scopes.Set
 	Challenge     string
-	Prompt        string
+	// ChallengeMethod is S256, or plain when configured.
+	ChallengeMethod oauth2.CodeChallengeMethod
+	Prompt          string
 }
 
 // authzError is an RFC 6749 §4.1.2.1 error response.
@@ -227,21 +229,28 @@ func (w *Web) validateAuthz(ar *authzRequest, params url.Values) *authzError {
 		return authzFail("invalid_request", "unsupported prompt value")
 	}
 
-	// PKCE (RFC 7636; RFC 9700 §2.1.1): S256 only, required for public
-	// clients and, when configured, for all.
+	// PKCE (RFC 7636; RFC 9700 §2.1.1): S256 (plain only when configured),
+	// required for public clients and, when configured, for all.
 	challenge, method := params.Get("code_challenge"), params.Get("code_challenge_method")
+	plainOK := w.cfg.AllowPlainPKCE && method == string(oauth2.CodeChallengePlain)
 	switch {
 	case challenge == "" && method != "":
 		return authzFail("invalid_request", "code_challenge_method was sent without code_challenge")
 	case challenge == "" && (ar.Client.Public || w.cfg.RequirePKCE):
 		return authzFail("invalid_request", "code_challenge is required (PKCE with S256)")
-	case challenge != "" && method != string(oauth2.CodeChallengeS256):
+	case challenge != "" && method != string(oauth2.CodeChallengeS256) && !plainOK:
 		// RFC 7636 §4.3 defaults an absent method to plain; plain is refused.
 		return authzFail("invalid_request", "code_challenge_method must be S256")
-	case challenge != "" && !validS256Challenge(challenge):
+	case challenge != "" && !plainOK && !validS256Challenge(challenge):
 		return authzFail("invalid_request", "code_challenge must be the base64url SHA-256 of the code verifier (43 characters)")
+	case plainOK && !validPlainChallenge(challenge):
+		return authzFail("invalid_request", "code_challenge must be 43-128 characters of A-Z a-z 0-9 - . _ ~")
 	}
 	ar.Challenge = challenge
+	ar.ChallengeMethod = oauth2.CodeChallengeS256
+	if plainOK {
+		ar.ChallengeMethod = oauth2.CodeChallengePlain
+	}
 
 	// RFC 6749 §3.3: every scope must be known and allowed for the client.
 	ar.ScopeRaw = params.Get("scope")
@@ -282,6 +291,21 @@ func validS256Challenge(s string) bool {
 	return err == nil && len(b) == 32
 }
 
+// validPlainChallenge checks RFC 7636 §4.1's code_verifier grammar, which a
+// plain challenge equals: 43-128 characters of unreserved URI characters.
+func validPlainChallenge(s string) bool {
+	if len(s) < 43 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
 // encode returns the request's parameters, for the login return URL and the
 // consent form's hidden fields.
 func (ar *authzRequest) encode() url.Values {
@@ -299,7 +323,7 @@ func (ar *authzRequest) encode() url.Values {
 	}
 	if ar.Challenge != "" {
 		v.Set("code_challenge", ar.Challenge)
-		v.Set("code_challenge_method", string(oauth2.CodeChallengeS256))
+		v.Set("code_challenge_method", string(ar.ChallengeMethod))
 	}
 	return v
 }
@@ -350,7 +374,7 @@ func (w *Web) issueCode(c *gin.Context, ar *authzRequest, cur *sessions.Current)
 	}
 	if ar.Challenge != "" {
 		req.CodeChallenge = ar.Challenge
-		req.CodeChallengeMethod = oauth2.CodeChallengeS256
+		req.CodeChallengeMethod = ar.ChallengeMethod
 	}
 	if fn := srv.AccessTokenExpHandler; fn != nil {
 		exp, err := fn(c.Writer, c.Request)

@@ -44,9 +44,15 @@ type WebConfig struct {
 	// Issuer is the authorization server's issuer identifier (RFC 8414 §2),
 	// sent as iss in every authorization response (RFC 9207 §2).
 	Issuer string
-	// RequirePKCE requires an S256 code_challenge from confidential clients
-	// too; public clients always need one (RFC 9700 §2.1.1).
+	// RequirePKCE requires a code_challenge from confidential clients too;
+	// public clients always need one (RFC 9700 §2.1.1).
 	RequirePKCE bool
+	// AllowPlainPKCE accepts code_challenge_method=plain. RFC 9700 §2.1.1
+	// says S256; leave it false.
+	AllowPlainPKCE bool
+	// SecureCookies sets the Secure attribute on our cookies; nil means
+	// "when the issuer is https".
+	SecureCookies *bool
 	// LoginAttempts is the burst of login attempts allowed per client IP and
 	// username; one more attempt is allowed every LoginWindow/LoginAttempts.
 	LoginAttempts int
@@ -220,7 +226,12 @@ func (w *Web) Mount(r gin.IRouter) {
 }
 
 // secureCookies reports whether cookies get the Secure attribute.
-func (w *Web) secureCookies() bool { return w.issuer.Scheme == "https" }
+func (w *Web) secureCookies() bool {
+	if w.cfg.SecureCookies != nil {
+		return *w.cfg.SecureCookies
+	}
+	return w.issuer.Scheme == "https"
+}
 
 // pageHeaders sets the browser-protection headers on every web response,
 // redirects included.
