@@ -1,0 +1,322 @@
+package authserver
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/go-oauth2/oauth2/v4"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/authgate/authgate/internal/db"
+)
+
+// Access token formats (config oauth.access_token_format).
+const (
+	FormatJWT    = "jwt"
+	FormatOpaque = "opaque"
+)
+
+// jwtType is the RFC 9068 §2.1 header typ of an access token.
+const jwtType = "at+jwt"
+
+// errTokenInvalid is returned by access-token validation for anything that
+// is not a live access token: malformed, bad signature, wrong typ, issuer or
+// audience, expired, revoked, or its user deactivated.
+var errTokenInvalid = errors.New("access token is invalid, expired or revoked")
+
+// atClaims are the RFC 9068 §2.2 claims of a JWT access token.
+type atClaims struct {
+	jwt.RegisteredClaims
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope,omitempty"`
+}
+
+// AccessToken is a validated access token, JWT or opaque.
+type AccessToken struct {
+	JTI       string // JWT ID, or the display prefix of an opaque token
+	ClientID  string
+	UserID    int64 // 0: a client_credentials token
+	Username  string
+	Subject   string
+	Scope     string
+	Audience  []string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	Opaque    bool
+}
+
+// accessTokens issues access and refresh tokens (go-oauth2's
+// AccessGenerate) and validates access tokens.
+type accessTokens struct {
+	format   string
+	issuer   string
+	audience string
+	keys     *KeySet
+	store    *TokenStore
+	db       *db.DB
+	now      func() time.Time
+	parser   *jwt.Parser
+}
+
+var _ oauth2.AccessGenerate = (*accessTokens)(nil)
+
+func newAccessTokens(format, issuer, audience string, keys *KeySet, store *TokenStore, d *db.DB, now func() time.Time) *accessTokens {
+	return &accessTokens{
+		format: format, issuer: issuer, audience: audience, keys: keys, store: store, db: d, now: now,
+		parser: jwt.NewParser(
+			jwt.WithValidMethods(SupportedAlgs),
+			jwt.WithIssuer(issuer),
+			jwt.WithAudience(audience),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithLeeway(5*time.Second),
+			jwt.WithTimeFunc(now),
+		),
+	}
+}
+
+type signerKey struct{}
+
+// withSigner pins the signing key for the token issued under ctx, so
+// issuance inside a database transaction never reaches for a second
+// connection to load keys.
+func withSigner(ctx context.Context, k *signingKey) context.Context {
+	return context.WithValue(ctx, signerKey{}, k)
+}
+
+// prepare loads what Token needs before a transaction starts.
+func (a *accessTokens) prepare(ctx context.Context) (context.Context, error) {
+	if a.format != FormatJWT {
+		return ctx, nil
+	}
+	k, err := a.keys.signer(ctx)
+	if err != nil {
+		return ctx, fmt.Errorf("access token signing key: %w", err)
+	}
+	return withSigner(ctx, k), nil
+}
+
+func newJTI() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate jti: %w", err)
+	}
+	return b64(b[:]), nil
+}
+
+// Token implements oauth2.AccessGenerate: an RFC 9068 JWT (or an opaque
+// agat_ value) and, when asked, an opaque agrt_ refresh token. The
+// TokenInfo already carries scope, client, user and lifetimes.
+func (a *accessTokens) Token(ctx context.Context, data *oauth2.GenerateBasic, genRefresh bool) (access, refresh string, err error) {
+	ti := data.TokenInfo
+	if a.format == FormatOpaque {
+		access, err = newOpaque(PrefixAccessToken)
+	} else {
+		access, err = a.signJWT(ctx, ti)
+	}
+	if err != nil {
+		return "", "", err
+	}
+	if genRefresh {
+		if refresh, err = newOpaque(PrefixRefreshToken); err != nil {
+			return "", "", err
+		}
+	}
+	return access, refresh, nil
+}
+
+func (a *accessTokens) signJWT(ctx context.Context, ti oauth2.TokenInfo) (string, error) {
+	k, _ := ctx.Value(signerKey{}).(*signingKey)
+	if k == nil {
+		var err error
+		if k, err = a.keys.signer(ctx); err != nil {
+			return "", fmt.Errorf("access token signing key: %w", err)
+		}
+	}
+	jti, err := newJTI()
+	if err != nil {
+		return "", err
+	}
+	iat := ti.GetAccessCreateAt()
+	// RFC 9068 §2.2: sub is the resource owner, or for a grant without
+	// one (client_credentials) the client. Client IDs are generated
+	// "agci_…" values, never numeric, so they cannot pass for a user ID
+	// (RFC 9700 §4.15).
+	sub := ti.GetUserID()
+	if sub == "" {
+		sub = ti.GetClientID()
+	}
+	claims := atClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    a.issuer,
+			Subject:   sub,
+			Audience:  jwt.ClaimStrings{a.audience},
+			ExpiresAt: jwt.NewNumericDate(iat.Add(ti.GetAccessExpiresIn())),
+			IssuedAt:  jwt.NewNumericDate(iat),
+			ID:        jti,
+		},
+		ClientID: ti.GetClientID(),
+		Scope:    ti.GetScope(),
+	}
+	tok := jwt.NewWithClaims(k.method, claims)
+	tok.Header["typ"] = jwtType
+	tok.Header["kid"] = k.KID
+	s, err := tok.SignedString(k.priv)
+	if err != nil {
+		return "", fmt.Errorf("sign access token: %w", err)
+	}
+	return s, nil
+}
+
+// parseJWT checks a JWT access token's signature, header and claims
+// (RFC 9068 §4), without consulting revocation.
+func (a *accessTokens) parseJWT(ctx context.Context, raw string) (*atClaims, error) {
+	var c atClaims
+	tok, err := a.parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
+		if typ, _ := t.Header["typ"].(string); typ != jwtType && typ != "application/"+jwtType {
+			return nil, errors.New("typ is not at+jwt")
+		}
+		kid, _ := t.Header["kid"].(string)
+		k, ok := a.keys.verifier(ctx, kid)
+		if !ok {
+			return nil, errors.New("unknown kid")
+		}
+		// The key decides the algorithm, never the token header.
+		if t.Method.Alg() != k.method.Alg() {
+			return nil, errors.New("algorithm does not match the key")
+		}
+		return k.priv.Public(), nil
+	})
+	if err != nil || !tok.Valid {
+		return nil, errTokenInvalid
+	}
+	if c.ID == "" || c.ClientID == "" || c.Subject == "" || c.IssuedAt == nil {
+		return nil, errTokenInvalid
+	}
+	return &c, nil
+}
+
+// looksLikeJWT reports whether raw has the three dot-separated parts of a
+// JWS compact serialization.
+func looksLikeJWT(raw string) bool {
+	dots := 0
+	for i := 0; i < len(raw); i++ {
+		if raw[i] == '.' {
+			dots++
+		}
+	}
+	return dots == 2
+}
+
+// Validate checks an access token of either format: a JWT by signature and
+// claims plus its jti against revoked_jti, an opaque one by lookup; and in
+// both cases that its user is still active. Any failure is errTokenInvalid.
+func (a *accessTokens) Validate(ctx context.Context, raw string) (*AccessToken, error) {
+	switch {
+	case hasPrefix(raw, PrefixAccessToken):
+		return a.validateOpaque(ctx, raw)
+	case looksLikeJWT(raw):
+		return a.validateJWT(ctx, raw)
+	}
+	return nil, errTokenInvalid
+}
+
+func (a *accessTokens) validateJWT(ctx context.Context, raw string) (*AccessToken, error) {
+	c, err := a.parseJWT(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	at := &AccessToken{
+		JTI: c.ID, ClientID: c.ClientID, Subject: c.Subject, Scope: c.Scope, Audience: c.Audience,
+		IssuedAt: c.IssuedAt.UTC(), ExpiresAt: c.ExpiresAt.UTC(),
+	}
+	if c.Subject != c.ClientID {
+		uid, err := strconv.ParseInt(c.Subject, 10, 64)
+		if err != nil || uid <= 0 {
+			return nil, errTokenInvalid
+		}
+		at.UserID = uid
+	}
+	revoked, active, username, err := a.status(ctx, c.ID, at.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if revoked || (at.UserID != 0 && !active) {
+		return nil, errTokenInvalid
+	}
+	at.Username = username
+	return at, nil
+}
+
+// status answers in one query whether jti is revoked and whether user uid
+// exists and is active.
+func (a *accessTokens) status(ctx context.Context, jti string, uid int64) (revoked, active bool, username string, err error) {
+	var row struct {
+		Revoked  bool   `db:"revoked"`
+		Active   bool   `db:"active"`
+		Username string `db:"username"`
+	}
+	err = a.db.GetContext(ctx, &row, a.db.Rebind(`SELECT
+		EXISTS (SELECT 1 FROM revoked_jti WHERE jti = ?) AS revoked,
+		COALESCE((SELECT is_active FROM users WHERE id = ?), FALSE) AS active,
+		COALESCE((SELECT username FROM users WHERE id = ?), '') AS username`), jti, uid, uid)
+	if err != nil {
+		return false, false, "", fmt.Errorf("check access token status: %w", err)
+	}
+	return row.Revoked, row.Active, row.Username, nil
+}
+
+func (a *accessTokens) validateOpaque(ctx context.Context, raw string) (*AccessToken, error) {
+	if !wellFormed(PrefixAccessToken, raw) {
+		return nil, errTokenInvalid // rejected before any database query
+	}
+	r, ok, err := a.store.byDigest(ctx, a.db, kindAccess, raw)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || !r.live(a.now()) {
+		return nil, errTokenInvalid
+	}
+	at := &AccessToken{
+		JTI: r.Prefix, ClientID: r.ClientID, Scope: r.Scope, Audience: []string{a.audience},
+		IssuedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, Opaque: true, Subject: r.ClientID,
+	}
+	if r.UserID.Valid {
+		at.UserID = r.UserID.Int64
+		at.Subject = strconv.FormatInt(at.UserID, 10)
+		_, active, username, err := a.status(ctx, "", at.UserID)
+		if err != nil {
+			return nil, err
+		}
+		if !active {
+			return nil, errTokenInvalid
+		}
+		at.Username = username
+	}
+	return at, nil
+}
+
+// userActive reports, inside tx, whether user uid exists and is active.
+func userActive(ctx context.Context, tx *sqlx.Tx, uid string) (bool, error) {
+	if uid == "" {
+		return true, nil
+	}
+	id, err := strconv.ParseInt(uid, 10, 64)
+	if err != nil {
+		return false, nil
+	}
+	var active bool
+	err = tx.GetContext(ctx, &active, tx.Rebind(`SELECT is_active FROM users WHERE id = ?`), id)
+	if db.IsNoRows(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("check user: %w", err)
+	}
+	return active, nil
+}

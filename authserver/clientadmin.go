@@ -1,0 +1,82 @@
+package authserver
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// CreateClient registers a client. Its scopes must be known to the scope
+// registry (DESIGN §5: the registry validates client registration).
+func (s *Server) CreateClient(ctx context.Context, spec ClientSpec) (*Client, string, error) {
+	if err := s.checkKnownScopes(spec.Scopes); err != nil {
+		return nil, "", err
+	}
+	return s.Clients.Create(ctx, spec)
+}
+
+// UpdateClient changes a client's name, redirect URIs, grant types or
+// scopes (see ClientStore.Update).
+func (s *Server) UpdateClient(ctx context.Context, id string, fn func(sp *ClientSpec) error) (*Client, error) {
+	return s.Clients.Update(ctx, id, func(sp *ClientSpec) error {
+		if err := fn(sp); err != nil {
+			return err
+		}
+		return s.checkKnownScopes(sp.Scopes)
+	})
+}
+
+func (s *Server) checkKnownScopes(list []string) error {
+	if s.scopes == nil {
+		return nil
+	}
+	for _, sc := range list {
+		if sc = strings.TrimSpace(sc); sc != "" && !s.scopes.HasScope(sc) {
+			return fmt.Errorf("%w: scope %q is unknown (see scopes_supported in %s)", ErrInvalidClientMetadata, sc, PathMetadata)
+		}
+	}
+	return nil
+}
+
+// RotateClientSecret gives a confidential client a new secret; the old one
+// stops working at once. Tokens already issued stay valid.
+func (s *Server) RotateClientSecret(ctx context.Context, id string) (*Client, string, error) {
+	return s.Clients.RotateSecret(ctx, id)
+}
+
+// DisableClient disables a client and revokes every token it holds, so its
+// JWTs stop validating at once.
+func (s *Server) DisableClient(ctx context.Context, id string) (*Client, error) {
+	c, err := s.Clients.SetDisabled(ctx, id, true)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Tokens.RevokeClient(ctx, id); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// EnableClient re-enables a disabled client. Its revoked tokens stay revoked.
+func (s *Server) EnableClient(ctx context.Context, id string) (*Client, error) {
+	return s.Clients.SetDisabled(ctx, id, false)
+}
+
+// DeleteClient revokes a client's tokens (listing its JWTs' jtis, which
+// outlive the rows) and deletes it.
+func (s *Server) DeleteClient(ctx context.Context, id string) error {
+	if _, err := s.Clients.GetClient(ctx, id); err != nil {
+		return err
+	}
+	if _, err := s.Tokens.RevokeClient(ctx, id); err != nil {
+		return err
+	}
+	return s.Clients.Delete(ctx, id)
+}
+
+// RevokeUserClient revokes every token client holds for user; the account
+// page calls it when the user withdraws the app's access.
+func (s *Server) RevokeUserClient(ctx context.Context, userID int64, clientID string) error {
+	_, err := s.Tokens.RevokeUserClient(ctx, userID, clientID)
+	return err
+}

@@ -1,0 +1,316 @@
+package authserver
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-oauth2/oauth2/v4"
+
+	"github.com/authgate/authgate/scopes"
+)
+
+// Grant types a client may be allowed. password and implicit do not exist
+// here (RFC 9700 §2.4, OAuth 2.1).
+const (
+	GrantAuthorizationCode = string(oauth2.AuthorizationCode)
+	GrantRefreshToken      = string(oauth2.Refreshing)
+	GrantClientCredentials = string(oauth2.ClientCredentials)
+)
+
+// SupportedGrantTypes lists every grant the token endpoint serves.
+var SupportedGrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
+
+// Client errors, compared with errors.Is.
+var (
+	ErrClientNotFound = errors.New("oauth client not found")
+	ErrInvalidClientMetadata = errors.New("invalid client metadata")
+)
+
+// Client is a registered OAuth2 client. The secret is never held: only its
+// SHA-256 digest, compared in constant time by VerifySecret.
+type Client struct {
+	ID              string     `json:"client_id"`
+	Name            string     `json:"name"`
+	OwnerID         int64      `json:"owner_id,omitempty"` // 0: no owner (created by an operator)
+	Public          bool       `json:"public"`
+	RedirectURIs    []string   `json:"redirect_uris"`
+	GrantTypes      []string   `json:"grant_types"`
+	Scopes          []string   `json:"scopes"` // the scopes the client may ask for
+	SecretPrefix    string     `json:"secret_prefix,omitempty"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+	SecretRotatedAt *time.Time `json:"secret_rotated_at,omitempty"`
+	DisabledAt      *time.Time `json:"disabled_at,omitempty"`
+
+	secretDigest string
+}
+
+// Disabled reports whether the client has been disabled; a disabled client
+// cannot authenticate, authorize or hold live tokens.
+func (c *Client) Disabled() bool { return c.DisabledAt != nil }
+
+// AllowsGrant reports whether the client may use grant type g.
+func (c *Client) AllowsGrant(g string) bool { return slices.Contains(c.GrantTypes, g) }
+
+// AllowedScopes returns the client's allowed scopes as a set.
+func (c *Client) AllowedScopes() scopes.Set {
+	s, err := scopes.NewSet(c.Scopes...)
+	if err != nil {
+		return scopes.Set{} // unreachable: scopes are validated on write
+	}
+	return s
+}
+
+// RedirectURIAllowed reports whether uri may receive this client's
+// authorization responses: an exact string match with a registered URI, or
+// the RFC 8252 §7.3 loopback exception (any port).
+func (c *Client) RedirectURIAllowed(uri string) bool { return MatchRedirectURI(c.RedirectURIs, uri) }
+
+// VerifySecret compares secret with the stored digest in constant time. A
+// public client has no secret and verifies only the empty string.
+func (c *Client) VerifySecret(secret string) bool {
+	if c.Public {
+		return secret == "" && c.secretDigest == ""
+	}
+	if secret == "" || c.secretDigest == "" {
+		return false
+	}
+	want, err := hex.DecodeString(c.secretDigest)
+	if err != nil {
+		return false
+	}
+	got := sha256.Sum256([]byte(secret))
+	// go-oauth2#162 / audit §8: the library compares plaintext with ==.
+	return subtle.ConstantTimeCompare(got[:], want) == 1
+}
+
+// dummySecretCheck spends the time of one VerifySecret so unknown client IDs
+// cannot be told from wrong secrets by timing (go-oauth2#106).
+func dummySecretCheck(secret string) {
+	got := sha256.Sum256([]byte(secret))
+	var zero [sha256.Size]byte
+	subtle.ConstantTimeCompare(got[:], zero[:])
+}
+
+func (c *Client) clone() *Client {
+	cp := *c
+	cp.RedirectURIs = slices.Clone(c.RedirectURIs)
+	cp.GrantTypes = slices.Clone(c.GrantTypes)
+	cp.Scopes = slices.Clone(c.Scopes)
+	if c.SecretRotatedAt != nil {
+		t := *c.SecretRotatedAt
+		cp.SecretRotatedAt = &t
+	}
+	if c.DisabledAt != nil {
+		t := *c.DisabledAt
+		cp.DisabledAt = &t
+	}
+	return &cp
+}
+
+// MatchRedirectURI reports whether requested equals one of registered by
+// exact string comparison (RFC 9700 §2.1, §4.1.3). The only exception is the
+// port of an http loopback URI (127.0.0.1, [::1], localhost): native apps
+// listen on an ephemeral port, so RFC 8252 §7.3 says any port must be
+// accepted; scheme, host, path and query must still match exactly.
+func MatchRedirectURI(registered []string, requested string) bool {
+	if requested == "" {
+		return false
+	}
+	for _, r := range registered {
+		if r == requested {
+			return true
+		}
+	}
+	req, err := url.Parse(requested)
+	if err != nil || req.Scheme != "http" || !isLoopbackHost(req.Hostname()) ||
+		req.User != nil || req.Fragment != "" || req.Opaque != "" {
+		return false
+	}
+	for _, r := range registered {
+		reg, err := url.Parse(r)
+		if err != nil || reg.Scheme != "http" || !isLoopbackHost(reg.Hostname()) {
+			continue
+		}
+		if reg.Hostname() == req.Hostname() && reg.EscapedPath() == req.EscapedPath() &&
+			reg.RawQuery == req.RawQuery && validPort(req.Port()) {
+			return true
+		}
+	}
+	return false
+}
+
+func validPort(p string) bool {
+	if p == "" {
+		return true
+	}
+	if len(p) > 5 {
+		return false
+	}
+	for _, c := range p {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ValidateRedirectURI checks a URI for registration: absolute, no fragment,
+// no user info, no wildcard; https, or http only for a loopback host (RFC
+// 9700 §2.1, RFC 8252 §8.3), or a private-use scheme in reverse-domain form
+// for native apps (RFC 8252 §7.1).
+func ValidateRedirectURI(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("redirect URI %q: %w", raw, err)
+	}
+	switch {
+	case !u.IsAbs():
+		return fmt.Errorf("redirect URI %q must be absolute", raw)
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return fmt.Errorf("redirect URI %q must not have a fragment (RFC 6749 §3.1.2)", raw)
+	case u.User != nil:
+		return fmt.Errorf("redirect URI %q must not contain user information", raw)
+	case strings.Contains(raw, "*"):
+		return fmt.Errorf("redirect URI %q must not contain a wildcard", raw)
+	}
+	switch u.Scheme {
+	case "https":
+		if u.Host == "" {
+			return fmt.Errorf("redirect URI %q has no host", raw)
+		}
+	case "http":
+		if !isLoopbackHost(u.Hostname()) {
+			return fmt.Errorf("redirect URI %q: http is allowed only for loopback hosts (127.0.0.1, [::1], localhost); use https", raw)
+		}
+	default:
+		if !strings.Contains(u.Scheme, ".") {
+			return fmt.Errorf("redirect URI %q: a private-use scheme must be a reverse domain name such as com.example.app (RFC 8252 §7.1)", raw)
+		}
+	}
+	return nil
+}
+
+// ClientSpec is what a client is created or updated from.
+type ClientSpec struct {
+	Name         string
+	OwnerID      int64
+	Public       bool
+	RedirectURIs []string
+	GrantTypes   []string // empty: authorization_code + refresh_token, or client_credentials when no redirect URI is given
+	Scopes       []string
+}
+
+// normalize fills defaults and validates the spec.
+func (sp ClientSpec) normalize() (ClientSpec, error) {
+	bad := func(format string, args ...any) (ClientSpec, error) {
+		return ClientSpec{}, fmt.Errorf("%w: %s", ErrInvalidClientMetadata, fmt.Sprintf(format, args...))
+	}
+	sp.Name = strings.TrimSpace(sp.Name)
+	if sp.Name == "" || len(sp.Name) > 200 {
+		return bad("name must be 1-200 characters")
+	}
+	sp.RedirectURIs = dedupe(sp.RedirectURIs)
+	for _, u := range sp.RedirectURIs {
+		if err := ValidateRedirectURI(u); err != nil {
+			return bad("%v", err)
+		}
+	}
+	sp.GrantTypes = dedupe(sp.GrantTypes)
+	if len(sp.GrantTypes) == 0 {
+		if len(sp.RedirectURIs) > 0 {
+			sp.GrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
+		} else if !sp.Public {
+			sp.GrantTypes = []string{GrantClientCredentials}
+		}
+	}
+	for _, g := range sp.GrantTypes {
+		if !slices.Contains(SupportedGrantTypes, g) {
+			return bad("grant type %q is not supported (supported: %s)", g, strings.Join(SupportedGrantTypes, ", "))
+		}
+	}
+	if len(sp.GrantTypes) == 0 {
+		return bad("a public client needs a redirect URI for the authorization_code grant")
+	}
+	if slices.Contains(sp.GrantTypes, GrantAuthorizationCode) && len(sp.RedirectURIs) == 0 {
+		return bad("the authorization_code grant needs at least one redirect URI")
+	}
+	if slices.Contains(sp.GrantTypes, GrantRefreshToken) && !slices.Contains(sp.GrantTypes, GrantAuthorizationCode) {
+		return bad("the refresh_token grant needs the authorization_code grant")
+	}
+	if sp.Public && slices.Contains(sp.GrantTypes, GrantClientCredentials) {
+		// RFC 6749 §4.4: client_credentials is for confidential clients only.
+		return bad("a public client cannot use the client_credentials grant")
+	}
+	sp.Scopes = dedupe(sp.Scopes)
+	if _, err := scopes.NewSet(sp.Scopes...); err != nil {
+		return bad("%v", err)
+	}
+	slices.Sort(sp.Scopes)
+	return sp, nil
+}
+
+func dedupe(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, v := range in {
+		v = strings.TrimSpace(v)
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// clientInfo adapts a Client to go-oauth2's ClientInfo and
+// ClientPasswordVerifier, so the library never sees or compares a secret.
+type clientInfo struct{ c *Client }
+
+var (
+	_ oauth2.ClientInfo             = clientInfo{}
+	_ oauth2.ClientPasswordVerifier = clientInfo{}
+)
+
+func (ci clientInfo) GetID() string     { return ci.c.ID }
+func (ci clientInfo) GetSecret() string { return "" }
+func (ci clientInfo) IsPublic() bool    { return ci.c.Public }
+
+// GetDomain returns the registered redirect URIs joined by newlines. The
+// library passes it to the ValidateURIHandler (our exact matcher splits it
+// again) and, when an authorize request omits redirect_uri, redirects to it;
+// we only let that happen for a client with exactly one URI.
+func (ci clientInfo) GetDomain() string { return strings.Join(ci.c.RedirectURIs, "\n") }
+
+func (ci clientInfo) GetUserID() string {
+	if ci.c.OwnerID == 0 {
+		return ""
+	}
+	return fmt.Sprint(ci.c.OwnerID)
+}
+
+// VerifyPassword implements oauth2.ClientPasswordVerifier in constant time.
+func (ci clientInfo) VerifyPassword(secret string) bool { return ci.c.VerifySecret(secret) }
+
+// exactURIValidator is go-oauth2's ValidateURIHandler replacement
+// (manage.DefaultValidateURI matches host suffixes: audit §9, row 3).
+func exactURIValidator(domain, redirectURI string) error {
+	if MatchRedirectURI(strings.Split(domain, "\n"), redirectURI) {
+		return nil
+	}
+	return errInvalidRedirectURI
+}

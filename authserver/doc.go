@@ -1,0 +1,12 @@
+// Package authserver is authgate's OAuth2 authorization server: client
+// registry, token endpoint (authorization_code, refresh_token,
+// client_credentials), revocation, introspection, discovery, JWKS and RFC 9068
+// JWT access tokens signed with keys shared through the database.
+//
+// It drives github.com/go-oauth2/oauth2/v4 for form parsing, the grant switch
+// and response writing, and replaces every part its audit
+// (spec/go-oauth2-hardening.md §11, §15) marks unsafe: client authentication,
+// redirect matching, PKCE policy, atomic code and refresh consumption with
+// replay/reuse revocation, refresh binding and scope narrowing, error mapping
+// and token formats.
+package authserver

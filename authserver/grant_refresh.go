@@ -1,0 +1,128 @@
+package authserver
+
+import (
+	"context"
+	"net/url"
+
+	"github.com/go-oauth2/oauth2/v4"
+	"github.com/go-oauth2/oauth2/v4/models"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/authgate/authgate/scopes"
+)
+
+// refresh serves the refresh_token grant (RFC 6749 §6) in one transaction:
+//
+//   - the refresh token must belong to the authenticated client (audit row
+//     1: go-oauth2 checks neither the secret nor the binding);
+//   - the requested scope must be a subset of the granted scope, still
+//     allowed for the client (audit row 2: the library lets any scope
+//     replace it);
+//   - the token is consumed by a conditional UPDATE, so of concurrent uses at
+//     most one gets a new pair (audit row 5);
+//   - presenting a token that was already rotated out — by a replay or by
+//     losing that race — revokes the whole family (RFC 9700 §4.14.2,
+//     audit row 7).
+func (s *Server) refresh(ctx context.Context, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
+	c, err := authenticatedClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !c.AllowsGrant(GrantRefreshToken) {
+		return nil, oerr(codeUnauthorizedClient, "the client may not use the refresh_token grant")
+	}
+	if !wellFormed(PrefixRefreshToken, tgr.Refresh) {
+		return nil, errGrantInvalid // malformed: no database lookup
+	}
+	requested, err := scopes.ParseSet(tgr.Scope)
+	if err != nil {
+		return nil, oerr(codeInvalidScope, "the scope parameter is malformed (RFC 6749 §3.3)")
+	}
+	if ctx, err = s.access.prepare(ctx); err != nil {
+		return nil, err
+	}
+	var (
+		ti      *models.Token
+		failure error
+		reused  *tokenRow
+	)
+	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		row, found, err := s.Tokens.byDigest(ctx, tx, kindRefresh, tgr.Refresh)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !found, row.ClientID != c.ID, row.RevokedAt.Valid:
+			// Another client's token is refused without touching it.
+			failure = errGrantInvalid
+			return nil
+		case row.ConsumedAt.Valid:
+			reused = row
+			_, err := s.Tokens.revokeGrantTx(ctx, tx, row.GrantID)
+			return err
+		case row.expired(s.now()):
+			failure = errGrantInvalid
+			return nil
+		}
+		// RFC 6749 §6: the new scope must not include any scope not
+		// originally granted; a client's scopes removed since then are
+		// dropped too.
+		ceiling := scopesOf(row.Scope).Intersect(c.AllowedScopes())
+		scope := ceiling
+		if !requested.Empty() {
+			if !requested.SubsetOf(ceiling) {
+				failure = oerr(codeInvalidScope, "the requested scope exceeds the scope originally granted")
+				return nil
+			}
+			scope = requested
+		}
+		active, err := userActive(ctx, tx, row.userIDString())
+		if err != nil {
+			return err
+		}
+		if !active {
+			failure = errGrantInvalid
+			return nil
+		}
+		ok, err := s.Tokens.consume(ctx, tx, kindRefresh, tgr.Refresh)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			// A concurrent use consumed it between our read and our claim
+			// (PostgreSQL, READ COMMITTED): that is reuse too.
+			reused = row
+			_, err := s.Tokens.revokeGrantTx(ctx, tx, row.GrantID)
+			return err
+		}
+		ext, _ := url.ParseQuery(row.Extension)
+		ti, err = s.issue(ctx, tx, issueParams{
+			client: c, userID: row.userIDString(), scope: scope.String(), refreshScope: row.Scope,
+			grantID: row.GrantID, grantCreatedAt: row.GrantCreatedAt, parentID: row.ID,
+			redirectURI: row.RedirectURI, extension: ext, refresh: true, request: tgr.Request,
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if reused != nil {
+		s.log.Warn("rotated-out refresh token reused; grant revoked", "client_id", reused.ClientID, "token", reused.Prefix)
+		s.metrics.security("refresh_reuse")
+		return nil, errGrantInvalid
+	}
+	if failure != nil {
+		return nil, failure
+	}
+	s.metrics.issued(GrantRefreshToken)
+	return ti, nil
+}
+
+// scopesOf parses a stored, canonical scope string.
+func scopesOf(stored string) scopes.Set {
+	set, err := scopes.ParseSet(stored)
+	if err != nil {
+		return scopes.Set{}
+	}
+	return set
+}

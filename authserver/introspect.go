@@ -1,0 +1,158 @@
+package authserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/authgate/authgate/tokens"
+)
+
+// APITokenAuthenticator authenticates API tokens for introspection; the
+// tokens package's *Manager implements it.
+type APITokenAuthenticator interface {
+	Authenticate(ctx context.Context, raw string) (*tokens.Authenticated, error)
+}
+
+// Token types reported by introspection (RFC 7662 §2.2 token_type).
+const (
+	TokenTypeBearer  = "Bearer"
+	TokenTypeRefresh = "refresh_token"
+	TokenTypeAPI     = "api_token"
+)
+
+var inactive = map[string]any{"active": false}
+
+// handleIntrospect serves POST /oauth/introspect (RFC 7662). The caller
+// authenticates as a confidential client (§2.1: the endpoint must be
+// protected; a public client cannot prove who it is). It answers for:
+//
+//   - access tokens, JWT or opaque: active only if the signature, issuer,
+//     audience and expiry hold and neither the token (its jti) nor its user
+//     has been revoked or deactivated;
+//   - refresh tokens, only to the client they were issued to (§4: the server
+//     may limit what a caller learns);
+//   - API tokens, with token_type "api_token", username, exp and the policy
+//     (DESIGN §4, beyond RFC 7662).
+//
+// Everything else — unknown, malformed, expired, revoked, consumed, codes —
+// is {"active": false} with 200 (§2.2).
+func (s *Server) handleIntrospect(c *gin.Context) {
+	w, r := c.Writer, c.Request
+	if e := parseOAuthForm(w, r); e != nil {
+		writeOAuthError(w, e)
+		return
+	}
+	client, _, _, err := s.authenticateClient(r)
+	if err != nil {
+		writeOAuthError(w, classify(err, s.log))
+		return
+	}
+	if client.Public {
+		writeOAuthError(w, oerr(codeInvalidClient, "introspection requires a confidential client"))
+		return
+	}
+	raw := r.PostForm.Get("token")
+	if raw == "" {
+		writeOAuthError(w, oerr(codeInvalidRequest, "token is required"))
+		return
+	}
+	resp, err := s.introspect(r.Context(), client, raw)
+	if err != nil {
+		writeOAuthError(w, classify(err, s.log))
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) introspect(ctx context.Context, caller *Client, raw string) (map[string]any, error) {
+	switch {
+	case hasPrefix(raw, PrefixAccessToken) || looksLikeJWT(raw):
+		at, err := s.access.Validate(ctx, raw)
+		if errors.Is(err, errTokenInvalid) {
+			return inactive, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]any{
+			"active": true, "token_type": TokenTypeBearer, "client_id": at.ClientID, "sub": at.Subject,
+			"exp": at.ExpiresAt.Unix(), "iat": at.IssuedAt.Unix(), "iss": s.cfg.Issuer, "aud": at.Audience,
+		}
+		if at.Scope != "" {
+			out["scope"] = at.Scope
+		}
+		if at.Username != "" {
+			out["username"] = at.Username
+		}
+		if !at.Opaque {
+			out["jti"] = at.JTI
+		}
+		return out, nil
+	case hasPrefix(raw, PrefixRefreshToken):
+		if !wellFormed(PrefixRefreshToken, raw) {
+			return inactive, nil
+		}
+		row, found, err := s.Tokens.byDigest(ctx, s.db, kindRefresh, raw)
+		if err != nil {
+			return nil, err
+		}
+		if !found || !row.live(s.now()) || row.ClientID != caller.ID {
+			return inactive, nil
+		}
+		out := map[string]any{
+			"active": true, "token_type": TokenTypeRefresh, "client_id": row.ClientID,
+			"exp": row.ExpiresAt.Unix(), "iat": row.CreatedAt.Unix(), "iss": s.cfg.Issuer,
+		}
+		if row.Scope != "" {
+			out["scope"] = row.Scope
+		}
+		if row.UserID.Valid {
+			_, active, username, err := s.access.status(ctx, "", row.UserID.Int64)
+			if err != nil {
+				return nil, err
+			}
+			if !active {
+				return inactive, nil
+			}
+			out["sub"], out["username"] = strconv.FormatInt(row.UserID.Int64, 10), username
+		}
+		return out, nil
+	case hasPrefix(raw, PrefixCode), hasPrefix(raw, PrefixClientSecret):
+		return inactive, nil
+	}
+	if s.apiTokens == nil {
+		return inactive, nil
+	}
+	return s.introspectAPIToken(ctx, raw)
+}
+
+func (s *Server) introspectAPIToken(ctx context.Context, raw string) (map[string]any, error) {
+	a, err := s.apiTokens.Authenticate(ctx, raw)
+	if err != nil {
+		for _, kind := range []error{tokens.ErrMalformedToken, tokens.ErrTokenNotFound, tokens.ErrTokenInvalid,
+			tokens.ErrTokenExpired, tokens.ErrUserInactive} {
+			if errors.Is(err, kind) {
+				return inactive, nil
+			}
+		}
+		return nil, err
+	}
+	pol := a.Token.Policy
+	if len(pol) == 0 || !json.Valid(pol) {
+		pol = json.RawMessage(`{}`)
+	}
+	out := map[string]any{
+		"active": true, "token_type": TokenTypeAPI, "username": a.User.Username,
+		"sub": strconv.FormatInt(a.User.ID, 10), "iat": a.Token.TimeAdded.Unix(), "iss": s.cfg.Issuer,
+		"policy": pol,
+	}
+	if a.Token.Expires != nil {
+		out["exp"] = a.Token.Expires.Unix()
+	}
+	return out, nil
+}

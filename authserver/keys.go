@@ -1,0 +1,457 @@
+package authserver
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/authgate/authgate/internal/db"
+)
+
+// Signing algorithms for JWT access tokens.
+const (
+	AlgEdDSA = "EdDSA"
+	AlgRS256 = "RS256"
+	AlgES256 = "ES256"
+)
+
+// SupportedAlgs lists the algorithms a signing key may use.
+var SupportedAlgs = []string{AlgEdDSA, AlgRS256, AlgES256}
+
+// Key states, as `authgate key list` shows them.
+const (
+	KeyPending = "pending" // published in the JWKS, not signing yet
+	KeyActive  = "active"  // the key that signs new tokens
+	KeyRetired = "retired" // superseded; published until its last token expires
+	KeyExpired = "expired" // superseded long enough that no token it signed is valid
+)
+
+// ErrNoSigningKey means no key has activated yet.
+var ErrNoSigningKey = errors.New("no active signing key")
+
+// signingKey is one row of signing_keys with its parsed key.
+type signingKey struct {
+	ID          int64
+	KID         string
+	Alg         string
+	CreatedAt   time.Time
+	ActivatesAt time.Time
+	priv        crypto.Signer
+	method      jwt.SigningMethod
+}
+
+// KeyInfo describes a signing key without its private part.
+type KeyInfo struct {
+	KID         string     `json:"kid"`
+	Alg         string     `json:"alg"`
+	State       string     `json:"state"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ActivatesAt time.Time  `json:"activates_at"`
+	RetiredAt   *time.Time `json:"retired_at,omitempty"`
+	// PublishedUntil is when a retired key leaves the JWKS.
+	PublishedUntil *time.Time `json:"published_until,omitempty"`
+}
+
+// KeySet holds the signing keys shared by every instance through the
+// signing_keys table. It caches them (parsed once, not per token: audit §6)
+// and reloads every refresh interval, or at once when a token names an
+// unknown kid.
+//
+// A key is published in the JWKS from its creation, signs from activates_at
+// until a newer key activates ("published before it signs"), and stays
+// published for maxTokenTTL after that, so every token it signed can still
+// be verified ("a retired key stays until its last token expires").
+type KeySet struct {
+	db          *db.DB
+	now         func() time.Time
+	maxTokenTTL time.Duration
+	refresh     time.Duration
+
+	mu       sync.RWMutex
+	keys     []*signingKey // sorted by ActivatesAt, then ID
+	loadedAt time.Time
+	missAt   time.Time // last reload caused by an unknown kid
+}
+
+// NewKeySet returns a KeySet over d. maxTokenTTL is the longest access
+// token lifetime, which decides how long a retired key stays published.
+func NewKeySet(d *db.DB, maxTokenTTL time.Duration) *KeySet {
+	return &KeySet{db: d, now: time.Now, maxTokenTTL: maxTokenTTL, refresh: 30 * time.Second}
+}
+
+type keyRow struct {
+	ID          int64     `db:"id"`
+	KID         string    `db:"kid"`
+	Alg         string    `db:"alg"`
+	PrivateKey  string    `db:"private_key"`
+	CreatedAt   time.Time `db:"created_at"`
+	ActivatesAt time.Time `db:"activates_at"`
+}
+
+func (ks *KeySet) load(ctx context.Context) error {
+	var rows []keyRow
+	if err := ks.db.SelectContext(ctx, &rows, `SELECT id, kid, alg, private_key, created_at, activates_at FROM signing_keys`); err != nil {
+		return fmt.Errorf("load signing keys: %w", err)
+	}
+	keys := make([]*signingKey, 0, len(rows))
+	for _, r := range rows {
+		k, err := parseKeyRow(r)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b *signingKey) int {
+		if c := a.ActivatesAt.Compare(b.ActivatesAt); c != 0 {
+			return c
+		}
+		return int(a.ID - b.ID)
+	})
+	ks.mu.Lock()
+	ks.keys, ks.loadedAt = keys, ks.now()
+	ks.mu.Unlock()
+	return nil
+}
+
+func parseKeyRow(r keyRow) (*signingKey, error) {
+	block, _ := pem.Decode([]byte(r.PrivateKey))
+	if block == nil {
+		return nil, fmt.Errorf("signing key %s: private key is not PEM", r.KID)
+	}
+	pk, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", r.KID, err)
+	}
+	signer, ok := pk.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("signing key %s: unsupported key type %T", r.KID, pk)
+	}
+	m, err := methodFor(r.Alg, signer)
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", r.KID, err)
+	}
+	return &signingKey{ID: r.ID, KID: r.KID, Alg: r.Alg, CreatedAt: r.CreatedAt.UTC(), ActivatesAt: r.ActivatesAt.UTC(), priv: signer, method: m}, nil
+}
+
+func methodFor(alg string, k crypto.Signer) (jwt.SigningMethod, error) {
+	switch alg {
+	case AlgEdDSA:
+		if _, ok := k.(ed25519.PrivateKey); ok {
+			return jwt.SigningMethodEdDSA, nil
+		}
+	case AlgRS256:
+		if _, ok := k.(*rsa.PrivateKey); ok {
+			return jwt.SigningMethodRS256, nil
+		}
+	case AlgES256:
+		if ec, ok := k.(*ecdsa.PrivateKey); ok && ec.Curve == elliptic.P256() {
+			return jwt.SigningMethodES256, nil
+		}
+	default:
+		return nil, fmt.Errorf("unsupported algorithm %q (supported: EdDSA, RS256, ES256)", alg)
+	}
+	return nil, fmt.Errorf("key type %T does not match algorithm %s", k, alg)
+}
+
+func generateKey(alg string) (crypto.Signer, error) {
+	switch alg {
+	case AlgEdDSA:
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		return priv, err
+	case AlgRS256:
+		return rsa.GenerateKey(rand.Reader, 2048)
+	case AlgES256:
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
+	return nil, fmt.Errorf("unsupported algorithm %q (supported: EdDSA, RS256, ES256)", alg)
+}
+
+// ensureFresh reloads the cache when it is older than the refresh interval.
+func (ks *KeySet) ensureFresh(ctx context.Context) error {
+	ks.mu.RLock()
+	fresh := !ks.loadedAt.IsZero() && ks.now().Sub(ks.loadedAt) < ks.refresh
+	ks.mu.RUnlock()
+	if fresh {
+		return nil
+	}
+	return ks.load(ctx)
+}
+
+// Ensure creates an immediately active key of alg when the table is empty
+// (first start). Nothing can have cached an empty JWKS, so there is nothing
+// to publish in advance.
+func (ks *KeySet) Ensure(ctx context.Context, alg string) error {
+	if err := ks.load(ctx); err != nil {
+		return err
+	}
+	ks.mu.RLock()
+	n := len(ks.keys)
+	ks.mu.RUnlock()
+	if n > 0 {
+		return nil
+	}
+	if _, err := ks.add(ctx, alg, 0); err != nil {
+		return err
+	}
+	return ks.load(ctx)
+}
+
+// Rotate adds a new key of alg that starts signing after activateIn. Until
+// then it is only published, so resource servers that cache the JWKS learn
+// it before any token carries its kid.
+func (ks *KeySet) Rotate(ctx context.Context, alg string, activateIn time.Duration) (KeyInfo, error) {
+	if activateIn < 0 {
+		return KeyInfo{}, fmt.Errorf("rotate key: activation delay must not be negative")
+	}
+	k, err := ks.add(ctx, alg, activateIn)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	if err := ks.load(ctx); err != nil {
+		return KeyInfo{}, err
+	}
+	for _, info := range ks.infos() {
+		if info.KID == k.KID {
+			return info, nil
+		}
+	}
+	return KeyInfo{}, fmt.Errorf("rotate key: new key %s not found after insert", k.KID)
+}
+
+func (ks *KeySet) add(ctx context.Context, alg string, activateIn time.Duration) (*signingKey, error) {
+	priv, err := generateKey(alg)
+	if err != nil {
+		return nil, fmt.Errorf("generate signing key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, fmt.Errorf("encode signing key: %w", err)
+	}
+	kid, err := thumbprint(priv.Public())
+	if err != nil {
+		return nil, err
+	}
+	now := dbNow(ks.now)
+	pemText := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	_, err = ks.db.ExecContext(ctx, ks.db.Rebind(`INSERT INTO signing_keys (kid, alg, private_key, created_at, activates_at)
+		VALUES (?, ?, ?, ?, ?)`), kid, alg, pemText, now, now.Add(activateIn))
+	if err != nil {
+		return nil, fmt.Errorf("store signing key: %w", err)
+	}
+	return &signingKey{KID: kid, Alg: alg}, nil
+}
+
+// states computes each key's state at now: the newest activated key is
+// active, older activated keys are retired when their successor activated.
+func (ks *KeySet) states(now time.Time) []KeyInfo {
+	ks.mu.RLock()
+	keys := ks.keys
+	ks.mu.RUnlock()
+	out := make([]KeyInfo, len(keys))
+	active := -1
+	for i, k := range keys {
+		if !k.ActivatesAt.After(now) {
+			active = i
+		}
+	}
+	for i, k := range keys {
+		info := KeyInfo{KID: k.KID, Alg: k.Alg, CreatedAt: k.CreatedAt, ActivatesAt: k.ActivatesAt}
+		switch {
+		case k.ActivatesAt.After(now):
+			info.State = KeyPending
+		case i == active:
+			info.State = KeyActive
+		default:
+			// Retired when the next activated key took over.
+			retired := keys[i+1].ActivatesAt
+			until := retired.Add(ks.maxTokenTTL)
+			info.RetiredAt, info.PublishedUntil = &retired, &until
+			info.State = KeyRetired
+			if !now.Before(until) {
+				info.State = KeyExpired
+			}
+		}
+		out[i] = info
+	}
+	return out
+}
+
+func (ks *KeySet) infos() []KeyInfo { return ks.states(ks.now()) }
+
+// List returns every key with its state, oldest first.
+func (ks *KeySet) List(ctx context.Context) ([]KeyInfo, error) {
+	if err := ks.load(ctx); err != nil {
+		return nil, err
+	}
+	return ks.infos(), nil
+}
+
+// signer returns the key that signs new tokens now.
+func (ks *KeySet) signer(ctx context.Context) (*signingKey, error) {
+	if err := ks.ensureFresh(ctx); err != nil {
+		return nil, err
+	}
+	now := ks.now()
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
+	for i := len(ks.keys) - 1; i >= 0; i-- {
+		if !ks.keys[i].ActivatesAt.After(now) {
+			return ks.keys[i], nil
+		}
+	}
+	return nil, ErrNoSigningKey
+}
+
+// published returns the keys a verifier may use now: pending, active and
+// retired ones whose tokens may still be valid.
+func (ks *KeySet) published() []*signingKey {
+	states := ks.infos()
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
+	var out []*signingKey
+	for i, k := range ks.keys {
+		if i < len(states) && states[i].KID == k.KID && states[i].State != KeyExpired {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// verifier returns the published key with this kid, reloading at most once
+// every five seconds when it is unknown (a key rotated on another instance).
+func (ks *KeySet) verifier(ctx context.Context, kid string) (*signingKey, bool) {
+	if err := ks.ensureFresh(ctx); err != nil {
+		return nil, false
+	}
+	find := func() *signingKey {
+		for _, k := range ks.published() {
+			if k.KID == kid {
+				return k
+			}
+		}
+		return nil
+	}
+	if k := find(); k != nil {
+		return k, true
+	}
+	ks.mu.Lock()
+	retry := ks.now().Sub(ks.missAt) > 5*time.Second
+	if retry {
+		ks.missAt = ks.now()
+	}
+	ks.mu.Unlock()
+	if !retry || ks.load(ctx) != nil {
+		return nil, false
+	}
+	k := find()
+	return k, k != nil
+}
+
+// JWK is one RFC 7517 public key.
+type JWK struct {
+	Kty string `json:"kty"`
+	Use string `json:"use"`
+	Alg string `json:"alg"`
+	KID string `json:"kid"`
+	Crv string `json:"crv,omitempty"`
+	X   string `json:"x,omitempty"`
+	Y   string `json:"y,omitempty"`
+	N   string `json:"n,omitempty"`
+	E   string `json:"e,omitempty"`
+}
+
+// JWKS is an RFC 7517 §5 key set.
+type JWKS struct {
+	Keys []JWK `json:"keys"`
+}
+
+// JWKS returns the published public keys.
+func (ks *KeySet) JWKS(ctx context.Context) (JWKS, error) {
+	if err := ks.ensureFresh(ctx); err != nil {
+		return JWKS{}, err
+	}
+	set := JWKS{Keys: []JWK{}}
+	for _, k := range ks.published() {
+		j, err := publicJWK(k.priv.Public())
+		if err != nil {
+			return JWKS{}, err
+		}
+		j.KID, j.Alg, j.Use = k.KID, k.Alg, "sig"
+		set.Keys = append(set.Keys, j)
+	}
+	return set, nil
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func publicJWK(pub crypto.PublicKey) (JWK, error) {
+	switch p := pub.(type) {
+	case ed25519.PublicKey:
+		return JWK{Kty: "OKP", Crv: "Ed25519", X: b64(p)}, nil
+	case *ecdsa.PublicKey:
+		ecdh, err := p.ECDH()
+		if err != nil {
+			return JWK{}, fmt.Errorf("encode EC key: %w", err)
+		}
+		raw := ecdh.Bytes() // 0x04 || X || Y, fixed width
+		n := (len(raw) - 1) / 2
+		return JWK{Kty: "EC", Crv: "P-256", X: b64(raw[1 : 1+n]), Y: b64(raw[1+n:])}, nil
+	case *rsa.PublicKey:
+		return JWK{Kty: "RSA", N: b64(p.N.Bytes()), E: b64(big.NewInt(int64(p.E)).Bytes())}, nil
+	}
+	return JWK{}, fmt.Errorf("unsupported public key type %T", pub)
+}
+
+// thumbprint is the RFC 7638 JWK thumbprint, used as kid.
+func thumbprint(pub crypto.PublicKey) (string, error) {
+	j, err := publicJWK(pub)
+	if err != nil {
+		return "", err
+	}
+	// RFC 7638 §3.2: the required members only, in lexicographic order.
+	var m any
+	switch j.Kty {
+	case "OKP":
+		m = struct {
+			Crv string `json:"crv"`
+			Kty string `json:"kty"`
+			X   string `json:"x"`
+		}{j.Crv, j.Kty, j.X}
+	case "EC":
+		m = struct {
+			Crv string `json:"crv"`
+			Kty string `json:"kty"`
+			X   string `json:"x"`
+			Y   string `json:"y"`
+		}{j.Crv, j.Kty, j.X, j.Y}
+	default:
+		m = struct {
+			E   string `json:"e"`
+			Kty string `json:"kty"`
+			N   string `json:"n"`
+		}{j.E, j.Kty, j.N}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return b64(sum[:]), nil
+}

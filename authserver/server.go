@@ -1,0 +1,231 @@
+package authserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-oauth2/oauth2/v4"
+	"github.com/go-oauth2/oauth2/v4/manage"
+	"github.com/go-oauth2/oauth2/v4/server"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/authgate/authgate/configs"
+	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/users"
+)
+
+// Config is the oauth section of authgate's configuration. Zero values mean
+// the defaults below.
+type Config = configs.OAuth
+
+// Defaults for a zero Config field.
+const (
+	DefaultIssuer          = "http://127.0.0.1:8080"
+	DefaultCodeTTL         = 5 * time.Minute
+	DefaultAccessTokenTTL  = time.Hour
+	DefaultRefreshTokenTTL = 30 * 24 * time.Hour
+	DefaultRefreshIdleTTL  = 7 * 24 * time.Hour
+	DefaultKeyPublishDelay = time.Hour
+)
+
+// ScopeRegistry is what the server needs from the scope registry
+// (*scopes.Registry): validation of requested scopes and the
+// scopes_supported list.
+type ScopeRegistry interface {
+	HasScope(name string) bool
+	ScopeNames() []string
+}
+
+// Deps are the services the server uses.
+type Deps struct {
+	DB    *db.DB
+	Users users.Store
+	// Scopes validates requested scopes; nil accepts any scope the client
+	// is allowed (tests only).
+	Scopes ScopeRegistry
+	// APITokens lets introspection answer for API tokens; optional.
+	APITokens APITokenAuthenticator
+	// Metrics registers the token issuance counters; optional.
+	Metrics prometheus.Registerer
+	Logger  *slog.Logger
+	// Now replaces time.Now in tests.
+	Now func() time.Time
+}
+
+// Server is the OAuth2 authorization server. Create it with New.
+type Server struct {
+	// OAuth2 is the go-oauth2 server, configured with our stores and
+	// hooks, which the authorization endpoint uses to issue codes
+	// (GetAuthorizeToken). Configure extra hooks before serving.
+	OAuth2 *server.Server
+	// Clients is the client registry.
+	Clients ClientStore
+	// Tokens stores codes and tokens (digests only).
+	Tokens *TokenStore
+	// Keys are the JWT signing keys.
+	Keys *KeySet
+	// AuthorizationResponseIss is advertised in the metadata (RFC 9207)
+	// when the authorization endpoint sends iss; set it before serving.
+	AuthorizationResponseIss bool
+
+	cfg       Config
+	db        *db.DB
+	users     users.Store
+	scopes    ScopeRegistry
+	apiTokens APITokenAuthenticator
+	log       *slog.Logger
+	now       func() time.Time
+	access    *accessTokens
+	metrics   *metrics
+	bearer    *BearerValidator
+}
+
+// resolve fills the defaults of a zero Config and validates it.
+func resolve(cfg Config) (Config, error) {
+	if cfg.Issuer == "" {
+		cfg.Issuer = DefaultIssuer
+	}
+	cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")
+	if cfg.Audience == "" {
+		cfg.Audience = cfg.Issuer
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.CodeTTL, DefaultCodeTTL)
+	def(&cfg.AccessTokenTTL, DefaultAccessTokenTTL)
+	def(&cfg.RefreshTokenTTL, DefaultRefreshTokenTTL)
+	def(&cfg.RefreshIdleTTL, DefaultRefreshIdleTTL)
+	def(&cfg.KeyPublishDelay, DefaultKeyPublishDelay)
+	if cfg.AccessTokenFormat == "" {
+		cfg.AccessTokenFormat = FormatJWT
+	}
+	if cfg.SigningAlg == "" {
+		cfg.SigningAlg = AlgEdDSA
+	}
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	return cfg, nil
+}
+
+// New builds the server: stores, keys (creating the first signing key when
+// there is none), the go-oauth2 manager and server with every hook the
+// audit requires (spec/go-oauth2-hardening.md §15).
+func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
+	if deps.DB == nil {
+		return nil, errors.New("authserver: a database is required")
+	}
+	cfg, err := resolve(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("authserver: %w", err)
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	s := &Server{
+		cfg: cfg, db: deps.DB, users: deps.Users, scopes: deps.Scopes, apiTokens: deps.APITokens,
+		log: deps.Logger, now: deps.Now,
+	}
+	cs := NewSQLClientStore(deps.DB)
+	cs.now = deps.Now
+	s.Clients = cs
+	s.Tokens = NewTokenStore(deps.DB)
+	s.Tokens.now = deps.Now
+	s.Keys = NewKeySet(deps.DB, cfg.AccessTokenTTL)
+	s.Keys.now = deps.Now
+	if err := s.Keys.Ensure(ctx, cfg.SigningAlg); err != nil {
+		return nil, fmt.Errorf("authserver: %w", err)
+	}
+	s.access = newAccessTokens(cfg.AccessTokenFormat, cfg.Issuer, cfg.Audience, s.Keys, s.Tokens, deps.DB, deps.Now)
+	s.bearer = &BearerValidator{access: s.access}
+	if s.metrics, err = newMetrics(deps.Metrics); err != nil {
+		return nil, fmt.Errorf("authserver: metrics: %w", err)
+	}
+
+	inner := manage.NewManager()
+	inner.MapClientStorage(clientStoreAdapter{s})
+	inner.MapTokenStorage(s.Tokens)
+	inner.MapAuthorizeGenerate(codeGenerator{})
+	inner.MapAccessGenerate(s.access)
+	inner.SetAuthorizeCodeExp(cfg.CodeTTL)
+	inner.SetAuthorizeCodeTokenCfg(&manage.Config{AccessTokenExp: cfg.AccessTokenTTL, RefreshTokenExp: cfg.RefreshIdleTTL, IsGenerateRefresh: true})
+	inner.SetClientTokenCfg(&manage.Config{AccessTokenExp: cfg.AccessTokenTTL})
+	inner.SetRefreshTokenCfg(&manage.RefreshingConfig{AccessTokenExp: cfg.AccessTokenTTL, RefreshTokenExp: cfg.RefreshIdleTTL,
+		IsGenerateRefresh: true, IsRemoveAccess: false, IsRemoveRefreshing: true})
+	// Audit row 3: exact matching instead of the host-suffix default.
+	inner.SetValidateURIHandler(exactURIValidator)
+	inner.SetExtractExtensionHandler(s.extractExtension)
+
+	methods := []oauth2.CodeChallengeMethod{oauth2.CodeChallengeS256}
+	if cfg.AllowPlainPKCE {
+		methods = append(methods, oauth2.CodeChallengePlain)
+	}
+	// Audit rows 6 and 9, §15.2: code only, no password or implicit, S256.
+	srv := server.NewServer(&server.Config{
+		TokenType:                   "Bearer",
+		AllowGetAccessRequest:       false,
+		AllowedResponseTypes:        []oauth2.ResponseType{oauth2.Code},
+		AllowedGrantTypes:           []oauth2.GrantType{oauth2.AuthorizationCode, oauth2.ClientCredentials, oauth2.Refreshing},
+		AllowedCodeChallengeMethods: methods,
+		ForcePKCE:                   cfg.RequirePKCEAll,
+	}, &manager{s: s, inner: inner})
+	srv.SetClientInfoHandler(s.clientInfoHandler)
+	srv.SetInternalErrorHandler(s.internalErrorHandler)
+	srv.SetResponseErrorHandler(s.responseErrorHandler)
+	srv.SetPreRedirectErrorHandler(refuseErrorRedirect)
+	// The library's refresh-scope and password hooks stay unset: our
+	// manager enforces refresh scope, and the password grant is off.
+	srv.SetAccessTokenResolveHandler(bearerHeaderOnly)
+	s.OAuth2 = srv
+	return s, nil
+}
+
+// refuseErrorRedirect is go-oauth2's PreRedirectErrorHandler. The library
+// would redirect errors to a redirect_uri it has not validated (audit row
+// 4, go-oauth2#105); we never let it redirect: the error goes back to the
+// authorization handler, which decides whether the URI is trusted.
+func refuseErrorRedirect(_ http.ResponseWriter, _ *server.AuthorizeRequest, err error) error {
+	return err
+}
+
+// bearerHeaderOnly is go-oauth2's AccessTokenResolveHandler: only the
+// Authorization header, scheme case-insensitive (RFC 6750 §2.1); never the
+// access_token form or query parameter (audit row 11, OAuth 2.1).
+func bearerHeaderOnly(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return "", false
+	}
+	return tok, true
+}
+
+// Settings returns the effective configuration (defaults filled in).
+func (s *Server) Settings() Config { return s.cfg }
+
+// Bearer returns the resources.BearerValidator for the server's tokens.
+func (s *Server) Bearer() *BearerValidator { return s.bearer }
+
+// Mount registers the token, revocation, introspection, discovery and JWKS
+// endpoints on r. The authorization endpoint and web pages are mounted by
+// Web.Mount.
+func (s *Server) Mount(r gin.IRouter) {
+	r.POST(PathToken, s.handleToken)
+	r.POST(PathRevoke, s.handleRevoke)
+	r.POST(PathIntrospect, s.handleIntrospect)
+	r.OPTIONS(PathToken, handlePreflight)
+	r.OPTIONS(PathRevoke, handlePreflight)
+	r.GET(PathMetadata, s.handleMetadata)
+	r.GET(PathJWKS, s.handleJWKS)
+}

@@ -1,0 +1,526 @@
+package authserver
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-oauth2/oauth2/v4"
+	oerrors "github.com/go-oauth2/oauth2/v4/errors"
+	"github.com/go-oauth2/oauth2/v4/models"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/authgate/authgate/internal/db"
+)
+
+// Kinds of oauth_tokens rows.
+const (
+	kindCode    = "code"
+	kindAccess  = "access"
+	kindRefresh = "refresh"
+)
+
+// Extension keys we keep on go-oauth2 TokenInfo records. The library copies
+// the extension from a code to its tokens, which is how a grant ID survives
+// the library's code path (audit §5).
+const (
+	extGrantID        = "authgate_grant_id"
+	extGrantCreatedAt = "authgate_grant_created_at"
+)
+
+// tokenRow is one oauth_tokens row.
+type tokenRow struct {
+	ID                  int64          `db:"id"`
+	Kind                string         `db:"kind"`
+	Digest              string         `db:"digest"`
+	JTI                 sql.NullString `db:"jti"`
+	Prefix              string         `db:"prefix"`
+	GrantID             string         `db:"grant_id"`
+	ParentID            sql.NullInt64  `db:"parent_id"`
+	ClientID            string         `db:"client_id"`
+	UserID              sql.NullInt64  `db:"user_id"`
+	Scope               string         `db:"scope"`
+	RedirectURI         string         `db:"redirect_uri"`
+	CodeChallenge       string         `db:"code_challenge"`
+	CodeChallengeMethod string         `db:"code_challenge_method"`
+	Extension           string         `db:"extension"`
+	GrantCreatedAt      time.Time      `db:"grant_created_at"`
+	CreatedAt           time.Time      `db:"created_at"`
+	ExpiresAt           time.Time      `db:"expires_at"`
+	ConsumedAt          sql.NullTime   `db:"consumed_at"`
+	RevokedAt           sql.NullTime   `db:"revoked_at"`
+}
+
+const tokenColumns = `id, kind, digest, jti, prefix, grant_id, parent_id, client_id, user_id, scope, redirect_uri,
+	code_challenge, code_challenge_method, extension, grant_created_at, created_at, expires_at, consumed_at, revoked_at`
+
+func (r *tokenRow) expired(now time.Time) bool { return !now.Before(r.ExpiresAt) }
+
+// live reports whether the row may still be used: not consumed, not
+// revoked, not expired.
+func (r *tokenRow) live(now time.Time) bool {
+	return !r.ConsumedAt.Valid && !r.RevokedAt.Valid && !r.expired(now)
+}
+
+func (r *tokenRow) userIDString() string {
+	if !r.UserID.Valid {
+		return ""
+	}
+	return strconv.FormatInt(r.UserID.Int64, 10)
+}
+
+// tokenInfo rebuilds the go-oauth2 record for a row, echoing raw back: the
+// manager compares the value it asked for with the one returned (audit §5).
+func (r *tokenRow) tokenInfo(raw string) *models.Token {
+	ti := models.NewToken()
+	if ext, err := url.ParseQuery(r.Extension); err == nil {
+		ti.Extension = ext
+	}
+	ti.Extension.Set(extGrantID, r.GrantID)
+	ti.Extension.Set(extGrantCreatedAt, r.GrantCreatedAt.UTC().Format(time.RFC3339Nano))
+	ti.ClientID = r.ClientID
+	ti.UserID = r.userIDString()
+	ti.Scope = r.Scope
+	ti.RedirectURI = r.RedirectURI
+	ttl := r.ExpiresAt.Sub(r.CreatedAt)
+	switch r.Kind {
+	case kindCode:
+		ti.Code, ti.CodeCreateAt, ti.CodeExpiresIn = raw, r.CreatedAt, ttl
+		ti.CodeChallenge, ti.CodeChallengeMethod = r.CodeChallenge, r.CodeChallengeMethod
+	case kindAccess:
+		ti.Access, ti.AccessCreateAt, ti.AccessExpiresIn = raw, r.CreatedAt, ttl
+	case kindRefresh:
+		ti.Refresh, ti.RefreshCreateAt, ti.RefreshExpiresIn = raw, r.CreatedAt, ttl
+	}
+	return ti
+}
+
+// TokenStore is go-oauth2's TokenStore on internal/db, keeping only SHA-256
+// digests of codes and tokens, plus what authgate needs beyond the library:
+// atomic consumption, grant families and JWT revocation.
+type TokenStore struct {
+	db  *db.DB
+	now func() time.Time
+}
+
+var _ oauth2.TokenStore = (*TokenStore)(nil)
+
+// NewTokenStore returns a TokenStore backed by d.
+func NewTokenStore(d *db.DB) *TokenStore { return &TokenStore{db: d, now: time.Now} }
+
+// newRow is what insert needs to write one value.
+type newRow struct {
+	kind, raw, jti, grantID          string
+	parentID                         int64
+	clientID, userID                 string
+	scope, redirectURI               string
+	challenge, challengeMethod       string
+	extension                        url.Values
+	grantCreatedAt, createdAt, expAt time.Time
+}
+
+func (s *TokenStore) insert(ctx context.Context, q sqlx.ExtContext, n newRow) (int64, error) {
+	var uid sql.NullInt64
+	if n.userID != "" {
+		id, err := strconv.ParseInt(n.userID, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("store %s: user ID %q is not a number", n.kind, n.userID)
+		}
+		uid = sql.NullInt64{Int64: id, Valid: true}
+	}
+	ext := url.Values{}
+	for k, v := range n.extension {
+		if k != extGrantID && k != extGrantCreatedAt {
+			ext[k] = v
+		}
+	}
+	var jti sql.NullString
+	if n.jti != "" {
+		jti = sql.NullString{String: n.jti, Valid: true}
+	}
+	var parent sql.NullInt64
+	if n.parentID != 0 {
+		parent = sql.NullInt64{Int64: n.parentID, Valid: true}
+	}
+	prefix := ""
+	if jti.Valid {
+		prefix = "jwt:" + displayPrefix(n.jti)
+	} else {
+		prefix = displayPrefix(n.raw)
+	}
+	var id int64
+	err := sqlx.GetContext(ctx, q, &id, q.Rebind(`INSERT INTO oauth_tokens
+		(kind, digest, jti, prefix, grant_id, parent_id, client_id, user_id, scope, redirect_uri, code_challenge,
+		 code_challenge_method, extension, grant_created_at, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		n.kind, digest(n.raw), jti, prefix, n.grantID, parent, n.clientID, uid, n.scope, n.redirectURI,
+		n.challenge, n.challengeMethod, ext.Encode(), n.grantCreatedAt.UTC(), n.createdAt.UTC(), n.expAt.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("store %s: %w", n.kind, err)
+	}
+	return id, nil
+}
+
+// insertInfo writes the rows of a go-oauth2 record: a code, or an access
+// token with an optional refresh token. parentID links them to the code or
+// refresh token they were redeemed from; refreshScope, when not empty, is the
+// scope the refresh token keeps (RFC 6749 §6: a narrower access token does
+// not narrow the refresh token).
+func (s *TokenStore) insertInfo(ctx context.Context, q sqlx.ExtContext, ti oauth2.TokenInfo, parentID int64, refreshScope string, refreshExp time.Time) error {
+	var ext url.Values
+	if e, ok := ti.(oauth2.ExtendableTokenInfo); ok {
+		ext = e.GetExtension()
+	}
+	grantID := ext.Get(extGrantID)
+	if grantID == "" {
+		return fmt.Errorf("store token: record has no grant ID")
+	}
+	grantCreated, err := time.Parse(time.RFC3339Nano, ext.Get(extGrantCreatedAt))
+	if err != nil {
+		grantCreated = s.now()
+	}
+	base := newRow{
+		grantID: grantID, parentID: parentID, clientID: ti.GetClientID(), userID: ti.GetUserID(),
+		scope: ti.GetScope(), redirectURI: ti.GetRedirectURI(), extension: ext, grantCreatedAt: grantCreated,
+	}
+	if code := ti.GetCode(); code != "" && ti.GetAccess() == "" {
+		n := base
+		n.kind, n.raw = kindCode, code
+		n.challenge, n.challengeMethod = ti.GetCodeChallenge(), string(ti.GetCodeChallengeMethod())
+		n.createdAt = ti.GetCodeCreateAt()
+		n.expAt = n.createdAt.Add(ti.GetCodeExpiresIn())
+		_, err := s.insert(ctx, q, n)
+		return err
+	}
+	if access := ti.GetAccess(); access != "" {
+		n := base
+		n.kind, n.raw, n.jti = kindAccess, access, jwtID(access)
+		n.createdAt = ti.GetAccessCreateAt()
+		n.expAt = n.createdAt.Add(ti.GetAccessExpiresIn())
+		if _, err := s.insert(ctx, q, n); err != nil {
+			return err
+		}
+	}
+	if refresh := ti.GetRefresh(); refresh != "" {
+		n := base
+		n.kind, n.raw = kindRefresh, refresh
+		if refreshScope != "" {
+			n.scope = refreshScope
+		}
+		n.createdAt = ti.GetRefreshCreateAt()
+		n.expAt = refreshExp
+		if n.expAt.IsZero() {
+			n.expAt = n.createdAt.Add(ti.GetRefreshExpiresIn())
+		}
+		if _, err := s.insert(ctx, q, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// jwtID returns the jti claim of a JWT we issued, or "" for an opaque value.
+// The token was signed by us a moment ago, so its payload is not verified
+// here.
+func jwtID(raw string) string {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		JTI string `json:"jti"`
+	}
+	if json.Unmarshal(payload, &c) != nil {
+		return ""
+	}
+	return c.JTI
+}
+
+// Create implements oauth2.TokenStore: the library calls it for codes
+// (through /oauth/authorize) and for client_credentials tokens.
+func (s *TokenStore) Create(ctx context.Context, ti oauth2.TokenInfo) error {
+	return s.insertInfo(ctx, s.db, ti, 0, "", time.Time{})
+}
+
+// byDigest loads the row of a value of the given kind; ok=false if none.
+func (s *TokenStore) byDigest(ctx context.Context, q sqlx.QueryerContext, kind, raw string) (*tokenRow, bool, error) {
+	var r tokenRow
+	err := sqlx.GetContext(ctx, q, &r, s.db.Rebind(`SELECT `+tokenColumns+` FROM oauth_tokens WHERE digest = ? AND kind = ?`), digest(raw), kind)
+	if db.IsNoRows(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("load %s: %w", kind, err)
+	}
+	r.normalize()
+	return &r, true, nil
+}
+
+func (r *tokenRow) normalize() {
+	r.GrantCreatedAt, r.CreatedAt, r.ExpiresAt = r.GrantCreatedAt.UTC(), r.CreatedAt.UTC(), r.ExpiresAt.UTC()
+}
+
+// byJTI loads the row of a JWT access token.
+func (s *TokenStore) byJTI(ctx context.Context, jti string) (*tokenRow, bool, error) {
+	var r tokenRow
+	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+tokenColumns+` FROM oauth_tokens WHERE jti = ?`), jti)
+	if db.IsNoRows(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("load access token: %w", err)
+	}
+	r.normalize()
+	return &r, true, nil
+}
+
+// get implements the three go-oauth2 lookups. They return (nil, nil) for a
+// value that is malformed, unknown, consumed, revoked or expired, so the
+// library maps it to invalid_grant / invalid token, never to a 500.
+func (s *TokenStore) get(ctx context.Context, kind, prefix, raw string) (oauth2.TokenInfo, error) {
+	if prefix != "" && !wellFormed(prefix, raw) {
+		return nil, nil
+	}
+	r, ok, err := s.byDigest(ctx, s.db, kind, raw)
+	if err != nil || !ok || !r.live(s.now()) {
+		return nil, err
+	}
+	return r.tokenInfo(raw), nil
+}
+
+// GetByCode implements oauth2.TokenStore.
+func (s *TokenStore) GetByCode(ctx context.Context, code string) (oauth2.TokenInfo, error) {
+	return s.get(ctx, kindCode, PrefixCode, code)
+}
+
+// GetByAccess implements oauth2.TokenStore (opaque or JWT).
+func (s *TokenStore) GetByAccess(ctx context.Context, access string) (oauth2.TokenInfo, error) {
+	prefix := PrefixAccessToken
+	if !hasPrefix(access, PrefixAccessToken) {
+		prefix = "" // a JWT: its digest is looked up as is
+	}
+	return s.get(ctx, kindAccess, prefix, access)
+}
+
+// GetByRefresh implements oauth2.TokenStore.
+func (s *TokenStore) GetByRefresh(ctx context.Context, refresh string) (oauth2.TokenInfo, error) {
+	return s.get(ctx, kindRefresh, PrefixRefreshToken, refresh)
+}
+
+// RemoveByCode implements oauth2.TokenStore as an atomic consume: exactly one
+// caller gets nil; every other gets the library's ErrInvalidAuthorizeCode,
+// unwrapped so the library maps it to invalid_grant (audit §5, row 5).
+func (s *TokenStore) RemoveByCode(ctx context.Context, code string) error {
+	ok, err := s.consume(ctx, s.db, kindCode, code)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return oerrors.ErrInvalidAuthorizeCode
+	}
+	return nil
+}
+
+// consume marks a live code or refresh token used; ok=false when it was not
+// live (already consumed, revoked, expired or unknown). The conditional
+// UPDATE is the atomic claim: of N concurrent callers exactly one sees a row.
+func (s *TokenStore) consume(ctx context.Context, q sqlx.ExecerContext, kind, raw string) (bool, error) {
+	now := dbNow(s.now)
+	res, err := q.ExecContext(ctx, s.db.Rebind(`UPDATE oauth_tokens SET consumed_at = ?
+		WHERE digest = ? AND kind = ? AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > ?`),
+		now, digest(raw), kind, now)
+	if err != nil {
+		return false, fmt.Errorf("consume %s: %w", kind, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("consume %s: %w", kind, err)
+	}
+	return n == 1, nil
+}
+
+// RemoveByAccess implements oauth2.TokenStore by revoking the access token.
+func (s *TokenStore) RemoveByAccess(ctx context.Context, access string) error {
+	r, ok, err := s.byDigest(ctx, s.db, kindAccess, access)
+	if err != nil || !ok {
+		return err
+	}
+	return s.revokeRow(ctx, r)
+}
+
+// RemoveByRefresh implements oauth2.TokenStore by revoking the refresh
+// token together with its whole grant (RFC 7009 §2.1; the library's memory
+// store left the access token alive: audit §5, #303).
+func (s *TokenStore) RemoveByRefresh(ctx context.Context, refresh string) error {
+	r, ok, err := s.byDigest(ctx, s.db, kindRefresh, refresh)
+	if err != nil || !ok {
+		return err
+	}
+	_, err = s.RevokeGrant(ctx, r.GrantID)
+	return err
+}
+
+// revokeRow revokes one row; for a JWT access token its jti is listed in
+// revoked_jti until the token would have expired.
+func (s *TokenStore) revokeRow(ctx context.Context, r *tokenRow) error {
+	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		now := dbNow(s.now)
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`), now, r.ID); err != nil {
+			return fmt.Errorf("revoke token: %w", err)
+		}
+		if r.JTI.Valid {
+			return s.revokeJTIs(ctx, tx, `SELECT jti, expires_at FROM oauth_tokens WHERE id = ?`, r.ID)
+		}
+		return nil
+	})
+}
+
+// RevokeGrant revokes every row of a grant family (its code, access and
+// refresh tokens) and lists its JWTs' jtis as revoked. It returns how many
+// rows it revoked. It is what a code replay, a refresh-token reuse and the
+// revocation of a refresh token do.
+func (s *TokenStore) RevokeGrant(ctx context.Context, grantID string) (int, error) {
+	var n int
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		n, err = s.revokeGrantTx(ctx, tx, grantID)
+		return err
+	})
+	return n, err
+}
+
+func (s *TokenStore) revokeGrantTx(ctx context.Context, tx *sqlx.Tx, grantID string) (int, error) {
+	now := dbNow(s.now)
+	if err := s.lockRows(ctx, tx, `grant_id = ?`, grantID); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL`), now, grantID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke grant: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if err := s.revokeJTIs(ctx, tx, `SELECT jti, expires_at FROM oauth_tokens WHERE grant_id = ? AND jti IS NOT NULL ORDER BY jti`, grantID); err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
+// lockRows takes, on PostgreSQL, the row locks of the rows matching where in
+// id order, so concurrent revocations of one family (49 replays of a code)
+// queue up instead of deadlocking. SQLite serialises writers already.
+func (s *TokenStore) lockRows(ctx context.Context, tx *sqlx.Tx, where string, args ...any) error {
+	if s.db.Dialect != db.Postgres {
+		return nil
+	}
+	var ids []int64
+	if err := tx.SelectContext(ctx, &ids, tx.Rebind(`SELECT id FROM oauth_tokens WHERE `+where+` ORDER BY id FOR UPDATE`), args...); err != nil {
+		return fmt.Errorf("lock tokens: %w", err)
+	}
+	return nil
+}
+
+// RevokeClient revokes every token of a client (used when it is disabled or
+// deleted, so its JWTs stop validating at once).
+func (s *TokenStore) RevokeClient(ctx context.Context, clientID string) (int, error) {
+	return s.revokeWhere(ctx, `client_id = ?`, clientID)
+}
+
+// RevokeUserClient revokes every token a client holds for a user (the user
+// withdrew the app's access).
+func (s *TokenStore) RevokeUserClient(ctx context.Context, userID int64, clientID string) (int, error) {
+	return s.revokeWhere(ctx, `user_id = ? AND client_id = ?`, userID, clientID)
+}
+
+// revokeWhere revokes the rows matching where and lists their unexpired
+// JWTs' jtis.
+func (s *TokenStore) revokeWhere(ctx context.Context, where string, args ...any) (int, error) {
+	var n int64
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		now := dbNow(s.now)
+		if err := s.lockRows(ctx, tx, where, args...); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_tokens SET revoked_at = ? WHERE `+where+` AND revoked_at IS NULL`),
+			append([]any{now}, args...)...)
+		if err != nil {
+			return fmt.Errorf("revoke tokens: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		return s.revokeJTIs(ctx, tx, `SELECT jti, expires_at FROM oauth_tokens WHERE `+where+` AND jti IS NOT NULL AND expires_at > ? ORDER BY jti`,
+			append(append([]any{}, args...), now)...)
+	})
+	return int(n), err
+}
+
+// revokeJTIs lists in revoked_jti the jtis selected by query (jti,
+// expires_at), skipping those already listed.
+func (s *TokenStore) revokeJTIs(ctx context.Context, tx *sqlx.Tx, query string, args ...any) error {
+	var rows []struct {
+		JTI       string    `db:"jti"`
+		ExpiresAt time.Time `db:"expires_at"`
+	}
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(query), args...); err != nil {
+		return fmt.Errorf("list jtis to revoke: %w", err)
+	}
+	now := dbNow(s.now)
+	for _, r := range rows {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO revoked_jti (jti, expires_at, revoked_at) VALUES (?, ?, ?)
+			ON CONFLICT (jti) DO NOTHING`), r.JTI, r.ExpiresAt.UTC(), now); err != nil {
+			return fmt.Errorf("revoke jti: %w", err)
+		}
+	}
+	return nil
+}
+
+// RevokeJTI lists a JWT's jti as revoked until exp (for a JWT with no row).
+func (s *TokenStore) RevokeJTI(ctx context.Context, jti string, exp time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO revoked_jti (jti, expires_at, revoked_at) VALUES (?, ?, ?)
+		ON CONFLICT (jti) DO NOTHING`), jti, exp.UTC(), dbNow(s.now))
+	if err != nil {
+		return fmt.Errorf("revoke jti: %w", err)
+	}
+	_, err = s.db.ExecContext(ctx, s.db.Rebind(`UPDATE oauth_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE jti = ?`), dbNow(s.now), jti)
+	if err != nil {
+		return fmt.Errorf("revoke jti: %w", err)
+	}
+	return nil
+}
+
+// JTIRevoked reports whether a JWT's jti has been revoked.
+func (s *TokenStore) JTIRevoked(ctx context.Context, jti string) (bool, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM revoked_jti WHERE jti = ?`), jti)
+	if err != nil {
+		return false, fmt.Errorf("check revoked jti: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Purge deletes rows and revoked jtis that expired before cutoff. A consumed
+// code or rotated refresh token is kept until it expires, so a replay within
+// its lifetime is still recognised.
+func (s *TokenStore) Purge(ctx context.Context, cutoff time.Time) (int, error) {
+	var total int64
+	for _, q := range []string{
+		`DELETE FROM oauth_tokens WHERE expires_at < ?`,
+		`DELETE FROM revoked_jti WHERE expires_at < ?`,
+	} {
+		res, err := s.db.ExecContext(ctx, s.db.Rebind(q), cutoff.UTC())
+		if err != nil {
+			return int(total), fmt.Errorf("purge expired tokens: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return int(total), nil
+}
