@@ -211,6 +211,33 @@ func NewWeb(cfg WebConfig, deps WebDeps) (*Web, error) {
 	return w, nil
 }
 
+// NewWebFor returns the web pages of the authorization server s: the
+// issuer, PKCE policy, go-oauth2 server, client registry and grant
+// revocation come from s, and s advertises the iss response parameter
+// (RFC 9207 §3) in its metadata. cfg and deps supply the rest.
+func NewWebFor(s *Server, cfg WebConfig, deps WebDeps) (*Web, error) {
+	set := s.Settings()
+	cfg.Issuer = set.Issuer
+	cfg.RequirePKCE = set.RequirePKCEAll
+	cfg.AllowPlainPKCE = set.AllowPlainPKCE
+	deps.OAuth = s.OAuth2
+	if deps.Clients == nil {
+		deps.Clients = ClientStoreWebClients(s.Clients)
+	}
+	if deps.RevokeGrants == nil {
+		deps.RevokeGrants = func(ctx context.Context, userID int64, clientID string) error {
+			_, err := s.Tokens.RevokeUserClient(ctx, userID, clientID)
+			return err
+		}
+	}
+	w, err := NewWeb(cfg, deps)
+	if err != nil {
+		return nil, err
+	}
+	s.AuthorizationResponseIss = true
+	return w, nil
+}
+
 // Mount registers the web routes on r: /oauth/authorize, /login, /logout
 // and /account/.
 func (w *Web) Mount(r gin.IRouter) {
