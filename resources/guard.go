@@ -1,0 +1,515 @@
+package resources
+
+import (
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/authgate/authgate/internal/users"
+	"github.com/authgate/authgate/scopes"
+	"github.com/authgate/authgate/tokens"
+)
+
+// DeprecatedTokenHeader and DeprecatedTokenMessage: Djblets §7.3 "On
+// success" step 3, sent when an API token uses a deprecated generator.
+const (
+	DeprecatedTokenHeader  = "X-API-Token-Deprecated"
+	DeprecatedTokenMessage = tokens.DeprecatedHeaderValue
+)
+
+// CSRFHeader and CSRFFormField carry a session's CSRF token on unsafe
+// requests (CONTRACTS.md).
+const (
+	CSRFHeader    = "X-CSRF-Token"
+	CSRFFormField = "csrf_token"
+)
+
+// GuardConfig says which credentials a Guard accepts. A nil authenticator
+// turns its scheme off; 401 responses advertise only the schemes that are on.
+type GuardConfig struct {
+	// Tokens checks "Authorization: token <t>" (API tokens).
+	Tokens TokenAuthenticator
+	// Bearer checks "Authorization: Bearer <t>" (OAuth2 access tokens).
+	Bearer BearerValidator
+	// Sessions reads the browser session cookie; unsafe methods must carry
+	// the session's CSRF token.
+	Sessions SessionValidator
+	// Users checks HTTP Basic passwords and loads the user of an OAuth2
+	// token (so a deactivated user's tokens stop working at once).
+	Users users.Store
+	// EnableBasic accepts "Authorization: Basic" (needs Users).
+	EnableBasic bool
+	// Realm is the realm of every challenge; default "authgate".
+	Realm string
+	// Logger receives one line per refused request (never a credential);
+	// nil discards.
+	Logger *slog.Logger
+}
+
+// Guard authenticates and authorizes requests to declared resources.
+// It is safe for concurrent use.
+type Guard struct {
+	cfg        GuardConfig
+	log        *slog.Logger
+	challenges []string // one WWW-Authenticate value per enabled scheme
+	bearerCh   string   // the Bearer challenge, "" when Bearer is off
+	others     []string // the challenges other than Bearer
+}
+
+// NewGuard returns a Guard accepting the credentials cfg enables.
+func NewGuard(cfg GuardConfig) *Guard {
+	if cfg.Realm == "" || strings.ContainsAny(cfg.Realm, "\"\\\r\n") {
+		cfg.Realm = "authgate"
+	}
+	if cfg.Users == nil {
+		cfg.EnableBasic = false
+	}
+	g := &Guard{cfg: cfg, log: cfg.Logger}
+	if g.log == nil {
+		g.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	realm := `realm="` + cfg.Realm + `"`
+	if cfg.Bearer != nil {
+		g.bearerCh = "Bearer " + realm
+		g.challenges = append(g.challenges, g.bearerCh)
+	}
+	if cfg.Tokens != nil {
+		g.others = append(g.others, "token "+realm)
+	}
+	if cfg.EnableBasic {
+		g.others = append(g.others, "Basic "+realm)
+	}
+	g.challenges = append(g.challenges, g.others...)
+	return g
+}
+
+// Challenges returns the WWW-Authenticate values a 401 from this Guard
+// carries, one per enabled scheme.
+func (g *Guard) Challenges() []string { return append([]string(nil), g.challenges...) }
+
+// protected is a Resource prepared for fast authorization.
+type protected struct {
+	res       Resource
+	policyID  string
+	idParam   string
+	apiTokens bool
+	oauth2    bool
+	required  [3]string    // "<scope name>:<action>" for read, write, destroy
+	missing   [3]*APIError // 112 with the RFC 6750 insufficient_scope challenge
+	noScope   *APIError    // 112 for a method that maps to no action
+}
+
+func actionIndex(a scopes.Action) int {
+	switch a {
+	case scopes.Read:
+		return 0
+	case scopes.Write:
+		return 1
+	}
+	return 2
+}
+
+func (g *Guard) prepare(r Resource) *protected {
+	pr := &protected{
+		res: r, policyID: r.EffectivePolicyID(), idParam: r.IDParam,
+		apiTokens: r.AllowsAPITokens(), oauth2: r.AllowsOAuth2(),
+	}
+	name := r.EffectiveScopeName()
+	for _, a := range scopes.Actions() {
+		i := actionIndex(a)
+		pr.required[i] = name + ":" + string(a)
+		// RFC 6750 §3.1: insufficient_scope, with the scope needed.
+		pr.missing[i] = OAuthMissingScope().WithHeader("WWW-Authenticate",
+			`Bearer realm="`+g.cfg.Realm+`", error="insufficient_scope", scope="`+pr.required[i]+`"`)
+	}
+	pr.noScope = OAuthMissingScope().WithHeader("WWW-Authenticate",
+		`Bearer realm="`+g.cfg.Realm+`", error="insufficient_scope", error_description="no scope grants this HTTP method"`)
+	return pr
+}
+
+// Protect returns the middleware for r: it authenticates the request,
+// refuses it with Djblets' envelope when it may not reach r, and otherwise
+// stores the Principal (see PrincipalFrom) and calls the next handler.
+func (g *Guard) Protect(r Resource) gin.HandlerFunc {
+	pr := g.prepare(r)
+	return func(c *gin.Context) {
+		c.Set(challengesKey, g.challenges)
+		c.Set(resourceKey, pr)
+		p, e := g.authenticate(c)
+		if e != nil {
+			Fail(c, e)
+			return
+		}
+		if p == nil {
+			if pr.res.AllowAnonymous {
+				c.Next()
+				return
+			}
+			Fail(c, NotLoggedIn())
+			return
+		}
+		c.Set(principalKey, p)
+		var objectID string
+		if pr.idParam != "" {
+			objectID = c.Param(pr.idParam)
+		}
+		if e := pr.authorize(p, c.Request.Method, objectID); e != nil {
+			g.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request refused",
+				slog.String("auth", string(p.Method)), slog.String("token_id", p.TokenID),
+				slog.Int64("user_id", p.User.ID), slog.String("policy_id", pr.policyID),
+				slog.String("method", c.Request.Method), slog.Int("code", e.Code))
+			Fail(c, e)
+			return
+		}
+		c.Next()
+	}
+}
+
+// authorize decides whether an authenticated principal may perform method
+// on the resource (object objectID, "" for a list or singleton). It is the
+// hot path and does not allocate.
+func (pr *protected) authorize(p *Principal, method, objectID string) *APIError {
+	switch p.Method {
+	case MethodOAuth2:
+		// Djblets §6.2 steps 4–5: access flag, then the scope.
+		if !pr.oauth2 {
+			return oauthAccessDenied
+		}
+		a, ok := scopes.ForMethod(method)
+		if !ok {
+			return pr.noScope
+		}
+		i := actionIndex(a)
+		if !p.Scopes.Has(pr.required[i]) {
+			return pr.missing[i]
+		}
+	case MethodAPIToken:
+		// Djblets §5.1 steps 3–6: access flag, then the policy.
+		if !pr.apiTokens {
+			return permissionDenied
+		}
+		if !p.Policy.Decide(pr.policyID, method, objectID).Allowed {
+			return permissionDenied
+		}
+	}
+	return nil
+}
+
+// Shared read-only errors for the hot path; Fail never modifies its
+// argument.
+var (
+	permissionDenied  = PermissionDenied()
+	oauthAccessDenied = OAuthAccessDenied()
+)
+
+// authenticate finds the request's credential. It returns (nil, nil) for
+// an anonymous request, and an *APIError when a credential is present but
+// malformed or wrong: a bad credential is never treated as anonymous
+// (spec §10 defect 5).
+func (g *Guard) authenticate(c *gin.Context) (*Principal, *APIError) {
+	hs := c.Request.Header.Values("Authorization")
+	switch len(hs) {
+	case 0:
+		return g.fromSession(c)
+	case 1:
+		return g.fromHeader(c, hs[0])
+	}
+	return nil, g.malformed(c, "", "the request has more than one Authorization header")
+}
+
+// malformed is the 401 for an Authorization header that cannot be parsed.
+// scheme is the recognised scheme ("" if none) for the log line.
+func (g *Guard) malformed(c *gin.Context, scheme, what string) *APIError {
+	g.refused(c, scheme, "malformed")
+	e := LoginFailed().WithMessage("Malformed Authorization header: " + what + ".")
+	if scheme == "bearer" {
+		// RFC 6750 §3.1 names this invalid_request; authgate keeps the
+		// status at 401 so that every malformed header looks alike.
+		return g.withBearerError(e, "invalid_request", "malformed Authorization header")
+	}
+	return e
+}
+
+// withBearerError adds the challenges to e with the Bearer one carrying an
+// RFC 6750 §3 error code.
+func (g *Guard) withBearerError(e *APIError, code, desc string) *APIError {
+	if g.bearerCh == "" {
+		return e
+	}
+	e = e.WithHeader("WWW-Authenticate", g.bearerCh+`, error="`+code+`", error_description="`+desc+`"`)
+	for _, o := range g.others {
+		e.Headers.Add("WWW-Authenticate", o)
+	}
+	return e
+}
+
+func (g *Guard) refused(c *gin.Context, scheme, reason string) {
+	g.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "authentication failed",
+		slog.String("scheme", scheme), slog.String("reason", reason),
+		slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path),
+		slog.String("client_ip", c.ClientIP()))
+}
+
+func (g *Guard) serverError(c *gin.Context, what string, err error) *APIError {
+	// err comes from our own stores and validators, which never put a
+	// credential into an error.
+	g.log.LogAttrs(c.Request.Context(), slog.LevelError, what, slog.String("error", err.Error()))
+	return ServerError()
+}
+
+// fromHeader parses "Authorization: <scheme> 1*SP <credentials>" (RFC 9110
+// §11.4). The scheme is matched case-insensitively (RFC 9110 §11.1; Djblets
+// only knows lower-case "token").
+func (g *Guard) fromHeader(c *gin.Context, h string) (*Principal, *APIError) {
+	scheme, cred, _ := strings.Cut(strings.TrimSpace(h), " ")
+	cred = strings.TrimLeft(cred, " ")
+	if scheme == "" {
+		return nil, g.malformed(c, "", "the header is empty")
+	}
+	lower := strings.ToLower(scheme)
+	enabled := false
+	switch lower {
+	case "token":
+		enabled = g.cfg.Tokens != nil
+	case "bearer":
+		enabled = g.cfg.Bearer != nil
+	case "basic":
+		enabled = g.cfg.EnableBasic
+	}
+	if !enabled {
+		g.refused(c, "", "unsupported scheme")
+		return nil, LoginFailed().WithMessage("Unsupported authorization scheme " + quoteScheme(scheme) +
+			"; this server accepts " + g.schemeList() + ".")
+	}
+	if cred == "" {
+		return nil, g.malformed(c, lower, `no credentials after "`+scheme+`"`)
+	}
+	if strings.ContainsAny(cred, " \t") {
+		return nil, g.malformed(c, lower, `expected exactly one credential after "`+scheme+`"`)
+	}
+	switch lower {
+	case "token":
+		return g.apiToken(c, cred)
+	case "bearer":
+		return g.bearer(c, cred)
+	default:
+		return g.basic(c, cred)
+	}
+}
+
+// quoteScheme echoes a scheme name only when it is a short RFC 9110 token,
+// so nothing resembling a credential is ever reflected.
+func quoteScheme(s string) string {
+	if len(s) > 20 {
+		return "(unrecognised)"
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return "(unrecognised)"
+		}
+	}
+	return `"` + s + `"`
+}
+
+func (g *Guard) schemeList() string {
+	var names []string
+	if g.cfg.Bearer != nil {
+		names = append(names, `"Bearer"`)
+	}
+	if g.cfg.Tokens != nil {
+		names = append(names, `"token"`)
+	}
+	if g.cfg.EnableBasic {
+		names = append(names, `"Basic"`)
+	}
+	if len(names) == 0 {
+		return "no Authorization header"
+	}
+	return strings.Join(names, ", ")
+}
+
+// apiToken authenticates "Authorization: token <t>" (Djblets §7.3).
+func (g *Guard) apiToken(c *gin.Context, raw string) (*Principal, *APIError) {
+	a, err := g.cfg.Tokens.Authenticate(c.Request.Context(), raw)
+	if err != nil {
+		var ae *tokens.AuthError
+		if !errors.As(err, &ae) {
+			return nil, g.serverError(c, "api token authentication failed", err)
+		}
+		g.refused(c, "token", reasonOf(ae.Kind))
+		e := LoginFailed()
+		switch {
+		case ae.Message != "":
+			// Djblets §7.3: "This API token became invalid on <D>: <reason>"
+			// and the like; the manager guarantees it holds no secret.
+			e = e.WithMessage(ae.Message)
+		case errors.Is(ae.Kind, tokens.ErrMalformedToken):
+			e = e.WithMessage("The API token is malformed: its format or checksum is wrong.")
+		}
+		return nil, e
+	}
+	if a.Deprecated {
+		c.Header(DeprecatedTokenHeader, DeprecatedTokenMessage)
+	}
+	return &Principal{
+		Method:   MethodAPIToken,
+		User:     a.User,
+		TokenID:  strconv.FormatInt(a.Token.ID, 10),
+		Policy:   a.Policy,
+		APIToken: a.Token,
+	}, nil
+}
+
+func reasonOf(kind error) string {
+	switch {
+	case errors.Is(kind, tokens.ErrMalformedToken):
+		return "malformed token"
+	case errors.Is(kind, tokens.ErrTokenNotFound):
+		return "unknown token"
+	case errors.Is(kind, tokens.ErrTokenInvalid):
+		return "invalidated token"
+	case errors.Is(kind, tokens.ErrTokenExpired):
+		return "expired token"
+	case errors.Is(kind, tokens.ErrUserInactive):
+		return "inactive user"
+	}
+	return "rejected"
+}
+
+// isB64Token reports whether s matches RFC 6750 §2.1's b64token:
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isB64Token(s string) bool {
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
+			break
+		}
+	}
+	if i == 0 {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if s[i] != '=' {
+			return false
+		}
+	}
+	return true
+}
+
+// bearer authenticates "Authorization: Bearer <t>" (RFC 6750 §2.1).
+func (g *Guard) bearer(c *gin.Context, raw string) (*Principal, *APIError) {
+	if !isB64Token(raw) {
+		return nil, g.malformed(c, "bearer", "the bearer token has characters RFC 6750 does not allow")
+	}
+	ctx := c.Request.Context()
+	bt, err := g.cfg.Bearer.ValidateBearer(ctx, raw)
+	if err != nil {
+		if !errors.Is(err, ErrBearerInvalid) {
+			return nil, g.serverError(c, "bearer token validation failed", err)
+		}
+		g.refused(c, "bearer", "invalid token")
+		// Djblets §6.2: a bad or expired token via Bearer is LOGIN_FAILED;
+		// RFC 6750 §3.1: invalid_token.
+		return nil, g.withBearerError(
+			LoginFailed().WithMessage("The OAuth2 access token is invalid, expired or revoked."),
+			"invalid_token", "The access token is invalid, expired or revoked")
+	}
+	p := &Principal{
+		Method:   MethodOAuth2,
+		User:     users.User{ID: bt.UserID, Username: bt.Username},
+		TokenID:  bt.TokenID,
+		ClientID: bt.ClientID,
+		Scopes:   bt.Scopes,
+		Bearer:   bt,
+	}
+	if bt.UserID != 0 && g.cfg.Users != nil {
+		u, err := g.cfg.Users.Get(ctx, bt.UserID)
+		switch {
+		case errors.Is(err, users.ErrNotFound) || err == nil && !u.IsActive:
+			g.refused(c, "bearer", "inactive user")
+			return nil, g.withBearerError(
+				LoginFailed().WithMessage("The user of this OAuth2 access token is inactive or no longer exists."),
+				"invalid_token", "The resource owner is inactive")
+		case err != nil:
+			return nil, g.serverError(c, "load bearer token user", err)
+		}
+		p.User = u
+	}
+	return p, nil
+}
+
+// basic authenticates "Authorization: Basic base64(user:password)" (RFC 7617).
+func (g *Guard) basic(c *gin.Context, cred string) (*Principal, *APIError) {
+	dec, err := base64.StdEncoding.DecodeString(cred)
+	if err != nil {
+		return nil, g.malformed(c, "basic", "the Basic credentials are not valid base64")
+	}
+	username, password, ok := strings.Cut(string(dec), ":")
+	if !ok {
+		return nil, g.malformed(c, "basic", `the Basic credentials are not "username:password"`)
+	}
+	u, err := g.cfg.Users.Authenticate(c.Request.Context(), username, password)
+	if err != nil {
+		if errors.Is(err, users.ErrInvalidCredentials) {
+			g.refused(c, "basic", "bad username or password")
+			return nil, LoginFailed()
+		}
+		return nil, g.serverError(c, "basic authentication failed", err)
+	}
+	return &Principal{Method: MethodBasic, User: u}, nil
+}
+
+// safeMethod reports whether a method is safe (RFC 9110 §9.2.1) and so
+// needs no CSRF token.
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodTrace
+}
+
+// fromSession authenticates the browser session cookie, if any.
+func (g *Guard) fromSession(c *gin.Context) (*Principal, *APIError) {
+	if g.cfg.Sessions == nil {
+		return nil, nil
+	}
+	u, csrf, ok, err := g.cfg.Sessions.ValidateSession(c.Request)
+	if err != nil {
+		g.refused(c, "session", "invalid session")
+		// Djblets §6.2: an expired session login is NOT_LOGGED_IN.
+		return nil, NotLoggedIn().WithMessage("Your session has expired or is no longer valid. Please log in again.")
+	}
+	if !ok {
+		return nil, nil
+	}
+	if !u.IsActive {
+		g.refused(c, "session", "inactive user")
+		return nil, NotLoggedIn()
+	}
+	if !safeMethod(c.Request.Method) && !g.csrfOK(c, csrf) {
+		g.refused(c, "session", "csrf")
+		return nil, PermissionDenied().WithMessage("CSRF verification failed: send the session's CSRF token in the " + CSRFHeader + " header.")
+	}
+	return &Principal{Method: MethodSession, User: u}, nil
+}
+
+func (g *Guard) csrfOK(c *gin.Context, want string) bool {
+	if want == "" {
+		return false
+	}
+	got := c.Request.Header.Get(CSRFHeader)
+	if got == "" {
+		if mt, _, _ := mime.ParseMediaType(c.ContentType()); mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data" {
+			got = c.Request.PostFormValue(CSRFFormField)
+		}
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
