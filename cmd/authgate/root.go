@@ -119,6 +119,7 @@ func newRootCmd(c *cli) *cobra.Command {
 		newUserCmd(c),
 		newVersionCmd(c),
 		newPolicyCmd(c),
+		newTokenCmd(c),
 	)
 	return root
 }
