@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
 	"github.com/authgate/authgate/tokens"
 )
@@ -32,6 +34,10 @@ type App struct {
 	Tokens  *tokens.Manager
 	Router  *gin.Engine
 	Metrics *prometheus.Registry
+
+	// Sessions are the browser sessions of the web pages; the resource
+	// guard also accepts them (with the CSRF token on unsafe methods).
+	Sessions *sessions.Manager
 
 	closers []func() error
 }
@@ -146,6 +152,16 @@ func (a *App) wire(ctx context.Context) error {
 	}
 	a.Tokens = tokens.NewManager(tokens.NewSQLStore(a.DB), a.Users, topts)
 	// --- end tokens ---
+
+	// --- sessions ---
+	ac := a.Config.Auth
+	a.Sessions = sessions.NewManager(sessions.NewSQLStore(a.DB), a.Users, sessions.Options{
+		IdleTimeout:     ac.SessionIdleTimeout,
+		AbsoluteTimeout: ac.SessionAbsoluteTimeout,
+		SecureCookie:    ac.SecureCookiesFor(issuerScheme(a.Config.OAuth.Issuer)),
+	})
+	a.startSessionCleanup()
+	// --- end sessions ---
 	return nil
 }
 
@@ -188,4 +204,41 @@ func RandomPassword(n int) string {
 		b[i] = alphabet[v.Int64()]
 	}
 	return string(b)
+}
+
+// issuerScheme returns the scheme of the configured issuer ("http" when
+// unset, as the default issuer is).
+func issuerScheme(issuer string) string {
+	if u, err := url.Parse(issuer); err == nil && u.Scheme != "" {
+		return u.Scheme
+	}
+	return "http"
+}
+
+// startSessionCleanup deletes expired browser sessions every 10 minutes
+// until the App closes. Expired sessions are refused anyway; this only
+// keeps the table small.
+func (a *App) startSessionCleanup() {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				if n, err := a.Sessions.Cleanup(ctx); err != nil {
+					a.Logger.Warn("session cleanup failed", "error", err)
+				} else if n > 0 {
+					a.Logger.Debug("deleted expired sessions", "count", n)
+				}
+				cancel()
+			}
+		}
+	}()
+	a.OnClose(func() error { close(stop); <-done; return nil })
 }
