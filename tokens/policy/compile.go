@@ -212,11 +212,12 @@ func fullAccess() *Compiled {
 // with Section SectionInvalid. Djblets would treat a bad stored policy as
 // full access; authgate fails closed (DESIGN §6, spec §10 item 17).
 func FromStored(raw []byte) *Compiled {
-	trimmed := bytes.TrimSpace(raw)
-	if len(trimmed) == 0 || string(trimmed) == "null" {
+	// Only JSON whitespace (RFC 8259 §2) is trimmed: bytes.TrimSpace would
+	// also accept bytes that Parse rejects, such as a form feed.
+	if trimmed := bytes.Trim(raw, " \t\r\n"); len(trimmed) == 0 || string(trimmed) == "null" {
 		return fullAccess()
 	}
-	doc, err := Parse(trimmed)
+	doc, err := Parse(raw)
 	if err != nil {
 		return &Compiled{err: fmt.Errorf("stored policy: %w", err)}
 	}

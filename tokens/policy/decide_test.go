@@ -188,7 +188,10 @@ func TestFromStored(t *testing.T) {
 		json    string
 	}{
 		{name: "empty", raw: "", want: allow, full: true, json: `{}`},
-		{name: "whitespace", raw: " \n", want: allow, full: true, json: `{}`},
+		{name: "whitespace", raw: " \t\r\n", want: allow, full: true, json: `{}`},
+		{name: "padded", raw: " {} \n", want: allow, full: true, json: `{}`},
+		{name: "form feed is not JSON whitespace", raw: "{}\f", want: deny, wantErr: true},
+		{name: "padded null-like", raw: "\fnull", want: deny, wantErr: true},
 		{name: "null", raw: "null", want: allow, full: true, json: `{}`},
 		{name: "empty object", raw: "{}", want: allow, full: true, json: `{}`},
 		{name: "valid", raw: `{"resources":{"test":{"*":{"block":["GET"]}}}}`,
