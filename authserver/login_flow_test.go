@@ -158,11 +158,20 @@ func TestAccountRevokeApp(t *testing.T) {
 		revoked = append(revoked, clientID)
 		return nil
 	}
+	h.web.deps.Tokens = func(_ context.Context, userID int64) ([]WebTokenSummary, error) {
+		if userID != h.alice.ID {
+			t.Errorf("tokens listed for user %d", userID)
+		}
+		return []WebTokenSummary{{ID: 7, Prefix: "agp_AbCd", Note: "CI <deploy>", Valid: true}}, nil
+	}
 	b := h.browser()
 	h.login(b)
 	p := h.do(b, http.MethodGet, "/account/", nil)
 	if !strings.Contains(p.body, "Native &lt;App&gt;") || !strings.Contains(p.body, "session:read") {
 		t.Fatalf("account page does not list the app: %s", p.body)
+	}
+	if !strings.Contains(p.body, `href="/api/users/alice/api-tokens/7/"`) || !strings.Contains(p.body, "CI &lt;deploy&gt;") {
+		t.Fatalf("account page does not list the API token: %s", p.body)
 	}
 	csrf := hiddenFields(p.body).Get("csrf_token")
 	if p := h.do(b, http.MethodPost, "/account/apps/revoke", url.Values{"client_id": {harnessPublic}}); p.status != http.StatusForbidden {
