@@ -26,6 +26,10 @@ type Auth struct {
 	// database should share it (at least 32 characters). Empty: a random
 	// key per process. Set it from the environment (AUTHGATE_AUTH__CSRF_KEY).
 	CSRFKey string `koanf:"csrf_key"`
+	// EnableBasic accepts HTTP Basic (username and password) on the API.
+	// Off by default: scripts should use API tokens, and Basic has no
+	// login rate limit of its own.
+	EnableBasic bool `koanf:"enable_basic"`
 }
 
 // SecureCookiesFor resolves SecureCookies for an issuer URL's scheme.
