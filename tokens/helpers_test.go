@@ -142,3 +142,15 @@ func ptr[T any](v T) *T { return &v }
 func newTextLogger(w interface{ Write([]byte) (int, error) }) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// corruptChecksum changes the last checksum character of a valid token to
+// another base62 digit that matches neither the checksum nor its
+// swapped-case form, so only the checksum comparison can reject it.
+func corruptChecksum(tok string) string {
+	last := tok[len(tok)-1]
+	repl := byte('0')
+	if last == '0' {
+		repl = '1'
+	}
+	return tok[:len(tok)-1] + string(repl)
+}

@@ -124,6 +124,7 @@ type Manager struct {
 	log        *slog.Logger
 
 	knownIDs atomic.Pointer[func(string) bool]
+	policies policyCache
 
 	obsMu     sync.RWMutex
 	observers []func(context.Context, Event)
@@ -388,7 +389,7 @@ func (m *Manager) Authenticate(ctx context.Context, raw string) (*Authenticated,
 	return &Authenticated{
 		Token:      tok,
 		User:       l.Owner,
-		Policy:     policy.FromStored(tok.Policy),
+		Policy:     m.policies.get(tok.Policy),
 		Deprecated: m.deprecated[tok.GeneratorID],
 	}, nil
 }

@@ -336,7 +336,7 @@ func TestAuthenticate(t *testing.T) {
 		e.clock.Set(t0.Add(time.Hour))
 
 		unknown, _ := VendorChecksum{}.Create(TokenInfo{TokenType: "agp", Length: 40})
-		badSum := valid[:len(valid)-1] + string(swapCase(valid[len(valid)-1])^1)
+		badSum := corruptChecksum(valid)
 		rbp, _ := VendorChecksum{}.Create(TokenInfo{TokenType: "rbp", Length: 255})
 
 		tests := []struct {
@@ -841,4 +841,40 @@ func TestUnknownDefaultGeneratorFallsBack(t *testing.T) {
 	if !strings.Contains(logs.String(), "Could not find the nope token generator in the registry. Using the vendor_checksum token generator instead.") {
 		t.Errorf("log = %q", logs.String())
 	}
+}
+
+// TestAuthenticatePolicy: the compiled policy follows edits at once and an
+// unreadable stored policy denies everything (fail closed, spec §10 item 17).
+func TestAuthenticatePolicy(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, Options{})
+		alice := e.user(t, "alice", false)
+		ro := json.RawMessage(`{"resources":{"*":{"allow":["GET"],"block":["*"]}}}`)
+		tok, raw := e.generate(t, GenerateParams{User: alice, Policy: ro})
+		_, raw2 := e.generate(t, GenerateParams{User: alice, Policy: ro})
+		decide := func(raw, method string) policy.Decision {
+			t.Helper()
+			a, err := e.m.Authenticate(ctx, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a.Policy.Decide("review", method, "")
+		}
+		if decide(raw, "GET").Allowed != true || decide(raw, "POST").Allowed != false || decide(raw2, "POST").Allowed != false {
+			t.Fatal("read-only policy not applied")
+		}
+		if _, err := e.m.Update(ctx, tok.ID, func(t *Token) error { t.Policy = json.RawMessage(`{}`); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !decide(raw, "POST").Allowed || decide(raw2, "POST").Allowed {
+			t.Error("policy edit not seen at once, or leaked to another token")
+		}
+		// A policy corrupted in storage (written behind the manager's back).
+		if _, err := d.ExecContext(ctx, d.Rebind(`UPDATE api_tokens SET policy = ? WHERE id = ?`), `{"resources":`, tok.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := decide(raw, "GET"); got.Allowed || got.Section != policy.SectionInvalid {
+			t.Errorf("unreadable stored policy: %+v, want deny by %s", got, policy.SectionInvalid)
+		}
+	})
 }
