@@ -137,8 +137,6 @@ func (e *env) audit(t testing.TB, f AuditFilter) []AuditEvent {
 	return evs
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func newTextLogger(w interface{ Write([]byte) (int, error) }) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

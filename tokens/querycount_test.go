@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -219,10 +220,11 @@ func (c *countingConn) ExecContext(ctx context.Context, q string, args []driver.
 
 func (c *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	c.n.Add(1)
-	if b, ok := c.Conn.(driver.ConnBeginTx); ok {
-		return b.BeginTx(ctx, opts)
+	b, ok := c.Conn.(driver.ConnBeginTx)
+	if !ok { // both modernc sqlite and lib/pq implement it
+		return nil, errors.New("driver without BeginTx")
 	}
-	return c.Conn.Begin() //nolint:staticcheck // fallback for drivers without BeginTx
+	return b.BeginTx(ctx, opts)
 }
 
 func (c *countingConn) CheckNamedValue(nv *driver.NamedValue) error {
