@@ -304,30 +304,39 @@ func (m *Manager) Generate(ctx context.Context, p GenerateParams) (*Token, strin
 	return tok.clone(), raw, nil
 }
 
-// normalizePolicy validates a policy document and returns its canonical
-// JSON. Empty input and null are Djblets' default, {} (spec §1).
-func (m *Manager) normalizePolicy(raw json.RawMessage) (json.RawMessage, error) {
+// ValidatePolicy checks a policy document exactly as Generate and Update
+// will (structure, and policy IDs when SetKnownPolicyIDs is set) and
+// returns its canonical JSON and any warnings, such as an allow-only
+// section that restricts nothing. Empty input and null mean {} (spec §1).
+// An invalid policy is a *policy.ValidationError.
+func (m *Manager) ValidatePolicy(raw json.RawMessage) (json.RawMessage, []policy.Warning, error) {
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 || string(trimmed) == "null" {
-		return json.RawMessage("{}"), nil
+		return json.RawMessage("{}"), nil, nil
 	}
 	doc, err := policy.Parse(trimmed)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var known func(string) bool
 	if k := m.knownIDs.Load(); k != nil {
 		known = *k
 	}
 	// DESIGN §6: every write validates (Djblets' manager never did, §10 item 10).
-	if _, err := policy.Validate(doc, known); err != nil {
-		return nil, err
+	warnings, err := policy.Validate(doc, known)
+	if err != nil {
+		return nil, nil, err
 	}
 	c, err := policy.Compile(doc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return c.JSON(), nil
+	return c.JSON(), warnings, nil
+}
+
+func (m *Manager) normalizePolicy(raw json.RawMessage) (json.RawMessage, error) {
+	canonical, _, err := m.ValidatePolicy(raw)
+	return canonical, err
 }
 
 func normalizeExtraData(raw json.RawMessage) (json.RawMessage, error) {

@@ -878,3 +878,36 @@ func TestAuthenticatePolicy(t *testing.T) {
 		}
 	})
 }
+
+func TestValidatePolicy(t *testing.T) {
+	m := NewManager(nil, nil, Options{})
+	m.SetKnownPolicyIDs(func(id string) bool { return id == "review" })
+	tests := []struct {
+		name          string
+		in            string
+		wantCanonical string
+		wantWarnings  int
+		wantErr       string
+	}{
+		{"empty is full access", ``, `{}`, 0, ""},
+		{"null is full access", `null`, `{}`, 0, ""},
+		{"sorted", `{"resources":{"review":{"*":{"block":["*"],"allow":["GET"]}}}}`, `{"resources":{"review":{"*":{"allow":["GET"],"block":["*"]}}}}`, 0, ""},
+		{"allow-only warns", `{"resources":{"*":{"allow":["GET"]}}}`, `{"resources":{"*":{"allow":["GET"]}}}`, 1, ""},
+		{"unknown ID", `{"resources":{"nope":{}}}`, "", 0, `"nope" is not a valid resource policy ID.`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ws, err := m.ValidatePolicy(json.RawMessage(tc.in))
+			if tc.wantErr != "" {
+				var ve *policy.ValidationError
+				if !errors.As(err, &ve) || ve.Message != tc.wantErr {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || string(got) != tc.wantCanonical || len(ws) != tc.wantWarnings {
+				t.Fatalf("ValidatePolicy = %s, %v, %v; want %s with %d warnings", got, ws, err, tc.wantCanonical, tc.wantWarnings)
+			}
+		})
+	}
+}
