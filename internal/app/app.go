@@ -18,10 +18,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
+	"github.com/authgate/authgate/resources"
+	"github.com/authgate/authgate/scopes"
 	"github.com/authgate/authgate/tokens"
 )
 
@@ -38,6 +41,20 @@ type App struct {
 	// Sessions are the browser sessions of the web pages; the resource
 	// guard also accepts them (with the CSRF token on unsafe methods).
 	Sessions *sessions.Manager
+
+	// --- resources ---
+	// Scopes is the resource/scope registry (policy IDs, scopes_supported,
+	// consent descriptions); Guard protects /api/ and any other resource.
+	Scopes *scopes.Registry
+	Guard  *resources.Guard
+	// Bearer validates OAuth2 access tokens for the Guard; the
+	// authorization server's block sets it (nil: Bearer not accepted).
+	Bearer resources.BearerValidator
+	// RegistrarAllowed admits non-admin callers (resource-server clients)
+	// to PUT /api/resources/{policy_id}/; nil: admins only.
+	RegistrarAllowed func(*resources.Principal) bool
+	resourceStore    *api.ResourceStore
+	// --- end resources ---
 
 	closers []func() error
 }
@@ -162,6 +179,18 @@ func (a *App) wire(ctx context.Context) error {
 	})
 	a.startSessionCleanup()
 	// --- end sessions ---
+
+	// --- resources: scope registry (before anything validating scopes) ---
+	if err := a.wireScopes(ctx); err != nil {
+		return err
+	}
+	// --- end resources: scope registry ---
+
+	// --- resources: Guard + /api/ (keep last: uses a.Bearer) ---
+	if err := a.wireResourcesAPI(); err != nil {
+		return err
+	}
+	// --- end resources: Guard + /api/ ---
 	return nil
 }
 

@@ -1,0 +1,10 @@
+// Package api is authgate's own management API under /api/: the root, the
+// "who am I" session resource, users, API tokens and the resource registry,
+// modelled on Review Board's Web API and its {"stat":"ok",…} envelopes.
+//
+// Every route is a declared resources.Resource protected by the same
+// resources.Guard that resource servers use; the API-token and OAuth2
+// application resources refuse API tokens and OAuth2 tokens (as in Review
+// Board, a token can never mint tokens). Djblets' "_method" override is not
+// supported: see package resources.
+package api

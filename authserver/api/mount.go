@@ -1,0 +1,144 @@
+package api
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/authgate/authgate/internal/users"
+	"github.com/authgate/authgate/resources"
+	"github.com/authgate/authgate/scopes"
+	"github.com/authgate/authgate/tokens"
+)
+
+// Policy IDs of authgate's own resources.
+const (
+	PolicyRoot     = "root"
+	PolicySession  = "session"
+	PolicyUser     = "user"
+	PolicyAPIToken = "api_token"
+	PolicyOAuthApp = "oauth_app"
+	PolicyResource = "resource"
+)
+
+// Paths of the API.
+const (
+	PathRoot      = "/api/"
+	PathSession   = "/api/session/"
+	PathUsers     = "/api/users/"
+	PathResources = "/api/resources/"
+)
+
+// Builtin returns authgate's own resources, keyed by policy ID. The token
+// and OAuth application management resources accept neither API tokens nor
+// OAuth2 tokens (Review Board: a token can never mint tokens); the resource
+// registry takes no API tokens (registration is for admins and resource
+// servers). oauth_app is declared here so its policy ID and its absence of
+// scopes are known; its routes belong to the authorization server.
+func Builtin() map[string]resources.Resource {
+	no := resources.Bool(false)
+	return map[string]resources.Resource{
+		PolicyRoot:     {Name: PolicyRoot, Methods: []string{"GET"}, AllowAnonymous: true},
+		PolicySession:  {Name: PolicySession, Methods: []string{"GET"}, AllowAnonymous: true},
+		PolicyUser:     {Name: PolicyUser, IDParam: "username", Methods: []string{"GET"}},
+		PolicyAPIToken: {Name: PolicyAPIToken, IDParam: "id", Methods: []string{"GET", "POST", "PUT", "DELETE"}, APITokenAccess: no, OAuth2Access: no},
+		PolicyOAuthApp: {Name: PolicyOAuthApp, IDParam: "client_id", Methods: []string{"GET", "POST", "PUT", "DELETE"}, APITokenAccess: no, OAuth2Access: no},
+		PolicyResource: {Name: PolicyResource, IDParam: "policy_id", Methods: []string{"GET", "PUT", "DELETE"}, APITokenAccess: no},
+	}
+}
+
+// DeclareBuiltins adds Builtin's resources to reg.
+func DeclareBuiltins(reg *scopes.Registry) error {
+	for _, r := range Builtin() {
+		d := r.Decl()
+		d.Origin = scopes.OriginBuiltin
+		if err := reg.Add(d); err != nil {
+			return fmt.Errorf("declare %s: %w", r.Name, err)
+		}
+	}
+	return nil
+}
+
+// Deps are what the API needs.
+type Deps struct {
+	Guard    *resources.Guard
+	Registry *scopes.Registry
+	Tokens   *tokens.Manager
+	Users    users.Store
+	// Resources persists run-time registrations; nil turns PUT and DELETE
+	// on /api/resources/{policy_id}/ off (503).
+	Resources *ResourceStore
+	// RegistrarAllowed says whether a caller that is not a first-party
+	// admin may register resources; the authorization server supplies it
+	// for OAuth2 clients flagged as resource servers. nil: admins only.
+	RegistrarAllowed func(*resources.Principal) bool
+	Logger           *slog.Logger
+}
+
+type handlers struct {
+	Deps
+	log *slog.Logger
+}
+
+// Mount declares the built-in resources in d.Registry and mounts the API
+// routes on r.
+func Mount(r gin.IRouter, d Deps) error {
+	if d.Guard == nil || d.Registry == nil || d.Tokens == nil || d.Users == nil {
+		return fmt.Errorf("mount api: Guard, Registry, Tokens and Users are required")
+	}
+	if err := DeclareBuiltins(d.Registry); err != nil {
+		return fmt.Errorf("mount api: %w", err)
+	}
+	h := &handlers{Deps: d, log: d.Logger}
+	if h.log == nil {
+		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	b := Builtin()
+	protect := func(policyID string) gin.HandlerFunc { return d.Guard.Protect(b[policyID]) }
+
+	root, session, user := protect(PolicyRoot), protect(PolicySession), protect(PolicyUser)
+	r.GET(PathRoot, root, h.getRoot)
+	r.GET(PathSession, session, h.getSession)
+	r.GET(PathUsers, user, h.listUsers)
+	r.GET(PathUsers+":username/", user, h.getUser)
+
+	tok := protect(PolicyAPIToken)
+	tokens := PathUsers + ":username/api-tokens/"
+	r.GET(tokens, tok, h.listTokens)
+	r.POST(tokens, tok, h.createToken)
+	r.GET(tokens+":id/", tok, h.getToken)
+	r.PUT(tokens+":id/", tok, h.updateToken)
+	r.DELETE(tokens+":id/", tok, h.deleteToken)
+
+	res := protect(PolicyResource)
+	r.GET(PathResources, res, h.listResources)
+	r.GET(PathResources+":policy_id/", res, h.getResource)
+	r.PUT(PathResources+":policy_id/", res, h.putResource)
+	r.DELETE(PathResources+":policy_id/", res, h.deleteResource)
+	return nil
+}
+
+// principal returns the request's principal; the Guard has already refused
+// anonymous requests on every route that calls it.
+func principal(c *gin.Context) *resources.Principal {
+	p, ok := resources.PrincipalFrom(c)
+	if !ok {
+		return &resources.Principal{}
+	}
+	return p
+}
+
+func (h *handlers) serverError(c *gin.Context, what string, err error) {
+	h.log.LogAttrs(c.Request.Context(), slog.LevelError, what, slog.String("error", err.Error()),
+		slog.String("method", c.Request.Method), slog.String("route", c.FullPath()))
+	resources.Fail(c, resources.ServerError())
+}
+
+func link(href string) gin.H { return gin.H{"href": href, "method": http.MethodGet} }
+
+type fieldErrors map[string][]string
+
+func (f fieldErrors) has(k string) bool { _, ok := f[k]; return ok }

@@ -1,0 +1,152 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/scopes"
+)
+
+// ResourceStore persists the resources registered at run time (table
+// registered_resources, migration 00005), so that every instance sharing
+// the database serves the same registry.
+type ResourceStore struct {
+	db  *db.DB
+	now func() time.Time
+}
+
+// NewResourceStore returns a store on d.
+func NewResourceStore(d *db.DB) *ResourceStore {
+	return &ResourceStore{db: d, now: time.Now}
+}
+
+type resourceRow struct {
+	PolicyID       string    `db:"policy_id"`
+	Name           string    `db:"name"`
+	ScopeName      string    `db:"scope_name"`
+	Methods        string    `db:"methods"`
+	Description    string    `db:"description"`
+	APITokenAccess bool      `db:"api_token_access"`
+	OAuth2Access   bool      `db:"oauth2_access"`
+	RegisteredBy   string    `db:"registered_by"`
+	CreatedAt      time.Time `db:"created_at"`
+	UpdatedAt      time.Time `db:"updated_at"`
+}
+
+func (r resourceRow) decl() scopes.Decl {
+	api, oauth := r.APITokenAccess, r.OAuth2Access
+	return scopes.Decl{
+		Name: r.Name, PolicyID: r.PolicyID, ScopeName: r.ScopeName,
+		Methods: strings.Fields(r.Methods), Description: r.Description,
+		APITokenAccess: &api, OAuth2Access: &oauth, Origin: scopes.OriginRegistered,
+	}
+}
+
+// List returns every registered resource, normalized, ordered by policy ID.
+// A row that no longer normalizes (hand-edited) is skipped and reported in
+// the error, the others are returned.
+func (s *ResourceStore) List(ctx context.Context) ([]scopes.Decl, error) {
+	var rows []resourceRow
+	if err := s.db.SelectContext(ctx, &rows, `SELECT policy_id, name, scope_name, methods, description,
+		api_token_access, oauth2_access, registered_by, created_at, updated_at
+		FROM registered_resources ORDER BY policy_id`); err != nil {
+		return nil, fmt.Errorf("list registered resources: %w", err)
+	}
+	out := make([]scopes.Decl, 0, len(rows))
+	var errs []error
+	for _, r := range rows {
+		d, err := r.decl().Normalize()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("registered resource %q: %w", r.PolicyID, err))
+			continue
+		}
+		out = append(out, d)
+	}
+	return out, errors.Join(errs...)
+}
+
+// Put inserts or replaces the registration of d (already normalized) and
+// reports whether it was new. by records who registered it.
+func (s *ResourceStore) Put(ctx context.Context, d scopes.Decl, by string) (created bool, err error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var n int
+		if err := tx.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM registered_resources WHERE policy_id = ?`), d.PolicyID); err != nil {
+			return err
+		}
+		created = n == 0
+		if created {
+			_, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO registered_resources
+				(policy_id, name, scope_name, methods, description, api_token_access, oauth2_access, registered_by, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				d.PolicyID, d.Name, d.ScopeName, strings.Join(d.Methods, " "), d.Description,
+				d.AllowsAPITokens(), d.AllowsOAuth2(), by, now, now)
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE registered_resources SET name = ?, scope_name = ?, methods = ?,
+			description = ?, api_token_access = ?, oauth2_access = ?, registered_by = ?, updated_at = ? WHERE policy_id = ?`),
+			d.Name, d.ScopeName, strings.Join(d.Methods, " "), d.Description,
+			d.AllowsAPITokens(), d.AllowsOAuth2(), by, now, d.PolicyID)
+		return err
+	})
+	if db.IsUniqueViolation(err) {
+		// Two instances registered the same new policy ID at once; the
+		// other one won, so this is an update of what it wrote.
+		return s.Put(ctx, d, by)
+	}
+	if err != nil {
+		return false, fmt.Errorf("register resource %q: %w", d.PolicyID, err)
+	}
+	return created, nil
+}
+
+// Delete removes a registration; scopes.ErrNotRegistered if there is none.
+func (s *ResourceStore) Delete(ctx context.Context, policyID string) error {
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM registered_resources WHERE policy_id = ?`), policyID)
+	if err != nil {
+		return fmt.Errorf("unregister resource %q: %w", policyID, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("unregister resource %q: %w", policyID, scopes.ErrNotRegistered)
+	}
+	return nil
+}
+
+// Load replaces the registry's registered resources with the stored ones.
+// A stored resource whose policy ID is now declared by authgate or its
+// configuration is left out (and reported): those always win.
+func (s *ResourceStore) Load(ctx context.Context, reg *scopes.Registry) error {
+	decls, listErr := s.List(ctx)
+	if decls == nil && listErr != nil {
+		return listErr
+	}
+	return errors.Join(listErr, reg.ReplaceOrigin(scopes.OriginRegistered, decls))
+}
+
+// Watch reloads the registry from the store every interval until ctx ends,
+// so registrations made through another instance show up here. Errors are
+// logged and retried at the next tick.
+func (s *ResourceStore) Watch(ctx context.Context, reg *scopes.Registry, interval time.Duration, logger *slog.Logger) {
+	if interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Load(ctx, reg); err != nil && ctx.Err() == nil && logger != nil {
+				logger.Warn("reload registered resources", "error", err)
+			}
+		}
+	}
+}
