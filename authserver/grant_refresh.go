@@ -8,6 +8,7 @@ import (
 	"github.com/go-oauth2/oauth2/v4/models"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/scopes"
 )
 
@@ -50,6 +51,16 @@ func (s *Server) refresh(ctx context.Context, tgr *oauth2.TokenGenerateRequest) 
 		row, found, err := s.Tokens.byDigest(ctx, tx, kindRefresh, tgr.Refresh)
 		if err != nil {
 			return err
+		}
+		if found && row.ClientID == c.ID && s.db.Dialect == db.Postgres {
+			// Serialise with every other change to this family, then read
+			// the row again as it is now (READ COMMITTED: a new snapshot).
+			if err := s.Tokens.lockGrant(ctx, tx, row.GrantID); err != nil {
+				return err
+			}
+			if row, found, err = s.Tokens.byDigest(ctx, tx, kindRefresh, tgr.Refresh); err != nil {
+				return err
+			}
 		}
 		switch {
 		case !found, row.ClientID != c.ID, row.RevokedAt.Valid:

@@ -1,0 +1,390 @@
+package authserver
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-oauth2/oauth2/v4"
+	"github.com/go-oauth2/oauth2/v4/server"
+
+	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/sessions"
+	"github.com/authgate/authgate/internal/users"
+	"github.com/authgate/authgate/resources"
+	"github.com/authgate/authgate/scopes"
+)
+
+// The OAuth harness runs the real server — our Server, the web pages and a
+// resource protected by the resources Guard with our BearerValidator — on a
+// random port against a real database, and attacks it over HTTP.
+
+type harness struct {
+	t        testing.TB
+	d        *db.DB
+	s        *Server
+	srv      *httptest.Server
+	users    users.Store
+	alice    users.User
+	bob      users.User
+	reg      *scopes.Registry
+	sessions *sessions.Manager
+	consents ConsentStore
+	http     *http.Client
+}
+
+const testPassword = "correct horse battery staple"
+
+func newHarness(t testing.TB, d *db.DB, mutate func(*Config)) *harness {
+	t.Helper()
+	gin.SetMode(gin.TestMode)
+	ctx := context.Background()
+	h := &harness{t: t, d: d, users: users.NewSQLStore(d)}
+	var err error
+	if h.alice, err = h.users.Create(ctx, users.NewUser{Username: "alice", Password: testPassword}); err != nil {
+		t.Fatal(err)
+	}
+	if h.bob, err = h.users.Create(ctx, users.NewUser{Username: "bob", Password: testPassword, IsAdmin: true}); err != nil {
+		t.Fatal(err)
+	}
+	h.reg = scopes.NewRegistry()
+	for _, decl := range []scopes.Decl{
+		{Name: "test", Methods: []string{"GET", "POST", "DELETE"}},
+		{Name: "admin", Methods: []string{"GET"}},
+	} {
+		if err := h.reg.Add(decl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var router http.Handler
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { router.ServeHTTP(w, r) }))
+	t.Cleanup(h.srv.Close)
+
+	cfg := Config{Issuer: h.srv.URL, RequirePKCEAll: true}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	h.s, err = New(ctx, Deps{DB: d, Users: h.users, Scopes: h.reg, Logger: testLogger(t)}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.sessions = sessions.NewManager(sessions.NewSQLStore(d), h.users, sessions.Options{})
+	h.consents = NewSQLConsentStore(d)
+	web, err := NewWeb(WebConfig{Issuer: h.srv.URL, RequirePKCE: cfg.RequirePKCEAll, AllowPlainPKCE: cfg.AllowPlainPKCE},
+		WebDeps{Sessions: h.sessions, Users: h.users, Consents: h.consents, Clients: ClientStoreWebClients(h.s.Clients),
+			Scopes: h.reg, OAuth: h.s.OAuth2,
+			RevokeGrants: h.s.RevokeUserClient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gin.New()
+	h.s.Mount(r)
+	web.Mount(r)
+	guard := resources.NewGuard(resources.GuardConfig{Bearer: h.s.Bearer(), Users: h.users})
+	r.GET("/api/test/", guard.Protect(resources.Resource{Name: "test"}), func(c *gin.Context) {
+		p, _ := resources.PrincipalFrom(c)
+		c.JSON(http.StatusOK, gin.H{"stat": "ok", "client_id": p.ClientID, "user_id": p.User.ID})
+	})
+	router = r
+	h.http = &http.Client{
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return h
+}
+
+// testLogger logs server errors (never secrets) into the test output.
+func testLogger(t testing.TB) *slog.Logger {
+	var mu sync.Mutex
+	done := false
+	t.Cleanup(func() { mu.Lock(); done = true; mu.Unlock() })
+	return slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			t.Log(strings.TrimSpace(string(p)))
+		}
+		return len(p), nil
+	}), &slog.HandlerOptions{Level: slog.LevelError}))
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// client registers a client with the given spec.
+func (h *harness) client(spec ClientSpec) (*Client, string) {
+	h.t.Helper()
+	if spec.Name == "" {
+		spec.Name = "app"
+	}
+	c, secret, err := h.s.CreateClient(context.Background(), spec)
+	if err != nil {
+		h.t.Fatalf("create client: %v", err)
+	}
+	return c, secret
+}
+
+// webClient is a confidential client for the code flow.
+func (h *harness) webClient(scopeList ...string) (*Client, string) {
+	if len(scopeList) == 0 {
+		scopeList = []string{"test:read", "test:write", "admin:read"}
+	}
+	return h.client(ClientSpec{RedirectURIs: []string{"https://app.example.com/cb"}, Scopes: scopeList})
+}
+
+// serviceClient is a confidential client_credentials client.
+func (h *harness) serviceClient(scopeList ...string) (*Client, string) {
+	if len(scopeList) == 0 {
+		scopeList = []string{"test:read", "test:write"}
+	}
+	return h.client(ClientSpec{GrantTypes: []string{GrantClientCredentials}, Scopes: scopeList})
+}
+
+// response is a decoded OAuth endpoint response.
+type response struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    string
+}
+
+func (r response) str(k string) string { s, _ := r.Body[k].(string); return s }
+
+// post sends a form to path. auth is "id:secret" for Basic, "" for none.
+func (h *harness) post(path string, form url.Values, basicID, basicSecret string) response {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if basicID != "" {
+		req.SetBasicAuth(url.QueryEscape(basicID), url.QueryEscape(basicSecret))
+	}
+	return h.do(req)
+}
+
+func (h *harness) do(req *http.Request) response {
+	h.t.Helper()
+	resp, err := h.http.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := response{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
+	if strings.Contains(resp.Header.Get("Content-Type"), "json") && len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out.Body); err != nil {
+			h.t.Fatalf("decode %s: %v", raw, err)
+		}
+	}
+	return out
+}
+
+func (h *harness) token(form url.Values, id, secret string) response {
+	h.t.Helper()
+	return h.post(PathToken, form, id, secret)
+}
+
+// pkce returns a fresh verifier and its S256 challenge.
+func pkce() (verifier, challenge string) {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	verifier = base64.RawURLEncoding.EncodeToString(b[:])
+	sum := sha256.Sum256([]byte(verifier))
+	return verifier, base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// codeReq is an authorization request.
+type codeReq struct {
+	client      *Client
+	user        users.User
+	scope       string
+	redirectURI string
+	challenge   string
+	method      string
+}
+
+// mintCode issues a code the way the authorization endpoint does, through
+// go-oauth2's GetAuthorizeToken with our manager.
+func (h *harness) mintCode(cr codeReq) (string, error) {
+	if cr.redirectURI == "" {
+		cr.redirectURI = cr.client.RedirectURIs[0]
+	}
+	if cr.user.ID == 0 {
+		cr.user = h.alice
+	}
+	if cr.method == "" && cr.challenge != "" {
+		cr.method = "S256"
+	}
+	r := httptest.NewRequest(http.MethodGet, "/oauth/authorize", nil)
+	ti, err := h.s.OAuth2.GetAuthorizeToken(context.Background(), &server.AuthorizeRequest{
+		ResponseType: oauth2.Code, ClientID: cr.client.ID, RedirectURI: cr.redirectURI, Scope: cr.scope,
+		UserID: strconv.FormatInt(cr.user.ID, 10), CodeChallenge: cr.challenge,
+		CodeChallengeMethod: oauth2.CodeChallengeMethod(cr.method), Request: r,
+	})
+	if err != nil {
+		return "", err
+	}
+	return ti.GetCode(), nil
+}
+
+func (h *harness) mustCode(cr codeReq) string {
+	h.t.Helper()
+	code, err := h.mintCode(cr)
+	if err != nil {
+		h.t.Fatalf("mint code: %v", err)
+	}
+	return code
+}
+
+// browserSession logs user in (a session cookie, as the login page sets it)
+// and records consent for client and scope, so /oauth/authorize answers
+// with a code at once.
+func (h *harness) browserSession(user users.User, client *Client, scope string) *http.Cookie {
+	h.t.Helper()
+	rec := httptest.NewRecorder()
+	if _, err := h.sessions.Start(context.Background(), rec, httptest.NewRequest(http.MethodGet, "/login", nil), user); err != nil {
+		h.t.Fatal(err)
+	}
+	set, err := scopes.ParseSet(scope)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := h.consents.Grant(context.Background(), user.ID, client.ID, set); err != nil {
+		h.t.Fatal(err)
+	}
+	return rec.Result().Cookies()[0]
+}
+
+// authorize sends GET /oauth/authorize with params and the cookie.
+func (h *harness) authorize(params url.Values, cookie *http.Cookie) response {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+PathAuthorize+"?"+params.Encode(), nil)
+	if cookie != nil {
+		req.AddCookie(cookie)
+	}
+	return h.do(req)
+}
+
+// browserCode runs the authorization request over HTTP for a logged-in user
+// who already consented, and returns the code from the redirect.
+func (h *harness) browserCode(client *Client, scope, challenge string) string {
+	h.t.Helper()
+	cookie := h.browserSession(h.alice, client, scope)
+	resp := h.authorize(url.Values{
+		"response_type": {"code"}, "client_id": {client.ID}, "redirect_uri": {client.RedirectURIs[0]},
+		"scope": {scope}, "state": {"xyz"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"},
+	}, cookie)
+	if resp.Status != http.StatusSeeOther && resp.Status != http.StatusFound {
+		h.t.Fatalf("authorize: status %d, body %s", resp.Status, resp.Raw)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	code := loc.Query().Get("code")
+	if code == "" {
+		h.t.Fatalf("authorize: no code in %s", loc)
+	}
+	return code
+}
+
+// exchange redeems a code with client credentials in the Basic header.
+func (h *harness) exchange(c *Client, secret, code, verifier string) response {
+	h.t.Helper()
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {c.RedirectURIs[0]}}
+	if verifier != "" {
+		form.Set("code_verifier", verifier)
+	}
+	if c.Public {
+		form.Set("client_id", c.ID)
+		return h.token(form, "", "")
+	}
+	return h.token(form, c.ID, secret)
+}
+
+// tokens runs a whole code flow for alice and returns the token response.
+func (h *harness) tokens(c *Client, secret, scope string) response {
+	h.t.Helper()
+	v, ch := pkce()
+	code := h.mustCode(codeReq{client: c, scope: scope, challenge: ch})
+	resp := h.exchange(c, secret, code, v)
+	if resp.Status != http.StatusOK {
+		h.t.Fatalf("exchange: %d %s", resp.Status, resp.Raw)
+	}
+	return resp
+}
+
+func (h *harness) refresh(c *Client, secret, refresh, scope string) response {
+	h.t.Helper()
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	if c.Public {
+		form.Set("client_id", c.ID)
+		return h.token(form, "", "")
+	}
+	return h.token(form, c.ID, secret)
+}
+
+// introspect asks whether raw is active, authenticating as a fresh
+// resource-server client.
+func (h *harness) introspect(raw string) response {
+	h.t.Helper()
+	rs, secret := h.introspector()
+	return h.post(PathIntrospect, url.Values{"token": {raw}}, rs.ID, secret)
+}
+
+func (h *harness) introspector() (*Client, string) {
+	return h.client(ClientSpec{Name: "resource server", GrantTypes: []string{GrantClientCredentials}})
+}
+
+func (h *harness) active(raw string) bool {
+	h.t.Helper()
+	r := h.introspect(raw)
+	if r.Status != http.StatusOK {
+		h.t.Fatalf("introspect: %d %s", r.Status, r.Raw)
+	}
+	a, _ := r.Body["active"].(bool)
+	return a
+}
+
+// api calls the Guard-protected resource with a bearer token.
+func (h *harness) api(authorization string) response {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+"/api/test/", nil)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	return h.do(req)
+}
+
+// expectError checks an RFC 6749 §5.2 error response.
+func expectError(t testing.TB, r response, status int, code string) {
+	t.Helper()
+	if r.Status != status || r.str("error") != code {
+		t.Fatalf("want %d %s, got %d %s", status, code, r.Status, r.Raw)
+	}
+	if r.Status == http.StatusUnauthorized && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Basic") {
+		t.Fatalf("401 without WWW-Authenticate: %v", r.Header)
+	}
+	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Fatalf("Cache-Control %q, want no-store", cc)
+	}
+}
