@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/authgate/authgate/authserver/api"
+	"github.com/authgate/authgate/authserver"
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/sessions"
@@ -55,6 +56,12 @@ type App struct {
 	RegistrarAllowed func(*resources.Principal) bool
 	resourceStore    *api.ResourceStore
 	// --- end resources ---
+
+	// --- authserver ---
+	// OAuth is the OAuth2 authorization server (token, revocation,
+	// introspection, discovery, JWKS, client registry, signing keys).
+	OAuth *authserver.Server
+	// --- end authserver ---
 
 	closers []func() error
 }
@@ -186,11 +193,21 @@ func (a *App) wire(ctx context.Context) error {
 	}
 	// --- end resources: scope registry ---
 
+	// --- authserver (after the scope registry, before the Guard) ---
+	if err := a.wireAuthServer(ctx); err != nil {
+		return err
+	}
+	// --- end authserver ---
+
 	// --- resources: Guard + /api/ (keep last: uses a.Bearer) ---
 	if err := a.wireResourcesAPI(); err != nil {
 		return err
 	}
 	// --- end resources: Guard + /api/ ---
+
+	// --- authserver: /api/oauth-apps/ (needs the Guard) ---
+	a.OAuth.MountOAuthApps(a.Router, a.Guard)
+	// --- end authserver: /api/oauth-apps/ ---
 	return nil
 }
 

@@ -1,0 +1,92 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/resources"
+)
+
+// wireAuthServer builds the OAuth2 authorization server (owned by package
+// authserver): its endpoints, the web pages (/oauth/authorize, login,
+// consent, account), the Guard's Bearer validator, the resource-registrar
+// rule and a periodic purge of expired codes and tokens.
+func (a *App) wireAuthServer(ctx context.Context) error {
+	s, err := authserver.New(ctx, authserver.Deps{
+		DB: a.DB, Users: a.Users, Scopes: a.Scopes, APITokens: a.Tokens, Metrics: a.Metrics, Logger: a.Logger,
+	}, a.Config.OAuth)
+	if err != nil {
+		return fmt.Errorf("authorization server: %w", err)
+	}
+	a.OAuth = s
+	a.Bearer = s.Bearer()
+	// A resource server registers its resources with a client_credentials
+	// token carrying the resource:write scope, which only an admin can give
+	// a client.
+	if a.RegistrarAllowed == nil {
+		a.RegistrarAllowed = func(p *resources.Principal) bool {
+			return p.Method == resources.MethodOAuth2 && p.User.ID == 0 && p.ClientID != ""
+		}
+	}
+	s.Mount(a.Router)
+
+	ac := a.Config.Auth
+	secure := ac.SecureCookiesFor(issuerScheme(a.Config.OAuth.Issuer))
+	web, err := authserver.NewWebFor(s, authserver.WebConfig{
+		SecureCookies: &secure, LoginAttempts: ac.LoginAttempts, LoginWindow: ac.LoginWindow,
+		CSRFKey: []byte(ac.CSRFKey),
+	}, authserver.WebDeps{
+		Sessions: a.Sessions, Users: a.Users, Consents: authserver.NewSQLConsentStore(a.DB), Scopes: a.Scopes,
+		Tokens: a.webTokenSummaries, Logger: a.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("web pages: %w", err)
+	}
+	web.Mount(a.Router)
+	a.startOAuthPurge()
+	return nil
+}
+
+// webTokenSummaries lists a user's API tokens for the account page.
+func (a *App) webTokenSummaries(ctx context.Context, userID int64) ([]authserver.WebTokenSummary, error) {
+	toks, err := a.Tokens.List(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]authserver.WebTokenSummary, 0, len(toks))
+	for _, t := range toks {
+		out = append(out, authserver.WebTokenSummary{ID: t.ID, Prefix: t.Prefix, Note: t.Note, Valid: t.Valid,
+			Expires: t.Expires, LastUsed: t.LastUsed, TimeAdded: t.TimeAdded})
+	}
+	return out, nil
+}
+
+// startOAuthPurge deletes expired codes, tokens and revoked jtis every 10
+// minutes until the App closes (they are refused anyway; this keeps the
+// tables small).
+func (a *App) startOAuthPurge() {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				if n, err := a.OAuth.Tokens.Purge(ctx, time.Now().Add(-time.Minute)); err != nil {
+					a.Logger.Warn("oauth token purge failed", "error", err)
+				} else if n > 0 {
+					a.Logger.Debug("purged expired oauth tokens", "count", n)
+				}
+				cancel()
+			}
+		}
+	}()
+	a.OnClose(func() error { close(stop); <-done; return nil })
+}
