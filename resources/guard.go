@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -49,6 +50,13 @@ type GuardConfig struct {
 	EnableBasic bool
 	// Realm is the realm of every challenge; default "authgate".
 	Realm string
+	// Audience, when set, must be among a bearer token's audiences (RFC
+	// 9068 §4: a resource server checks that the token is meant for it).
+	Audience string
+	// Limiter, when set, rate-limits requests per caller after
+	// authentication (Djblets §7.1 step 3): 114 RATE_LIMIT_EXCEEDED, HTTP
+	// 429, with Retry-After and X-RateLimit-Limit. See WindowLimiter.
+	Limiter Limiter
 	// Logger receives one line per refused request (never a credential);
 	// nil discards.
 	Logger *slog.Logger
@@ -148,6 +156,10 @@ func (g *Guard) Protect(r Resource) gin.HandlerFunc {
 			Fail(c, e)
 			return
 		}
+		if e := g.rateLimit(c, p); e != nil {
+			Fail(c, e)
+			return
+		}
 		if p == nil {
 			if pr.res.AllowAnonymous {
 				c.Next()
@@ -171,6 +183,29 @@ func (g *Guard) Protect(r Resource) gin.HandlerFunc {
 		}
 		c.Next()
 	}
+}
+
+// rateLimit applies the Limiter to an authenticated (p != nil) or
+// anonymous caller.
+func (g *Guard) rateLimit(c *gin.Context, p *Principal) *APIError {
+	if g.cfg.Limiter == nil {
+		return nil
+	}
+	var key string
+	switch {
+	case p == nil:
+		key = "ip:" + c.ClientIP()
+	case p.User.ID != 0:
+		key = "user:" + strconv.FormatInt(p.User.ID, 10)
+	default:
+		key = "client:" + p.ClientID
+	}
+	ok, retry, limit := g.cfg.Limiter.Allow(key, p != nil)
+	if ok {
+		return nil
+	}
+	g.refused(c, "", "rate limit")
+	return RateLimitExceeded(retry, limit)
 }
 
 // authorize decides whether an authenticated principal may perform method
@@ -424,6 +459,12 @@ func (g *Guard) bearer(c *gin.Context, raw string) (*Principal, *APIError) {
 		return nil, g.withBearerError(
 			LoginFailed().WithMessage("The OAuth2 access token is invalid, expired or revoked."),
 			"invalid_token", "The access token is invalid, expired or revoked")
+	}
+	if g.cfg.Audience != "" && !slices.Contains(bt.Audience, g.cfg.Audience) {
+		g.refused(c, "bearer", "wrong audience")
+		return nil, g.withBearerError(
+			LoginFailed().WithMessage("The OAuth2 access token is not meant for this server."),
+			"invalid_token", "The access token audience does not include this resource server")
 	}
 	p := &Principal{
 		Method:   MethodOAuth2,
