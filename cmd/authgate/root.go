@@ -120,6 +120,8 @@ func newRootCmd(c *cli) *cobra.Command {
 		newVersionCmd(c),
 		newPolicyCmd(c),
 		newTokenCmd(c),
+		newClientCmd(c),
+		newKeyCmd(c),
 	)
 	return root
 }

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/internal/app"
+)
+
+func newKeyCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{Use: "key", Short: "Manage the JWT signing keys shared by every instance"}
+	cmd.AddCommand(newKeyRotateCmd(c), newKeyListCmd(c))
+	return cmd
+}
+
+func newKeyRotateCmd(c *cli) *cobra.Command {
+	var (
+		alg        string
+		activateIn time.Duration
+		output     string
+	)
+	cmd := &cobra.Command{
+		Use:   "rotate [--alg EdDSA|RS256|ES256] [--activate-in DURATION]",
+		Short: "Add a signing key: published in the JWKS at once, signing after --activate-in",
+		Long: "rotate adds a new signing key. It is published in the JWKS immediately and starts signing\n" +
+			"access tokens after --activate-in (default oauth.key_publish_delay), so resource servers that\n" +
+			"cache the JWKS learn it first. The previous key stays published until its last token expires.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			if activateIn < 0 {
+				return usageError("--activate-in must not be negative")
+			}
+			return c.withApp(cmd, func(ctx context.Context, a *app.App) error {
+				set := a.OAuth.Settings()
+				if alg == "" {
+					alg = set.SigningAlg
+				}
+				if !cmd.Flags().Changed("activate-in") {
+					activateIn = set.KeyPublishDelay
+				}
+				info, err := a.OAuth.Keys.Rotate(ctx, alg, activateIn)
+				if err != nil {
+					return err
+				}
+				if output == "json" {
+					return writeJSON(c.io.out, info)
+				}
+				fmt.Fprintf(c.io.out, "Added %s key %s: published now, signs from %s.\n", info.Alg, info.KID,
+					info.ActivatesAt.UTC().Format(time.RFC3339))
+				return nil
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&alg, "alg", "", "algorithm: EdDSA, RS256 or ES256 (default oauth.signing_alg)")
+	f.DurationVar(&activateIn, "activate-in", 0, "how long to publish the key before it signs (default oauth.key_publish_delay)")
+	f.StringVar(&output, "output", "text", "output format: text or json")
+	return cmd
+}
+
+func newKeyListCmd(c *cli) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List signing keys and their state (pending, active, retired, expired)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			return c.withApp(cmd, func(ctx context.Context, a *app.App) error {
+				keys, err := a.OAuth.Keys.List(ctx)
+				if err != nil {
+					return err
+				}
+				if output == "json" {
+					if keys == nil {
+						keys = []authserver.KeyInfo{}
+					}
+					return writeJSON(c.io.out, keys)
+				}
+				w := tabwriter.NewWriter(c.io.out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "KID\tALG\tSTATE\tCREATED\tSIGNS FROM\tPUBLISHED UNTIL")
+				for _, k := range keys {
+					until := "-"
+					if k.PublishedUntil != nil {
+						until = k.PublishedUntil.UTC().Format(time.RFC3339)
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k.KID, k.Alg, k.State, k.CreatedAt.UTC().Format(time.RFC3339),
+						k.ActivatesAt.UTC().Format(time.RFC3339), until)
+				}
+				return w.Flush()
+			})
+		},
+	}
+	cmd.Flags().StringVar(&output, "output", "text", "output format: text or json")
+	return cmd
+}
