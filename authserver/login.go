@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/time/rate"
 
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
@@ -69,61 +68,83 @@ func (w *Web) loginCSRFValid(c *gin.Context) bool {
 	return w.csrfSign.valid(ck.Value, c.PostForm(sessions.CSRFField))
 }
 
-// loginLimiter is a token bucket per (client IP, username). Idle buckets
-// that have refilled are forgotten, so memory stays bounded by the number of
-// clients currently failing.
+// loginLimiter is a token bucket per (client IP, username) that counts
+// failed sign-ins (DESIGN §8; OWASP Authentication Cheat Sheet: throttle per
+// account and source). Idle buckets that have refilled are forgotten, so
+// memory stays bounded by the number of clients currently failing.
 type loginLimiter struct {
 	mu      sync.Mutex
-	buckets map[string]*rate.Limiter
-	every   rate.Limit
-	burst   int
+	buckets map[string]*loginBucket
+	per     time.Duration // one attempt comes back every per
+	burst   float64
 	now     func() time.Time
 	sweeps  int
+}
+
+type loginBucket struct {
+	tokens float64
+	at     time.Time
 }
 
 const loginLimiterMaxKeys = 100_000
 
 func newLoginLimiter(attempts int, window time.Duration, now func() time.Time) *loginLimiter {
 	return &loginLimiter{
-		buckets: map[string]*rate.Limiter{},
-		every:   rate.Every(window / time.Duration(attempts)),
-		burst:   attempts,
+		buckets: map[string]*loginBucket{},
+		per:     window / time.Duration(attempts),
+		burst:   float64(attempts),
 		now:     now,
 	}
 }
 
-// allow takes one attempt for key. When none is left it returns false and
-// how long until the next one.
-func (l *loginLimiter) allow(key string) (bool, time.Duration) {
+// refill brings b up to date at now.
+func (l *loginLimiter) refill(b *loginBucket, now time.Time) {
+	if el := now.Sub(b.at); el > 0 {
+		b.tokens = min(l.burst, b.tokens+float64(el)/float64(l.per))
+		b.at = now
+	}
+}
+
+// take reserves one attempt for key. When none is left it returns false
+// and how long until the next one. Otherwise refund gives the attempt back:
+// it is called after a successful sign-in, so that only failures count while
+// parallel guesses still each hold an attempt until they are decided.
+func (l *loginLimiter) take(key string) (ok bool, wait time.Duration, refund func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	lim, ok := l.buckets[key]
-	if !ok {
-		if len(l.buckets) >= loginLimiterMaxKeys {
-			l.sweep(now)
-		}
-		lim = rate.NewLimiter(l.every, l.burst)
-		l.buckets[key] = lim
-	}
-	if l.sweeps++; l.sweeps >= 1024 {
+	if l.sweeps++; l.sweeps >= 1024 || len(l.buckets) >= loginLimiterMaxKeys {
 		l.sweeps = 0
 		l.sweep(now)
 	}
-	r := lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return false, d
+	b, found := l.buckets[key]
+	if !found {
+		b = &loginBucket{tokens: l.burst, at: now}
+		l.buckets[key] = b
 	}
-	return true, 0
+	l.refill(b, now)
+	if b.tokens < 1 {
+		return false, time.Duration((1 - b.tokens) * float64(l.per)), nil
+	}
+	b.tokens--
+	var once sync.Once
+	return true, 0, func() {
+		once.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			l.refill(b, l.now())
+			b.tokens = min(l.burst, b.tokens+1)
+		})
+	}
 }
 
 // sweep drops buckets that are full again (they behave like new ones). If
 // that is not enough to get under the cap, everything is dropped: a flood of
 // distinct keys must not exhaust memory.
 func (l *loginLimiter) sweep(now time.Time) {
-	for k, lim := range l.buckets {
-		if lim.TokensAt(now) >= float64(l.burst) {
+	for k, b := range l.buckets {
+		l.refill(b, now)
+		if b.tokens >= l.burst {
 			delete(l.buckets, k)
 		}
 	}
@@ -165,7 +186,8 @@ func (w *Web) loginSubmit(c *gin.Context) {
 			"Your sign-in form expired or did not come from this site. Please try again.")
 		return
 	}
-	if ok, wait := w.limiter.allow(c.ClientIP() + "\x00" + strings.ToLower(username)); !ok {
+	ok, wait, refund := w.limiter.take(c.ClientIP() + "\x00" + strings.ToLower(username))
+	if !ok {
 		secs := int(math.Ceil(wait.Seconds()))
 		c.Header("Retry-After", fmt.Sprint(secs))
 		w.renderLogin(c, http.StatusTooManyRequests, returnTo, username,
@@ -181,6 +203,7 @@ func (w *Web) loginSubmit(c *gin.Context) {
 		w.internalError(c, "authenticate", err)
 		return
 	}
+	refund() // only failed attempts count against the limit
 	if _, err := w.deps.Sessions.Start(c.Request.Context(), c.Writer, c.Request, u); err != nil {
 		w.internalError(c, "start session", err)
 		return
