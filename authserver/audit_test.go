@@ -104,11 +104,11 @@ func TestAudit03_RedirectURIExactMatch(t *testing.T) {
 		cookie := h.browserSession(h.alice, c, "test:read")
 		_, ch := pkce()
 		attacks := []string{
-			"https://evilapp.example.com/cb",    // suffix host
+			"https://evilapp.example.com/cb",      // suffix host
 			"https://app.example.com.evil.net/cb", // lookalike
 			"https://evil.net/app.example.com/cb",
-			"http://app.example.com/cb",       // scheme downgrade
-			"myapp://app.example.com/cb",      // custom scheme
+			"http://app.example.com/cb",        // scheme downgrade
+			"myapp://app.example.com/cb",       // custom scheme
 			"https://app.example.com/cb/steal", // path extension
 			"https://app.example.com/cbx",
 			"https://app.example.com/cb?next=https://evil.net",

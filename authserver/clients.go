@@ -30,7 +30,7 @@ var SupportedGrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken, Gr
 
 // Client errors, compared with errors.Is.
 var (
-	ErrClientNotFound = errors.New("oauth client not found")
+	ErrClientNotFound        = errors.New("oauth client not found")
 	ErrInvalidClientMetadata = errors.New("invalid client metadata")
 )
 

@@ -49,19 +49,19 @@ func NewSQLClientStore(d *db.DB) *SQLClientStore {
 var _ ClientStore = (*SQLClientStore)(nil)
 
 type clientRow struct {
-	ClientID        string         `db:"client_id"`
-	SecretDigest    string         `db:"secret_digest"`
-	SecretPrefix    string         `db:"secret_prefix"`
-	Name            string         `db:"name"`
-	OwnerID         sql.NullInt64  `db:"owner_id"`
-	IsPublic        bool           `db:"is_public"`
-	RedirectURIs    string         `db:"redirect_uris"`
-	GrantTypes      string         `db:"grant_types"`
-	Scopes          string         `db:"scopes"`
-	CreatedAt       time.Time      `db:"created_at"`
-	UpdatedAt       time.Time      `db:"updated_at"`
-	SecretRotatedAt sql.NullTime   `db:"secret_rotated_at"`
-	DisabledAt      sql.NullTime   `db:"disabled_at"`
+	ClientID        string        `db:"client_id"`
+	SecretDigest    string        `db:"secret_digest"`
+	SecretPrefix    string        `db:"secret_prefix"`
+	Name            string        `db:"name"`
+	OwnerID         sql.NullInt64 `db:"owner_id"`
+	IsPublic        bool          `db:"is_public"`
+	RedirectURIs    string        `db:"redirect_uris"`
+	GrantTypes      string        `db:"grant_types"`
+	Scopes          string        `db:"scopes"`
+	CreatedAt       time.Time     `db:"created_at"`
+	UpdatedAt       time.Time     `db:"updated_at"`
+	SecretRotatedAt sql.NullTime  `db:"secret_rotated_at"`
+	DisabledAt      sql.NullTime  `db:"disabled_at"`
 }
 
 const clientColumns = `client_id, secret_digest, secret_prefix, name, owner_id, is_public, redirect_uris,

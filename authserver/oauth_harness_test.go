@@ -388,3 +388,28 @@ func expectError(t testing.TB, r response, status int, code string) {
 		t.Fatalf("Cache-Control %q, want no-store", cc)
 	}
 }
+
+// decodeSegment decodes part i (0 header, 1 payload) of a JWT into v.
+func decodeSegment(t testing.TB, jwt string, i int, v any) {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", jwt)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// expire moves a stored code or token's expiry into the past.
+func (h *harness) expire(raw string) {
+	h.t.Helper()
+	past := time.Now().Add(-time.Minute).UTC()
+	if _, err := h.d.Exec(h.d.Rebind(`UPDATE oauth_tokens SET expires_at = ? WHERE digest = ?`), past, digest(raw)); err != nil {
+		h.t.Fatal(err)
+	}
+}
