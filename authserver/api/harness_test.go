@@ -79,21 +79,20 @@ func (s *syncBuffer) String() string {
 
 // harness is authgate's API on a real database, wired like internal/app.
 type harness struct {
-	t         testing.TB
-	d         *db.DB
-	users     *users.SQLStore
-	tokens    *tokens.Manager
-	sessions  *sessions.Manager
-	registry  *scopes.Registry
-	store     *api.ResourceStore
-	router    *gin.Engine
-	priv      ed25519.PrivateKey
-	logs      *syncBuffer
-	password  string
-	alice     users.User
-	bob       users.User
-	admin     users.User
-	registrar func(*resources.Principal) bool
+	t        testing.TB
+	d        *db.DB
+	users    *users.SQLStore
+	tokens   *tokens.Manager
+	sessions *sessions.Manager
+	registry *scopes.Registry
+	store    *api.ResourceStore
+	router   *gin.Engine
+	priv     ed25519.PrivateKey
+	logs     *syncBuffer
+	password string
+	alice    users.User
+	bob      users.User
+	admin    users.User
 }
 
 type harnessOpts struct {
