@@ -854,6 +854,34 @@ func TestLoginRateLimit(t *testing.T) {
 			!strings.Contains(r.Body, "Too many sign-in attempts") || hasCookie(r, sessions.CookieName) {
 			t.Fatalf("4th attempt: status %d Retry-After %q", r.Status, r.Header.Get("Retry-After"))
 		}
+		// A client cannot pick its own IP: X-Forwarded-For from an
+		// untrusted peer must not open a fresh bucket.
+		for i := range 3 {
+			page := b.get("/login")
+			f := formFields(page.Body)
+			f.Set("username", userName)
+			f.Set("password", userPassword)
+			r := b.do(http.MethodPost, "/login", f, http.Header{
+				"X-Forwarded-For": {fmt.Sprintf("203.0.113.%d", i+1)},
+				"X-Real-Ip":       {fmt.Sprintf("198.51.100.%d", i+1)},
+			})
+			if r.Status != http.StatusTooManyRequests {
+				t.Fatalf("spoofed X-Forwarded-For %d: status %d, want 429", i+1, r.Status)
+			}
+		}
+		// Successful sign-ins do not count: another user signs in freely.
+		if _, err := ag.App.Users.Create(context.Background(), users.NewUser{Username: "bob", Password: userPassword}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			nb := ag.rawBrowser()
+			f := formFields(nb.get("/login").Body)
+			f.Set("username", "bob")
+			f.Set("password", userPassword)
+			if r := nb.post("/login", f); r.Status != http.StatusSeeOther {
+				t.Fatalf("bob's sign-in %d: status %d", i+1, r.Status)
+			}
+		}
 	})
 }
 

@@ -137,6 +137,13 @@ func (a *App) buildRouter(ctx context.Context) error {
 	r := gin.New()
 	r.ContextWithFallback = true
 	r.HandleMethodNotAllowed = true
+	// gin trusts X-Forwarded-For from every peer by default, which would let
+	// any client choose the IP that login rate limits and logs see. Trust
+	// none: c.ClientIP() is the TCP peer. (A deployment behind a reverse
+	// proxy needs a configurable list here.)
+	if err := r.SetTrustedProxies(nil); err != nil {
+		return fmt.Errorf("trusted proxies: %w", err)
+	}
 	m := newHTTPMetrics(a.Metrics)
 	r.Use(recoverer(a.Logger), requestLogger(a.Logger), m.middleware(), limitBody(a.Config.Server.MaxBodyBytes))
 
