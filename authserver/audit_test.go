@@ -221,12 +221,13 @@ func TestAudit06_PKCEEnforced(t *testing.T) {
 		// Missing verifier: 400 invalid_grant, not 500.
 		expectError(t, h.exchange(pub, "", h.mustCode(codeReq{client: pub, scope: "test:read", challenge: ch}), ""), http.StatusBadRequest, "invalid_grant")
 		// Wrong verifier: 400, not 401.
-		other, _ := pkce()
-		expectError(t, h.exchange(pub, "", h.mustCode(codeReq{client: pub, scope: "test:read", challenge: ch}), other), http.StatusBadRequest, "invalid_grant")
+		_, ch2 := pkce()
+		expectError(t, h.exchange(pub, "", h.mustCode(codeReq{client: pub, scope: "test:read", challenge: ch2}), v), http.StatusBadRequest, "invalid_grant")
 		// A verifier for a code issued without a challenge (downgrade): 400.
 		expectError(t, h.exchange(conf, secret, h.mustCode(codeReq{client: conf, scope: "test:read"}), v), http.StatusBadRequest, "invalid_grant")
 		// The correct verifier works, for a public client with client_id only.
-		if r := h.exchange(pub, "", h.mustCode(codeReq{client: pub, scope: "test:read", challenge: ch}), v); r.Status != http.StatusOK {
+		v3, ch3 := pkce()
+		if r := h.exchange(pub, "", h.mustCode(codeReq{client: pub, scope: "test:read", challenge: ch3}), v3); r.Status != http.StatusOK {
 			t.Fatalf("public client with PKCE: %d %s", r.Status, r.Raw)
 		}
 		// require_pkce_all: a confidential client needs PKCE too.

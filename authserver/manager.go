@@ -104,6 +104,18 @@ func (m *manager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseType,
 	if _, err := m.s.requestedScope(c, tgr.Scope); err != nil {
 		return nil, oerrors.ErrInvalidScope
 	}
+	if tgr.CodeChallenge != "" {
+		// Security checklist §3a: spot constant PKCE challenges. A client
+		// that sends a challenge it has sent before has a fixed verifier,
+		// which protects nothing.
+		seen, err := m.s.Tokens.challengeSeen(ctx, c.ID, tgr.CodeChallenge)
+		if err != nil {
+			return nil, err
+		}
+		if seen {
+			return nil, oerrors.ErrInvalidRequest
+		}
+	}
 	return m.inner.GenerateAuthToken(ctx, rt, tgr)
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/authgate/authgate/internal/users"
 	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/scopes"
+	"github.com/authgate/authgate/tokens"
 )
 
 // The OAuth harness runs the real server — our Server, the web pages and a
@@ -44,6 +45,8 @@ type harness struct {
 	sessions *sessions.Manager
 	consents ConsentStore
 	http     *http.Client
+
+	apiTokens *tokens.Manager
 }
 
 const testPassword = "correct horse battery staple"
@@ -77,7 +80,8 @@ func newHarness(t testing.TB, d *db.DB, mutate func(*Config)) *harness {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	h.s, err = New(ctx, Deps{DB: d, Users: h.users, Scopes: h.reg, Logger: testLogger(t)}, cfg)
+	h.apiTokens = tokens.NewManager(tokens.NewSQLStore(d), h.users, tokens.Options{})
+	h.s, err = New(ctx, Deps{DB: d, Users: h.users, Scopes: h.reg, APITokens: h.apiTokens, Logger: testLogger(t)}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,11 +97,14 @@ func newHarness(t testing.TB, d *db.DB, mutate func(*Config)) *harness {
 	r := gin.New()
 	h.s.Mount(r)
 	web.Mount(r)
-	guard := resources.NewGuard(resources.GuardConfig{Bearer: h.s.Bearer(), Users: h.users})
-	r.GET("/api/test/", guard.Protect(resources.Resource{Name: "test"}), func(c *gin.Context) {
+	guard := resources.NewGuard(resources.GuardConfig{Bearer: h.s.Bearer(), Tokens: h.apiTokens, Users: h.users, EnableBasic: true})
+	testAPI := func(c *gin.Context) {
 		p, _ := resources.PrincipalFrom(c)
 		c.JSON(http.StatusOK, gin.H{"stat": "ok", "client_id": p.ClientID, "user_id": p.User.ID})
-	})
+	}
+	r.GET("/api/test/", guard.Protect(resources.Resource{Name: "test"}), testAPI)
+	r.POST("/api/test/", guard.Protect(resources.Resource{Name: "test"}), testAPI)
+	h.s.MountOAuthApps(r, guard)
 	router = r
 	h.http = &http.Client{
 		Timeout:       30 * time.Second,

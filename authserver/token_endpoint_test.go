@@ -27,10 +27,20 @@ func TestTokenEndpointErrorPaths(t *testing.T) {
 		if _, err := h.s.DisableClient(context.Background(), off.ID); err != nil {
 			t.Fatal(err)
 		}
-		v, ch := pkce()
-		code := func() string { return h.mustCode(codeReq{client: web, scope: "test:read", challenge: ch}) }
+		verifiers := map[string]string{}
+		code := func() string {
+			v, ch := pkce() // a fresh challenge per code: repeating one is refused
+			c := h.mustCode(codeReq{client: web, scope: "test:read", challenge: ch})
+			verifiers[c] = v
+			return c
+		}
+		v, _ := pkce()
 		ac := func(c string) url.Values {
-			return url.Values{"grant_type": {"authorization_code"}, "code": {c}, "redirect_uri": {web.RedirectURIs[0]}, "code_verifier": {v}}
+			cv := verifiers[c]
+			if cv == "" {
+				cv = v
+			}
+			return url.Values{"grant_type": {"authorization_code"}, "code": {c}, "redirect_uri": {web.RedirectURIs[0]}, "code_verifier": {cv}}
 		}
 		rt := h.tokens(web, webSecret, "test:read").str("refresh_token")
 		expiredCode := code()

@@ -523,6 +523,18 @@ func (s *TokenStore) JTIRevoked(ctx context.Context, jti string) (bool, error) {
 	return n > 0, nil
 }
 
+// challengeSeen reports whether the client has a stored code with this PKCE
+// challenge (until the code is purged after its expiry).
+func (s *TokenStore) challengeSeen(ctx context.Context, clientID, challenge string) (bool, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM oauth_tokens
+		WHERE client_id = ? AND code_challenge = ? AND kind = 'code'`), clientID, challenge)
+	if err != nil {
+		return false, fmt.Errorf("check PKCE challenge: %w", err)
+	}
+	return n > 0, nil
+}
+
 // Purge deletes rows and revoked jtis that expired before cutoff. A consumed
 // code or rotated refresh token is kept until it expires, so a replay within
 // its lifetime is still recognised.

@@ -50,6 +50,9 @@ CREATE INDEX oauth_tokens_grant_id ON oauth_tokens (grant_id);
 CREATE INDEX oauth_tokens_client_id ON oauth_tokens (client_id);
 CREATE INDEX oauth_tokens_user_id ON oauth_tokens (user_id);
 CREATE INDEX oauth_tokens_expires_at ON oauth_tokens (expires_at);
+-- Finds a client's earlier code with the same PKCE challenge (a constant
+-- challenge defeats PKCE).
+CREATE INDEX oauth_tokens_challenge ON oauth_tokens (client_id, code_challenge);
 
 -- JWT access tokens are checked by signature, so revoking one means listing
 -- its jti here until the token would have expired anyway.
