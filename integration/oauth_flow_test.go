@@ -263,10 +263,7 @@ func (b *browser) post(target string, form url.Values) response {
 	return b.do(http.MethodPost, target, form, nil)
 }
 
-var (
-	hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
-	formAction  = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
-)
+var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 
 // formFields returns the hidden fields of the page's forms.
 func formFields(body string) url.Values {
