@@ -923,3 +923,88 @@ func TestAccountRevokesApp(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionOnAPI: the browser session from the login form authenticates
+// first-party API calls through the resource Guard (internal/sessions as
+// its SessionValidator); unsafe methods need the session's CSRF token; the
+// session dies with logout and with the user's deactivation; the token
+// created through the session shows on /account/.
+func TestSessionOnAPI(t *testing.T) {
+	eachDB(t, nil, func(t *testing.T, ag *authgate) {
+		b := ag.browser()
+		if r := b.loginThrough(b.get("/login"), userPassword); r.URL.Path != "/account/" || r.Status != http.StatusOK {
+			t.Fatalf("login: %s %d", r.URL, r.Status)
+		}
+		var sess struct {
+			Session struct {
+				Authenticated bool   `json:"authenticated"`
+				AuthMethod    string `json:"auth_method"`
+				User          struct {
+					Username string `json:"username"`
+				} `json:"user"`
+			} `json:"session"`
+		}
+		r := b.get("/api/session/")
+		if err := json.Unmarshal([]byte(r.Body), &sess); err != nil || r.Status != http.StatusOK ||
+			sess.Session.AuthMethod != "session" || sess.Session.User.Username != userName {
+			t.Fatalf("GET /api/session/ with the session cookie: %d %s", r.Status, r.Body)
+		}
+
+		tokensURL := "/api/users/" + userName + "/api-tokens/"
+		form := url.Values{"note": {"from the browser"}, "policy": {"{}"}}
+		if r := b.post(tokensURL, form); r.Status != http.StatusForbidden {
+			t.Fatalf("POST without X-CSRF-Token: %d %s", r.Status, r.Body)
+		}
+		csrf := formFields(b.get("/account/").Body).Get("csrf_token")
+		if r := b.do(http.MethodPost, tokensURL, form, http.Header{"X-Csrf-Token": {"forged"}}); r.Status != http.StatusForbidden {
+			t.Fatalf("POST with a forged X-CSRF-Token: %d", r.Status)
+		}
+		if r := b.do(http.MethodPost, tokensURL, form, http.Header{"X-Csrf-Token": {csrf}}); r.Status != http.StatusCreated {
+			t.Fatalf("POST with the session's X-CSRF-Token: %d %s", r.Status, r.Body)
+		}
+		if acct := b.get("/account/"); !strings.Contains(acct.Body, "from the browser") {
+			t.Fatalf("the new API token is not on /account/: %.600s", acct.Body)
+		}
+
+		t.Run("deactivation ends the session", func(t *testing.T) {
+			other := ag.browser()
+			other.loginThrough(other.get("/login"), userPassword)
+			ctx := context.Background()
+			if err := ag.App.Users.SetActive(ctx, ag.alice.ID, false); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = ag.App.Users.SetActive(ctx, ag.alice.ID, true) }()
+			if r := other.get("/api/session/"); r.Status != http.StatusUnauthorized {
+				t.Fatalf("/api/session/ for a deactivated user: %d %s", r.Status, r.Body)
+			}
+			if r := other.get("/account/"); r.URL.Path != "/login" {
+				t.Fatalf("/account/ for a deactivated user: %s %d", r.URL, r.Status)
+			}
+		})
+
+		t.Run("logout ends the session", func(t *testing.T) {
+			b2 := ag.browser()
+			b2.loginThrough(b2.get("/login"), userPassword)
+			u, _ := url.Parse(ag.URL)
+			var stolen *http.Cookie
+			for _, c := range b2.c.Jar.Cookies(u) {
+				if c.Name == sessions.CookieName {
+					stolen = c
+				}
+			}
+			if stolen == nil {
+				t.Fatal("no session cookie after login")
+			}
+			f := formFields(b2.get("/logout").Body)
+			if r := b2.post("/logout", f); r.URL.Path != "/login" {
+				t.Fatalf("logout: %s %d", r.URL, r.Status)
+			}
+			// The old cookie value, replayed, names no session any more.
+			replay := ag.rawBrowser()
+			replay.c.Jar.SetCookies(u, []*http.Cookie{{Name: sessions.CookieName, Value: stolen.Value}})
+			if r := replay.get("/api/session/"); r.Status != http.StatusUnauthorized {
+				t.Fatalf("replayed session cookie after logout: %d %s", r.Status, r.Body)
+			}
+		})
+	})
+}
