@@ -358,3 +358,43 @@ func TestWebSecurityHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthorizePlainPKCEWhenEnabled: oauth.allow_plain_pkce lets a plain
+// challenge through (still a well-formed verifier), and the code records
+// the plain method.
+func TestAuthorizePlainPKCEWhenEnabled(t *testing.T) {
+	h := newWebHarness(t)
+	h.web.cfg.AllowPlainPKCE = true
+	b := h.browser()
+	h.login(b)
+	cases := []struct {
+		name, challenge, method string
+		wantConsent             bool
+	}{
+		{"plain", harnessVerifier, "plain", true},
+		{"plain, too short", "short", "plain", false},
+		{"plain, bad characters", harnessVerifier + "!", "plain", false},
+		{"S256 still works", s256(harnessVerifier), "S256", true},
+		{"no method still means plain", harnessVerifier, "", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			q := authzQuery()
+			q.Set("code_challenge", tc.challenge)
+			q.Set("code_challenge_method", tc.method)
+			if tc.method == "" {
+				q.Del("code_challenge_method")
+			}
+			p := h.do(b, http.MethodGet, "/oauth/authorize?"+q.Encode(), nil)
+			if tc.wantConsent {
+				if p.status != http.StatusOK || hiddenFields(p.body).Get("code_challenge_method") != tc.method {
+					t.Fatalf("status %d; form %v", p.status, hiddenFields(p.body))
+				}
+				return
+			}
+			if p.status != http.StatusSeeOther || p.location(t).Query().Get("error") != "invalid_request" {
+				t.Fatalf("status %d Location %q", p.status, p.header.Get("Location"))
+			}
+		})
+	}
+}
