@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,30 +11,59 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/authgate/authgate/authserver/api"
+	"github.com/authgate/authgate/internal/app"
+	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/tokens/policy"
 )
 
-// builtinPolicyIDs are the policy IDs of authgate's own resources.
-//
-// TODO(policy): `--strict` should ask the resource registry (scopes.Registry)
-// and the resources declared in the configuration; neither exists yet, so
-// only authgate's own IDs are known.
-func builtinPolicyIDs() map[string]bool {
-	return map[string]bool{
-		"root":      true,
-		"session":   true,
-		"user":      true,
-		"api_token": true,
-		"oauth_app": true,
-		"resource":  true,
+// knownPolicyIDs returns the policy IDs `policy check --strict` accepts:
+// the resource registry built from authgate's own resources, those declared
+// in the configuration and, when the configured database already exists,
+// those registered there at run time. The check stays offline otherwise: it
+// never creates or migrates a database.
+func (c *cli) knownPolicyIDs(ctx context.Context) (func(string) bool, error) {
+	cfg, err := c.config()
+	if err != nil {
+		return nil, err
 	}
+	reg, err := app.NewRegistry(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if databaseExists(cfg.Database.URL) {
+		d, err := db.Open(ctx, cfg.Database.URL)
+		if err == nil {
+			err = api.NewResourceStore(d).Load(ctx, reg)
+			d.Close()
+		}
+		if err != nil {
+			fmt.Fprintf(c.io.err, "warning: resources registered in the database are not known: %v\n", err)
+		}
+	}
+	return reg.KnownPolicyID, nil
 }
 
-// knownPolicyIDs returns the set of policy IDs `policy check --strict`
-// accepts.
-func (c *cli) knownPolicyIDs() func(string) bool {
-	ids := builtinPolicyIDs()
-	return func(id string) bool { return ids[id] }
+// builtinPolicyID reports whether id is the policy ID of one of authgate's
+// own resources.
+func builtinPolicyID(id string) bool {
+	for _, r := range api.Builtin() {
+		if r.Decl().EffectivePolicyID() == id {
+			return true
+		}
+	}
+	return false
+}
+
+// databaseExists reports whether url names PostgreSQL or an existing SQLite file.
+func databaseExists(url string) bool {
+	if db.DialectOf(url) == db.Postgres {
+		return true
+	}
+	path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
+	path, _, _ = strings.Cut(path, "?")
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func newPolicyCmd(c *cli) *cobra.Command {
@@ -102,7 +132,9 @@ Exit status: 0 allow, 1 deny, 2 invalid policy or bad usage.`,
 
 			var known func(string) bool
 			if strict {
-				known = c.knownPolicyIDs()
+				if known, err = c.knownPolicyIDs(cmd.Context()); err != nil {
+					return err
+				}
 			}
 			res, err := checkPolicy(raw, resource, method, objectID, known)
 			c.printPolicyWarnings(res.Warnings)
@@ -161,9 +193,10 @@ func checkPolicy(raw []byte, resource, method, objectID string, known func(strin
 	var unknown []string
 	check := known
 	if check == nil {
-		ids := builtinPolicyIDs()
+		// Without --strict, IDs outside authgate's own resources are only
+		// warned about, so policies for other services can be checked offline.
 		check = func(id string) bool {
-			if !ids[id] {
+			if !builtinPolicyID(id) {
 				unknown = append(unknown, id)
 			}
 			return true
@@ -182,7 +215,7 @@ func checkPolicy(raw []byte, resource, method, objectID string, known func(strin
 	for _, w := range warnings {
 		res.Warnings = append(res.Warnings, policyMessage{Message: w.Message, Pointer: w.Pointer})
 	}
-	if known == nil && !builtinPolicyIDs()[resource] {
+	if known == nil && !builtinPolicyID(resource) {
 		res.Warnings = append(res.Warnings, policyMessage{
 			Message: fmt.Sprintf("--resource %q is not a known resource policy ID.", resource),
 		})

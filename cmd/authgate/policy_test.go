@@ -16,6 +16,13 @@ func TestPolicyCheckCommand(t *testing.T) {
 	if err := os.WriteFile(file, []byte(`{"resources":{"session":{"42":{"block":["*"]}}}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A configuration declaring a separate resource server's resource, and a
+	// database URL that does not exist (so --strict must stay offline).
+	conf := filepath.Join(dir, "review.yaml")
+	confBody := "database:\n  url: " + filepath.Join(dir, "absent.db") + "\nresources:\n  - name: review\n    methods: [GET, POST]\n"
+	if err := os.WriteFile(conf, []byte(confBody), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		args     []string
@@ -63,6 +70,8 @@ func TestPolicyCheckCommand(t *testing.T) {
 			wantCode: 1, wantOut: "deny resources.session.*\n"},
 		{name: "strict rejects unknown --resource", args: []string{"--strict", "--policy", readOnly, "--resource", "review", "--method", "GET"},
 			wantCode: 2, wantErr: []string{`authgate: --resource "review" is not a known resource policy ID`}},
+		{name: "strict knows resources declared in the config", args: []string{"--config", conf, "--strict", "--policy", `{"resources":{"review":{"*":{"block":["POST"]}}}}`, "--resource", "review", "--method", "POST"},
+			wantCode: 1, wantOut: "deny resources.review.*\n"},
 		{name: "lower-case method", args: []string{"--policy", readOnly, "--resource", "session", "--method", "get"},
 			wantCode: 1, wantOut: "deny resources.*\n",
 			wantErr: []string{`warning: --method "get" is not upper case; methods are compared case-sensitively.`}},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate/authserver/api"
+	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/scopes"
 )
@@ -20,20 +21,11 @@ const registryReloadInterval = 30 * time.Second
 // policy-ID check (Djblets §4.2 step 7). It must run before anything that
 // validates scopes (the authorization server).
 func (a *App) wireScopes(ctx context.Context) error {
-	a.Scopes = scopes.NewRegistry()
-	if err := api.DeclareBuiltins(a.Scopes); err != nil {
+	reg, err := NewRegistry(a.Config)
+	if err != nil {
 		return err
 	}
-	decls := make([]scopes.Decl, 0, len(a.Config.Resources))
-	for _, r := range a.Config.Resources {
-		decls = append(decls, scopes.Decl{
-			Name: r.Name, PolicyID: r.PolicyID, ScopeName: r.ScopeName, Methods: r.Methods,
-			Description: r.Description, APITokenAccess: r.APITokenAccess, OAuth2Access: r.OAuth2Access,
-		})
-	}
-	if err := a.Scopes.ReplaceOrigin(scopes.OriginConfig, decls); err != nil {
-		return fmt.Errorf("resources configuration: %w", err)
-	}
+	a.Scopes = reg
 	for _, d := range a.Scopes.Decls() {
 		if um := d.UnmappedMethods(); len(um) > 0 {
 			// Djblets §6.3 logs and skips these too.
@@ -46,6 +38,27 @@ func (a *App) wireScopes(ctx context.Context) error {
 	}
 	a.Tokens.SetKnownPolicyIDs(a.Scopes.KnownPolicyID)
 	return nil
+}
+
+// NewRegistry returns a scope registry holding authgate's own resources and
+// those declared in cfg (not yet those registered at run time, which live in
+// the database: see api.ResourceStore.Load).
+func NewRegistry(cfg configs.Config) (*scopes.Registry, error) {
+	reg := scopes.NewRegistry()
+	if err := api.DeclareBuiltins(reg); err != nil {
+		return nil, err
+	}
+	decls := make([]scopes.Decl, 0, len(cfg.Resources))
+	for _, r := range cfg.Resources {
+		decls = append(decls, scopes.Decl{
+			Name: r.Name, PolicyID: r.PolicyID, ScopeName: r.ScopeName, Methods: r.Methods,
+			Description: r.Description, APITokenAccess: r.APITokenAccess, OAuth2Access: r.OAuth2Access,
+		})
+	}
+	if err := reg.ReplaceOrigin(scopes.OriginConfig, decls); err != nil {
+		return nil, fmt.Errorf("resources configuration: %w", err)
+	}
+	return reg, nil
 }
 
 // wireResourcesAPI builds the resource Guard (API tokens, a.Bearer when the
