@@ -499,7 +499,11 @@ func (h *harness) jwks() map[string]crypto.PublicKey {
 		case "OKP":
 			out[m["kid"].(string)] = ed25519.PublicKey(dec(m["x"]))
 		case "EC":
-			out[m["kid"].(string)] = &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(dec(m["x"])), Y: new(big.Int).SetBytes(dec(m["y"]))}
+			pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, dec(m["x"])...), dec(m["y"])...))
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			out[m["kid"].(string)] = pub
 		case "RSA":
 			out[m["kid"].(string)] = &rsa.PublicKey{N: new(big.Int).SetBytes(dec(m["n"])), E: int(new(big.Int).SetBytes(dec(m["e"])).Int64())}
 		}

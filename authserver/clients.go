@@ -100,22 +100,6 @@ func dummySecretCheck(secret string) {
 	subtle.ConstantTimeCompare(got[:], zero[:])
 }
 
-func (c *Client) clone() *Client {
-	cp := *c
-	cp.RedirectURIs = slices.Clone(c.RedirectURIs)
-	cp.GrantTypes = slices.Clone(c.GrantTypes)
-	cp.Scopes = slices.Clone(c.Scopes)
-	if c.SecretRotatedAt != nil {
-		t := *c.SecretRotatedAt
-		cp.SecretRotatedAt = &t
-	}
-	if c.DisabledAt != nil {
-		t := *c.DisabledAt
-		cp.DisabledAt = &t
-	}
-	return &cp
-}
-
 // MatchRedirectURI reports whether requested equals one of registered by
 // exact string comparison (RFC 9700 §2.1, §4.1.3). The only exception is the
 // port of an http loopback URI (127.0.0.1, [::1], localhost): native apps

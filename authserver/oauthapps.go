@@ -220,9 +220,7 @@ func (in appInput) str(k string) string {
 func (in appInput) list(k string) []string {
 	var out []string
 	for _, v := range in[k] {
-		for _, p := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
-			out = append(out, p)
-		}
+		out = append(out, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' })...)
 	}
 	return out
 }

@@ -270,20 +270,6 @@ func (r *tokenRow) normalize() {
 	r.GrantCreatedAt, r.CreatedAt, r.ExpiresAt = r.GrantCreatedAt.UTC(), r.CreatedAt.UTC(), r.ExpiresAt.UTC()
 }
 
-// byJTI loads the row of a JWT access token.
-func (s *TokenStore) byJTI(ctx context.Context, jti string) (*tokenRow, bool, error) {
-	var r tokenRow
-	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+tokenColumns+` FROM oauth_tokens WHERE jti = ?`), jti)
-	if db.IsNoRows(err) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("load access token: %w", err)
-	}
-	r.normalize()
-	return &r, true, nil
-}
-
 // get implements the three go-oauth2 lookups. They return (nil, nil) for a
 // value that is malformed, unknown, consumed, revoked or expired, so the
 // library maps it to invalid_grant / invalid token, never to a 500.
