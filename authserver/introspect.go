@@ -131,6 +131,10 @@ func (s *Server) introspect(ctx context.Context, caller *Client, raw string) (ma
 	return s.introspectAPIToken(ctx, raw)
 }
 
+// denyAllPolicy is what introspection reports for an API token whose stored
+// policy is unreadable.
+var denyAllPolicy = json.RawMessage(`{"resources":{"*":{"block":["*"]}}}`)
+
 func (s *Server) introspectAPIToken(ctx context.Context, raw string) (map[string]any, error) {
 	a, err := s.apiTokens.Authenticate(ctx, raw)
 	if err != nil {
@@ -142,9 +146,13 @@ func (s *Server) introspectAPIToken(ctx context.Context, raw string) (map[string
 		}
 		return nil, err
 	}
-	pol := a.Token.Policy
-	if len(pol) == 0 || !json.Valid(pol) {
-		pol = json.RawMessage(`{}`)
+	// The policy goes out as the manager compiled it. A stored policy that
+	// cannot be read must not reach a remote resource server as {} (full
+	// access): it is reported as a policy that blocks everything, the same
+	// fail-closed decision authgate's own middleware makes (DESIGN §6).
+	pol := a.Policy.JSON()
+	if pol == nil {
+		pol = denyAllPolicy
 	}
 	out := map[string]any{
 		"active": true, "token_type": TokenTypeAPI, "username": a.User.Username,

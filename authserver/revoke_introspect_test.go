@@ -126,6 +126,25 @@ func TestIntrospection(t *testing.T) {
 				t.Fatalf("API token introspection: %s", r.Raw)
 			}
 		})
+		t.Run("API token with an unreadable stored policy fails closed", func(t *testing.T) {
+			tok, raw, err := h.apiTokens.Generate(context.Background(), tokens.GenerateParams{User: h.alice})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Corrupt the row behind the manager's back, as a bad migration or
+			// manual edit would.
+			if _, err := h.d.Exec(h.d.Rebind(`UPDATE api_tokens SET policy = ? WHERE id = ?`), `{"resources":`, tok.ID); err != nil {
+				t.Fatal(err)
+			}
+			r := ask(raw, rs.ID, rsSecret)
+			if r.Body["active"] != true {
+				t.Fatalf("introspection: %s", r.Raw)
+			}
+			got, _ := json.Marshal(r.Body["policy"])
+			if string(got) != `{"resources":{"*":{"block":["*"]}}}` {
+				t.Fatalf("unreadable policy introspected as %s, want the deny-all policy", got)
+			}
+		})
 		t.Run("inactive", func(t *testing.T) {
 			code := h.mustCode(codeReq{client: c, scope: "test:read", challenge: func() string { _, ch := pkce(); return ch }()})
 			unknownRT, _ := newOpaque(PrefixRefreshToken)
