@@ -387,8 +387,12 @@ func (w *Web) issueCode(c *gin.Context, ar *authzRequest, cur *sessions.Current)
 	}
 	ti, err := srv.GetAuthorizeToken(c.Request.Context(), req)
 	if err != nil {
-		code := "server_error"
+		code, desc := "server_error", "the authorization server could not issue a code"
 		switch {
+		case errors.Is(err, oautherrors.ErrInvalidRequest):
+			// The manager refuses a PKCE challenge this client already used
+			// (security checklist: constant challenges protect nothing).
+			code, desc = "invalid_request", "the code_challenge was used before; send a fresh one for every request"
 		case errors.Is(err, oautherrors.ErrInvalidScope):
 			code = "invalid_scope"
 		case errors.Is(err, oautherrors.ErrUnauthorizedClient):
@@ -398,7 +402,7 @@ func (w *Web) issueCode(c *gin.Context, ar *authzRequest, cur *sessions.Current)
 		default:
 			w.deps.Logger.Error("issue authorization code", "client_id", ar.Client.ID, "error", err)
 		}
-		w.redirectError(c, ar, authzFail(code, "the authorization server could not issue a code"))
+		w.redirectError(c, ar, authzFail(code, "%s", desc))
 		return
 	}
 	w.redirectToClient(c, ar, url.Values{"code": {ti.GetCode()}})

@@ -102,6 +102,18 @@ func TestChecklist_PKCE(t *testing.T) {
 		if r := h.exchange(c, secret, code, v); r.Status != http.StatusOK {
 			t.Fatalf("S256: %d %s", r.Status, r.Raw)
 		}
+		// Over HTTP the repeated challenge is a redirected invalid_request,
+		// not a server_error.
+		_, ch2 := pkce()
+		h.browserCode(c, "test:read", ch2)
+		resp := h.authorize(url.Values{
+			"response_type": {"code"}, "client_id": {c.ID}, "redirect_uri": {c.RedirectURIs[0]}, "scope": {"test:read"},
+			"state": {"s1"}, "code_challenge": {ch2}, "code_challenge_method": {"S256"},
+		}, h.browserSession(h.alice, c, "test:read"))
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		if resp.Status != http.StatusSeeOther || loc == nil || loc.Query().Get("error") != "invalid_request" || loc.Query().Get("state") != "s1" {
+			t.Fatalf("repeated challenge over HTTP: %d Location %q", resp.Status, resp.Header.Get("Location"))
+		}
 		// allow_plain_pkce turns plain on, and advertises it.
 		hp := newHarness(t, dbtest.Open(t), func(c *Config) { c.AllowPlainPKCE = true })
 		cp, sp := hp.webClient("test:read")
