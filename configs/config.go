@@ -40,6 +40,9 @@ type Server struct {
 	Addr            string        `koanf:"addr"`
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
 	MaxBodyBytes    int64         `koanf:"max_body_bytes"`
+	// TrustedProxies lists the reverse proxies (IPs or CIDRs) whose
+	// X-Forwarded-For is believed; empty trusts none.
+	TrustedProxies []string `koanf:"trusted_proxies"`
 }
 
 // Database selects and prepares the database.
@@ -125,6 +128,7 @@ func Load(path string, environ []string, overrides Overrides) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("invalid configuration: %w", err)
 	}
+	cfg.deriveIssuer()
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -215,6 +219,23 @@ func checkKeys(k *koanf.Koanf, known map[string]bool, msg func(key string) strin
 	return errors.Join(errs...)
 }
 
+// deriveIssuer fills an empty oauth.issuer with http://<server.addr> when
+// that address is a loopback one, so a development server started with
+// --addr advertises the endpoints it really listens on. Anywhere else the
+// issuer must be configured (Validate says so).
+func (c *Config) deriveIssuer() {
+	if c.OAuth.Issuer != "" {
+		return
+	}
+	host, _, err := net.SplitHostPort(c.Server.Addr)
+	if err != nil {
+		return
+	}
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		c.OAuth.Issuer = "http://" + c.Server.Addr
+	}
+}
+
 // Validate checks values that decode fine but make no sense.
 func (c Config) Validate() error {
 	var errs []error
@@ -226,6 +247,11 @@ func (c Config) Validate() error {
 	}
 	if c.Server.ShutdownTimeout <= 0 {
 		bad("server.shutdown_timeout", "must be positive")
+	}
+	for _, p := range c.Server.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			bad("server.trusted_proxies", "%q is not an IP address or CIDR", p)
+		}
 	}
 	if c.Server.MaxBodyBytes < 1024 {
 		bad("server.max_body_bytes", "must be at least 1024")
@@ -242,6 +268,9 @@ func (c Config) Validate() error {
 	case "text", "json":
 	default:
 		bad("log.format", "%q is not one of text, json", c.Log.Format)
+	}
+	if c.OAuth.Issuer == "" {
+		bad("oauth.issuer", "must be set when server.addr (%q) is not a loopback address: it is the public base URL of this server", c.Server.Addr)
 	}
 	errs = append(errs, c.OAuth.Validate()...)
 	errs = append(errs, c.Tokens.Validate()...)

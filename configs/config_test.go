@@ -46,6 +46,17 @@ func TestPrecedence(t *testing.T) {
 	}
 }
 
+func TestIssuerFollowsLoopbackAddr(t *testing.T) {
+	cfg, err := configs.Load("", nil, configs.Overrides{"server.addr": "127.0.0.1:9090"})
+	if err != nil || cfg.OAuth.Issuer != "http://127.0.0.1:9090" {
+		t.Fatalf("issuer = %q, %v", cfg.OAuth.Issuer, err)
+	}
+	cfg, err = configs.Load("", []string{"AUTHGATE_SERVER__ADDR=0.0.0.0:8080", "AUTHGATE_OAUTH__ISSUER=https://auth.example.com"}, nil)
+	if err != nil || cfg.OAuth.Issuer != "https://auth.example.com" {
+		t.Fatalf("explicit issuer = %q, %v", cfg.OAuth.Issuer, err)
+	}
+}
+
 func TestErrorsNameTheKey(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -63,7 +74,9 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{name: "bad addr", env: []string{"AUTHGATE_SERVER__ADDR=nowhere"}, want: `"server.addr"`},
 		{name: "empty database url", overrides: configs.Overrides{"database.url": ""}, want: `"database.url"`},
 		{name: "unknown override", overrides: configs.Overrides{"server.port": 1}, want: `"server.port"`},
+		{name: "bad trusted proxy", file: "server:\n  trusted_proxies: [10.0.0.0/8, nonsense]\n", want: `"server.trusted_proxies": "nonsense"`},
 		{name: "malformed yaml", file: "server: [\n", want: "config file"},
+		{name: "issuer needed off loopback", env: []string{"AUTHGATE_SERVER__ADDR=0.0.0.0:8080"}, want: `"oauth.issuer": must be set`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -139,9 +139,9 @@ func (a *App) buildRouter(ctx context.Context) error {
 	r.HandleMethodNotAllowed = true
 	// gin trusts X-Forwarded-For from every peer by default, which would let
 	// any client choose the IP that login rate limits and logs see. Trust
-	// none: c.ClientIP() is the TCP peer. (A deployment behind a reverse
-	// proxy needs a configurable list here.)
-	if err := r.SetTrustedProxies(nil); err != nil {
+	// only the configured proxies (none by default: c.ClientIP() is the
+	// TCP peer).
+	if err := r.SetTrustedProxies(a.Config.Server.TrustedProxies); err != nil {
 		return fmt.Errorf("trusted proxies: %w", err)
 	}
 	m := newHTTPMetrics(a.Metrics)

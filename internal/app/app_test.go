@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/app"
 	"github.com/authgate/authgate/internal/db/dbtest"
@@ -202,5 +204,36 @@ func TestEnsureAdmin(t *testing.T) {
 	out.Reset()
 	if err := a.EnsureAdmin(context.Background(), &out); err != nil || out.Len() != 0 {
 		t.Fatalf("second EnsureAdmin printed %q, %v", out.String(), err)
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		proxies []string
+		want    string
+	}{
+		{"none trusted: the TCP peer", nil, "192.0.2.1"},
+		{"peer is a trusted proxy: X-Forwarded-For", []string{"192.0.2.0/24"}, "203.0.113.7"},
+		{"another proxy trusted: the TCP peer", []string{"10.0.0.1"}, "192.0.2.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := configs.Load("", nil, configs.Overrides{"database.url": dbtest.SQLiteDSN(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Server.TrustedProxies = tc.proxies
+			a, err := app.New(context.Background(), cfg, nil, app.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			a.Router.GET("/test/client-ip", func(c *gin.Context) { c.String(200, c.ClientIP()) })
+			h := http.Header{}
+			h.Set("X-Forwarded-For", "203.0.113.7")
+			if got := get(t, a.Router, "/test/client-ip", h).Body.String(); got != tc.want {
+				t.Fatalf("ClientIP = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
