@@ -32,9 +32,11 @@ func (s *Server) MountOAuthApps(r gin.IRouter, guard *resources.Guard) {
 	h := &appHandlers{s: s}
 	list := r.Group(PathOAuthApps, guard.Protect(res), adminOnly)
 	list.GET("", h.list)
+	list.HEAD("", h.list)
 	list.POST("", h.create)
 	item := r.Group(pathOAuthApp, guard.Protect(res), adminOnly)
 	item.GET("", h.get)
+	item.HEAD("", h.get)
 	item.PUT("", h.update)
 	item.DELETE("", h.delete)
 }

@@ -255,3 +255,30 @@ func TestAPIResourceRegistry(t *testing.T) {
 		}
 	})
 }
+
+// TestAPIHead: GET routes answer HEAD, authorized as a read; a policy can
+// block HEAD alone (methods are compared exactly, Djblets §4.1).
+func TestAPIHead(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, harnessOpts{})
+		full, _ := h.apiToken(h.alice, `{}`)
+		noHead, _ := h.apiToken(h.alice, `{"resources":{"session":{"*":{"block":["HEAD"]}}}}`)
+		for _, tc := range []struct {
+			name, method, authz string
+			status              int
+		}{
+			{"HEAD with a full-access token", "HEAD", "token " + full, 200},
+			{"HEAD blocked by policy", "HEAD", "token " + noHead, 403},
+			{"GET still allowed for that token", "GET", "token " + noHead, 200},
+			{"HEAD with a bearer token holding session:read", "HEAD", h.bearer(&h.alice, "c", "session:read"), 200},
+			{"HEAD with a bearer token lacking it", "HEAD", h.bearer(&h.alice, "c", "user:read"), 403},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := h.do(req{method: tc.method, path: api.PathSession, authz: tc.authz})
+				if r.code != tc.status {
+					t.Fatalf("%s %s: %d %s; want %d", tc.method, api.PathSession, r.code, r.raw, tc.status)
+				}
+			})
+		}
+	})
+}

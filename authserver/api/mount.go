@@ -99,23 +99,29 @@ func Mount(r gin.IRouter, d Deps) error {
 	b := Builtin()
 	protect := func(policyID string) gin.HandlerFunc { return d.Guard.Protect(b[policyID]) }
 
+	// Every GET route answers HEAD too (RFC 9110 §9.3.2); the Guard maps
+	// both to the read action, and a policy can still tell them apart.
+	get := func(path string, handlers ...gin.HandlerFunc) {
+		r.GET(path, handlers...)
+		r.HEAD(path, handlers...)
+	}
 	root, session, user := protect(PolicyRoot), protect(PolicySession), protect(PolicyUser)
-	r.GET(PathRoot, root, h.getRoot)
-	r.GET(PathSession, session, h.getSession)
-	r.GET(PathUsers, user, h.listUsers)
-	r.GET(PathUsers+":username/", user, h.getUser)
+	get(PathRoot, root, h.getRoot)
+	get(PathSession, session, h.getSession)
+	get(PathUsers, user, h.listUsers)
+	get(PathUsers+":username/", user, h.getUser)
 
 	tok := protect(PolicyAPIToken)
 	tokens := PathUsers + ":username/api-tokens/"
-	r.GET(tokens, tok, h.listTokens)
+	get(tokens, tok, h.listTokens)
 	r.POST(tokens, tok, h.createToken)
-	r.GET(tokens+":id/", tok, h.getToken)
+	get(tokens+":id/", tok, h.getToken)
 	r.PUT(tokens+":id/", tok, h.updateToken)
 	r.DELETE(tokens+":id/", tok, h.deleteToken)
 
 	res := protect(PolicyResource)
-	r.GET(PathResources, res, h.listResources)
-	r.GET(PathResources+":policy_id/", res, h.getResource)
+	get(PathResources, res, h.listResources)
+	get(PathResources+":policy_id/", res, h.getResource)
 	r.PUT(PathResources+":policy_id/", res, h.putResource)
 	r.DELETE(PathResources+":policy_id/", res, h.deleteResource)
 	return nil
