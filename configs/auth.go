@@ -30,6 +30,17 @@ type Auth struct {
 	// Off by default: scripts should use API tokens, and Basic has no
 	// login rate limit of its own.
 	EnableBasic bool `koanf:"enable_basic"`
+	// APIRateAuthenticated and APIRateAnonymous are the requests a caller
+	// may make to protected resources per APIRatePeriod (Djblets §7.1
+	// step 3: 10000/h per user, 1000/h per IP); negative means unlimited,
+	// zero the default.
+	APIRateAuthenticated int           `koanf:"api_rate_authenticated"`
+	APIRateAnonymous     int           `koanf:"api_rate_anonymous"`
+	APIRatePeriod        time.Duration `koanf:"api_rate_period"`
+	// TokenEndpointRate is the requests per minute one client IP may make
+	// to /oauth/token, /oauth/revoke and /oauth/introspect; negative means
+	// unlimited, zero the default (600).
+	TokenEndpointRate int `koanf:"token_endpoint_rate"`
 }
 
 // SecureCookiesFor resolves SecureCookies for an issuer URL's scheme.
@@ -74,6 +85,9 @@ func (a Auth) Validate() []error {
 	}
 	if a.CSRFKey != "" && len(a.CSRFKey) < 32 {
 		bad("csrf_key", "must be at least 32 characters")
+	}
+	if a.APIRatePeriod < 0 {
+		bad("api_rate_period", "must not be negative")
 	}
 	return errs
 }

@@ -60,6 +60,44 @@ type GuardConfig struct {
 	// Logger receives one line per refused request (never a credential);
 	// nil discards.
 	Logger *slog.Logger
+	// OnDecision, when set, is told the outcome of every request the Guard
+	// handles: how the caller authenticated ("" for none) and one of
+	// "allowed", "anonymous", "unauthenticated" (401), "forbidden" (403),
+	// "rate_limited" (429) or "error". authgate feeds its metrics from it.
+	OnDecision func(method AuthMethod, outcome string)
+}
+
+// Outcomes reported to GuardConfig.OnDecision.
+const (
+	OutcomeAllowed         = "allowed"
+	OutcomeAnonymous       = "anonymous"
+	OutcomeUnauthenticated = "unauthenticated"
+	OutcomeForbidden       = "forbidden"
+	OutcomeRateLimited     = "rate_limited"
+	OutcomeError           = "error"
+)
+
+func (g *Guard) decided(p *Principal, outcome string) {
+	if g.cfg.OnDecision == nil {
+		return
+	}
+	var m AuthMethod
+	if p != nil {
+		m = p.Method
+	}
+	g.cfg.OnDecision(m, outcome)
+}
+
+func outcomeOf(e *APIError) string {
+	switch {
+	case e.HTTPStatus == 401:
+		return OutcomeUnauthenticated
+	case e.HTTPStatus == 403:
+		return OutcomeForbidden
+	case e.HTTPStatus == 429:
+		return OutcomeRateLimited
+	}
+	return OutcomeError
 }
 
 // Guard authenticates and authorizes requests to declared resources.
@@ -153,18 +191,22 @@ func (g *Guard) Protect(r Resource) gin.HandlerFunc {
 		c.Set(resourceKey, pr)
 		p, e := g.authenticate(c)
 		if e != nil {
+			g.decided(nil, outcomeOf(e))
 			Fail(c, e)
 			return
 		}
 		if e := g.rateLimit(c, p); e != nil {
+			g.decided(p, OutcomeRateLimited)
 			Fail(c, e)
 			return
 		}
 		if p == nil {
 			if pr.res.AllowAnonymous {
+				g.decided(nil, OutcomeAnonymous)
 				c.Next()
 				return
 			}
+			g.decided(nil, OutcomeUnauthenticated)
 			Fail(c, NotLoggedIn())
 			return
 		}
@@ -178,9 +220,11 @@ func (g *Guard) Protect(r Resource) gin.HandlerFunc {
 				slog.String("auth", string(p.Method)), slog.String("token_id", p.TokenID),
 				slog.Int64("user_id", p.User.ID), slog.String("policy_id", pr.policyID),
 				slog.String("method", c.Request.Method), slog.Int("code", e.Code))
+			g.decided(p, outcomeOf(e))
 			Fail(c, e)
 			return
 		}
+		g.decided(p, OutcomeAllowed)
 		c.Next()
 	}
 }

@@ -237,3 +237,61 @@ func TestTrustedProxies(t *testing.T) {
 		})
 	}
 }
+
+func TestRateLimitsAndDecisionMetrics(t *testing.T) {
+	cfg, err := configs.Load("", []string{
+		"AUTHGATE_AUTH__TOKEN_ENDPOINT_RATE=3",
+		"AUTHGATE_AUTH__API_RATE_ANONYMOUS=2",
+	}, configs.Overrides{"database.url": dbtest.SQLiteDSN(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, nil, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+
+	post := func(path string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader("grant_type=client_credentials"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		a.Router.ServeHTTP(w, req)
+		return w
+	}
+	// Three requests (whatever their answer) pass the limiter; the fourth
+	// from the same IP, to any of the three endpoints, is refused.
+	for i, path := range []string{"/oauth/token", "/oauth/revoke", "/oauth/introspect"} {
+		if w := post(path); w.Code == http.StatusTooManyRequests {
+			t.Fatalf("request %d to %s limited too early", i+1, path)
+		}
+	}
+	w := post("/oauth/token")
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" ||
+		!strings.Contains(w.Body.String(), `"error":"temporarily_unavailable"`) {
+		t.Fatalf("4th token request: %d %v %s", w.Code, w.Header(), w.Body)
+	}
+	if w := get(t, a.Router, "/healthz", nil); w.Code != 200 {
+		t.Fatalf("/healthz limited: %d", w.Code)
+	}
+
+	// Anonymous API requests: 2 per hour, then 114/429.
+	for i := 0; i < 2; i++ {
+		if w := get(t, a.Router, "/api/session/", nil); w.Code != 200 {
+			t.Fatalf("anonymous /api/session/ #%d: %d %s", i+1, w.Code, w.Body)
+		}
+	}
+	w = get(t, a.Router, "/api/session/", nil)
+	if w.Code != http.StatusTooManyRequests || !strings.Contains(w.Body.String(), `"code":114`) || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("3rd anonymous API request: %d %s", w.Code, w.Body)
+	}
+	m := get(t, a.Router, "/metrics", nil).Body.String()
+	for _, want := range []string{
+		`authgate_auth_decisions_total{method="none",outcome="anonymous"} 2`,
+		`authgate_auth_decisions_total{method="none",outcome="rate_limited"} 1`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

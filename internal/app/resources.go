@@ -65,9 +65,14 @@ func NewRegistry(cfg configs.Config) (*scopes.Registry, error) {
 // authorization server set it, sessions, Basic when enabled) and mounts the
 // management API under /api/.
 func (a *App) wireResourcesAPI() error {
+	ac := a.Config.Auth
 	a.Guard = resources.NewGuard(resources.GuardConfig{
 		Tokens: a.Tokens, Bearer: a.Bearer, Sessions: a.Sessions, Users: a.Users,
-		EnableBasic: a.Config.Auth.EnableBasic, Logger: a.Logger,
+		EnableBasic: ac.EnableBasic, Logger: a.Logger,
+		Limiter: &resources.WindowLimiter{
+			Authenticated: ac.APIRateAuthenticated, Anonymous: ac.APIRateAnonymous, Period: ac.APIRatePeriod,
+		},
+		OnDecision: authDecisions(a.Metrics),
 	})
 	if err := api.Mount(a.Router, api.Deps{
 		Guard: a.Guard, Registry: a.Scopes, Tokens: a.Tokens, Users: a.Users,
