@@ -163,7 +163,15 @@ func (s *Server) checkRedemption(ctx context.Context, tx *sqlx.Tx, c *Client, ro
 	if row.ClientID != c.ID {
 		return errGrantInvalid, nil // issued to another client
 	}
-	if row.RedirectURI != tgr.RedirectURI {
+	switch {
+	case tgr.RedirectURI == redirectOmitted && row.CodeChallenge == "":
+		// RFC 6749 §4.1.3: without PKCE the redirect URI is what binds the
+		// code to the request, so it must be repeated.
+		return oerr(codeInvalidRequest, "redirect_uri is required for a code issued without PKCE"), nil
+	case tgr.RedirectURI == redirectOmitted:
+		// OAuth 2.1 §4.1.3: the code is bound by PKCE (verified below) and
+		// was issued for row.RedirectURI.
+	case row.RedirectURI != tgr.RedirectURI:
 		return oerr(codeInvalidGrant, "redirect_uri does not match the authorization request"), nil
 	}
 	if f := s.verifyPKCE(c, row, tgr.CodeVerifier); f != nil {

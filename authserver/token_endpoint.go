@@ -7,6 +7,10 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
+// redirectOmitted stands in for a redirect_uri the token request did not
+// send; it cannot be a registered URI (registered URIs are absolute URLs).
+const redirectOmitted = "urn:authgate:redirect-uri-omitted"
+
 // maxFormBytes bounds an OAuth endpoint's form body; go-oauth2 parses with
 // FormValue and would accept a multipart body of any size (audit §13).
 const maxFormBytes = 64 << 10
@@ -66,6 +70,14 @@ func (s *Server) handleToken(c *gin.Context) {
 		// password and implicit are not served (RFC 9700 §2.4; audit row 9).
 		writeOAuthError(w, oerr(codeUnsupportedGrantType, "the grant type is not supported"))
 		return
+	}
+	if gt == GrantAuthorizationCode && r.PostForm.Get("redirect_uri") == "" {
+		// OAuth 2.1 §4.1.3 drops redirect_uri from the token request (PKCE
+		// binds the code instead) and RFC 6749 §4.1.3 needs it only when the
+		// authorization request carried one; go-oauth2 insists on a value.
+		// The marker stands for "omitted"; checkRedemption decides whether
+		// the code may be redeemed without it.
+		r.PostForm.Set("redirect_uri", redirectOmitted)
 	}
 	ctx, _ := withState(r.Context())
 	r = r.WithContext(ctx)

@@ -130,9 +130,9 @@ func TestTokenEndpointErrorPaths(t *testing.T) {
 			{"code: missing code", func() response {
 				return h.token(url.Values{"grant_type": {"authorization_code"}, "redirect_uri": {web.RedirectURIs[0]}, "code_verifier": {v}}, web.ID, webSecret)
 			}, 400, "invalid_request"},
-			{"code: missing redirect_uri", func() response {
+			{"code: missing redirect_uri and a wrong verifier", func() response {
 				return h.token(url.Values{"grant_type": {"authorization_code"}, "code": {code()}, "code_verifier": {v}}, web.ID, webSecret)
-			}, 400, "invalid_request"},
+			}, 400, "invalid_grant"},
 			{"code: malformed", func() response { return h.token(ac("agac_123"), web.ID, webSecret) }, 400, "invalid_grant"},
 			{"code: bad checksum", func() response { c := code(); return h.token(ac(c[:len(c)-1]+flip(c[len(c)-1])), web.ID, webSecret) }, 400, "invalid_grant"},
 			{"code: unknown", func() response { return h.token(ac(wellFormedUnknown), web.ID, webSecret) }, 400, "invalid_grant"},
@@ -214,5 +214,45 @@ func TestDeactivatedUserCannotRedeemOrRefresh(t *testing.T) {
 		if h.active(tok.str("access_token")) {
 			t.Fatal("a deactivated user's access token is active")
 		}
+	})
+}
+
+// TestTokenRedirectURIOmitted: OAuth 2.1 §4.1.3 lets a client leave
+// redirect_uri out of the token request when PKCE binds the code; a code
+// issued without PKCE still needs it (RFC 6749 §4.1.3).
+func TestTokenRedirectURIOmitted(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, func(c *Config) { c.RequirePKCEAll = false })
+		c, secret := h.webClient("test:read")
+		form := func(code, verifier string) url.Values {
+			f := url.Values{"grant_type": {"authorization_code"}, "code": {code}}
+			if verifier != "" {
+				f.Set("code_verifier", verifier)
+			}
+			return f
+		}
+
+		v, ch := pkce()
+		r := h.token(form(h.mustCode(codeReq{client: c, scope: "test:read", challenge: ch}), v), c.ID, secret)
+		if r.Status != http.StatusOK || r.str("access_token") == "" {
+			t.Fatalf("PKCE code without redirect_uri: %d %s", r.Status, r.Raw)
+		}
+
+		_, ch2 := pkce()
+		expectError(t, h.token(form(h.mustCode(codeReq{client: c, scope: "test:read", challenge: ch2}), v), c.ID, secret),
+			http.StatusBadRequest, "invalid_grant")
+
+		expectError(t, h.token(form(h.mustCode(codeReq{client: c, scope: "test:read"}), ""), c.ID, secret),
+			http.StatusBadRequest, "invalid_request")
+		plain := h.mustCode(codeReq{client: c, scope: "test:read"})
+		f := form(plain, "")
+		f.Set("redirect_uri", c.RedirectURIs[0])
+		if r := h.token(f, c.ID, secret); r.Status != http.StatusOK {
+			t.Fatalf("non-PKCE code with redirect_uri: %d %s", r.Status, r.Raw)
+		}
+		// The marker itself is never a usable redirect_uri.
+		f = form(h.mustCode(codeReq{client: c, scope: "test:read"}), "")
+		f.Set("redirect_uri", redirectOmitted)
+		expectError(t, h.token(f, c.ID, secret), http.StatusBadRequest, "invalid_request")
 	})
 }
