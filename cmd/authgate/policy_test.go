@@ -116,3 +116,47 @@ func TestPolicyCheckCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyCheckReviewBoardExamples runs Review Board's documented example
+// policies (spec §4.1 presets, §5.3 "review bot") through the CLI.
+func TestPolicyCheckReviewBoardExamples(t *testing.T) {
+	const reviewBot = `{"resources": {
+  "*": {"allow": ["GET","HEAD","OPTIONS"], "block": ["*"]},
+  "review": {"*": {"allow": ["*"], "block": []}},
+  "review_diff_comment": {"*": {"allow": ["*"], "block": []}},
+  "review_file_attachment_comment": {"*": {"allow": ["*"], "block": []}},
+  "review_general_comment": {"*": {"allow": ["*"], "block": []}}
+}}`
+	const readOnly = `{"resources":{"*":{"allow":["GET","HEAD","OPTIONS"],"block":["*"]}}}`
+	const custom = `{"resources":{"*":{"allow":["*"],"block":[]}}}`
+	tests := []struct {
+		policy, resource, method, id string
+		wantCode                     int
+		wantOut                      string
+	}{
+		{reviewBot, "review", "POST", "", 0, "allow resources.review.*\n"},
+		{reviewBot, "review_diff_comment", "PUT", "7", 0, "allow resources.review_diff_comment.*\n"},
+		{reviewBot, "review_general_comment", "DELETE", "", 0, "allow resources.review_general_comment.*\n"},
+		{reviewBot, "review_request", "GET", "42", 0, "allow resources.*\n"},
+		{reviewBot, "server_info", "HEAD", "", 0, "allow resources.*\n"},
+		{reviewBot, "review_request", "PUT", "42", 1, "deny resources.*\n"},
+		{reviewBot, "repository", "DELETE", "3", 1, "deny resources.*\n"},
+		{readOnly, "review_request", "OPTIONS", "", 0, "allow resources.*\n"},
+		{readOnly, "review_request", "POST", "", 1, "deny resources.*\n"},
+		{custom, "repository", "DELETE", "3", 0, "allow resources.*\n"},
+		{`{}`, "repository", "DELETE", "3", 0, "allow default\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.resource+" "+tc.method, func(t *testing.T) {
+			args := []string{"policy", "check", "--policy", tc.policy, "--resource", tc.resource, "--method", tc.method}
+			if tc.id != "" {
+				args = append(args, "--id", tc.id)
+			}
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), args, stdio{in: strings.NewReader(""), out: &out, err: &errOut})
+			if code != tc.wantCode || out.String() != tc.wantOut {
+				t.Fatalf("exit %d stdout %q (stderr %q); want %d %q", code, out.String(), errOut.String(), tc.wantCode, tc.wantOut)
+			}
+		})
+	}
+}
