@@ -3,7 +3,7 @@
 // authgate improvements of DESIGN.md §6: only SHA-256 digests are stored, a
 // token's format and checksum are checked before any database query, policy
 // is validated on every write, and every change lands in an append-only
-// audit log and is delivered to registered observers.
+// audit log (package internal/audit) and is delivered to registered observers.
 //
 // The pieces: Token (the model and its permission predicates), Generator and
 // Registry (the vendor_checksum and legacy_sha1 token formats), Store (storage

@@ -2,9 +2,10 @@ package tokens
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/authgate/authgate/internal/audit"
 )
 
 // EventKind names a token event. The same names are the audit log's kinds.
@@ -56,18 +57,19 @@ type Event struct {
 	AuditID int64
 }
 
-type actorKey struct{}
-
 // WithActor returns a context recording that userID is performing the
-// operation; Manager writes it into events and the audit log.
+// operation; Manager writes it into events and the audit log. It is
+// audit.WithActor: the actor is shared with every other audit emitter.
 func WithActor(ctx context.Context, userID int64) context.Context {
-	return context.WithValue(ctx, actorKey{}, userID)
+	return audit.WithActor(ctx, userID)
 }
 
-// ActorFrom returns the user ID set by WithActor, or 0.
+// ActorFrom returns the user ID set by WithActor (or audit.WithActor), or 0.
 func ActorFrom(ctx context.Context) int64 {
-	id, _ := ctx.Value(actorKey{}).(int64)
-	return id
+	if id := audit.ActorFrom(ctx); id != nil {
+		return *id
+	}
+	return 0
 }
 
 // auditData is the audit log's data object. It never holds a token secret
@@ -93,10 +95,9 @@ func (e *Event) audit() *AuditEvent {
 	case EventExpired:
 		d.Expires = e.Token.Expires
 	}
-	data, _ := json.Marshal(d) // plain struct: cannot fail
 	a := &AuditEvent{
 		At: e.At, Kind: string(e.Kind), SubjectType: AuditSubjectType,
-		SubjectID: strconv.FormatInt(e.Token.ID, 10), Data: data,
+		SubjectID: strconv.FormatInt(e.Token.ID, 10), Data: audit.Data(d),
 	}
 	if e.ActorUserID != 0 {
 		id := e.ActorUserID

@@ -484,7 +484,8 @@ func (m *Manager) List(ctx context.Context, userID int64) ([]*Token, error) {
 	return m.store.List(ctx, userID)
 }
 
-// AuditEvents lists audit-log entries matching f, oldest first.
+// AuditEvents lists audit-log entries matching f, oldest first unless
+// f.NewestFirst. The log holds every audit event, not only tokens'.
 func (m *Manager) AuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
 	return m.store.ListAuditEvents(ctx, f)
 }

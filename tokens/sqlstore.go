@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/authgate/authgate/internal/audit"
 	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/users"
 )
@@ -167,57 +168,9 @@ func (s *SQLStore) LookupDigest(ctx context.Context, digest string) (*Lookup, er
 	}, nil
 }
 
-type auditRow struct {
-	ID          int64         `db:"id"`
-	At          time.Time     `db:"at"`
-	Kind        string        `db:"kind"`
-	ActorUserID sql.NullInt64 `db:"actor_user_id"`
-	SubjectType string        `db:"subject_type"`
-	SubjectID   string        `db:"subject_id"`
-	Data        string        `db:"data"`
-}
-
-// ListAuditEvents implements Store.
+// ListAuditEvents implements Store with audit.List.
 func (s *SQLStore) ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
-	if f.SubjectType != "" {
-		add("subject_type = ?", f.SubjectType)
-	}
-	if f.SubjectID != "" {
-		add("subject_id = ?", f.SubjectID)
-	}
-	if f.Kind != "" {
-		add("kind = ?", f.Kind)
-	}
-	if f.AfterID > 0 {
-		add("id > ?", f.AfterID)
-	}
-	q := `SELECT id, at, kind, actor_user_id, subject_type, subject_id, data FROM audit_events`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	q += ` ORDER BY id`
-	if f.Limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, f.Limit)
-	}
-	var rows []auditRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
-		return nil, fmt.Errorf("list audit events: %w", err)
-	}
-	out := make([]AuditEvent, len(rows))
-	for i, r := range rows {
-		out[i] = AuditEvent{ID: r.ID, At: r.At.UTC(), Kind: r.Kind, SubjectType: r.SubjectType, SubjectID: r.SubjectID, Data: json.RawMessage(r.Data)}
-		if r.ActorUserID.Valid {
-			id := r.ActorUserID.Int64
-			out[i].ActorUserID = &id
-		}
-	}
-	return out, nil
+	return audit.List(ctx, s.db, f)
 }
 
 // sqlTx implements StoreTx.
@@ -401,19 +354,8 @@ func (t *sqlTx) MarkExpiredEventSent(ctx context.Context, id int64) (bool, error
 	return n == 1, nil
 }
 
-// AppendAuditEvent implements StoreTx.
+// AppendAuditEvent implements StoreTx with audit.Append, in the
+// transaction.
 func (t *sqlTx) AppendAuditEvent(ctx context.Context, e *AuditEvent) error {
-	if len(e.Data) == 0 {
-		e.Data = json.RawMessage("{}")
-	}
-	var actor sql.NullInt64
-	if e.ActorUserID != nil {
-		actor = sql.NullInt64{Int64: *e.ActorUserID, Valid: true}
-	}
-	q := t.db.Rebind(`INSERT INTO audit_events (at, kind, actor_user_id, subject_type, subject_id, data)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`)
-	if err := t.tx.QueryRowxContext(ctx, q, dbTime(e.At), e.Kind, actor, e.SubjectType, e.SubjectID, string(e.Data)).Scan(&e.ID); err != nil {
-		return fmt.Errorf("append audit event %s: %w", e.Kind, err)
-	}
-	return nil
+	return audit.Append(ctx, t.tx, e)
 }

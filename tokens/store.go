@@ -2,9 +2,9 @@ package tokens
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
+	"github.com/authgate/authgate/internal/audit"
 	"github.com/authgate/authgate/internal/users"
 )
 
@@ -23,7 +23,8 @@ type Store interface {
 	// LookupDigest finds the token whose secret has the given SHA-256 hex
 	// digest, with its owner, in one query; ErrNotFound when there is none.
 	LookupDigest(ctx context.Context, digest string) (*Lookup, error)
-	// ListAuditEvents returns audit events matching f, oldest first.
+	// ListAuditEvents returns audit events matching f, oldest first unless
+	// f.NewestFirst.
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 }
 
@@ -77,28 +78,9 @@ type InvalidateScope struct {
 	UserIDs []int64
 }
 
-// AuditEvent is one append-only audit-log entry. Data never holds a secret.
-type AuditEvent struct {
-	ID int64     `json:"id"`
-	At time.Time `json:"at"`
-	// Kind is the event name, e.g. "token.created".
-	Kind string `json:"kind"`
-	// ActorUserID is the user who caused the event; nil for the system
-	// (CLI, expiry) or when unknown.
-	ActorUserID *int64 `json:"actor_user_id"`
-	SubjectType string `json:"subject_type"`
-	SubjectID   string `json:"subject_id"`
-	// Data is a JSON object with event details.
-	Data json.RawMessage `json:"data"`
-}
+// AuditEvent is one entry of authgate's append-only audit log (package
+// internal/audit, which owns it). Data never holds a secret.
+type AuditEvent = audit.Event
 
 // AuditFilter selects audit events; empty fields match everything.
-type AuditFilter struct {
-	SubjectType string
-	SubjectID   string
-	Kind        string
-	// AfterID returns only events with a greater ID (paging).
-	AfterID int64
-	// Limit caps the number of events; 0 means no cap.
-	Limit int
-}
+type AuditFilter = audit.Filter
