@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/authgate/authgate/internal/audit"
 	"github.com/authgate/authgate/internal/sessions"
 )
 
@@ -87,7 +88,7 @@ func (w *Web) accountRevokeApp(c *gin.Context) {
 		return
 	}
 	clientID := c.PostForm("client_id")
-	ctx := c.Request.Context()
+	ctx := audit.WithActor(c.Request.Context(), cur.User.ID)
 	if err := w.deps.Consents.Revoke(ctx, cur.User.ID, clientID); err != nil && !errors.Is(err, ErrConsentNotFound) {
 		w.internalError(c, "revoke consent", err)
 		return

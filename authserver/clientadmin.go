@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // CreateClient registers a client. Its scopes must be known to the scope
@@ -74,9 +76,16 @@ func (s *Server) DeleteClient(ctx context.Context, id string) error {
 	return s.Clients.Delete(ctx, id)
 }
 
-// RevokeUserClient revokes every token client holds for user; the account
-// page calls it when the user withdraws the app's access.
+// RevokeUserClient revokes every token client holds for user and, in the
+// same transaction, records consent.revoked with the actor of
+// audit.WithActor; the account page calls it when the user withdraws the
+// app's access (after deleting the consent, in a transaction of its own).
 func (s *Server) RevokeUserClient(ctx context.Context, userID int64, clientID string) error {
-	_, err := s.Tokens.RevokeUserClient(ctx, userID, clientID)
-	return err
+	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		n, err := s.Tokens.revokeUserClientTx(ctx, tx, userID, clientID)
+		if err != nil {
+			return err
+		}
+		return appendConsentRevoked(ctx, tx, userID, clientID, n)
+	})
 }

@@ -14,7 +14,8 @@ import (
 
 // ClientStore is the storage contract for OAuth2 clients. Every
 // implementation passes the conformance suite in clientstore_test.go on
-// SQLite and PostgreSQL.
+// SQLite and PostgreSQL. Every change appends its client.* audit event
+// (auditlog.go) in the same transaction, with the actor of audit.WithActor.
 type ClientStore interface {
 	// Create registers a client and returns it with its secret, which is
 	// shown this once ("" for a public client).
@@ -137,11 +138,17 @@ func (s *SQLClientStore) Create(ctx context.Context, spec ClientSpec) (*Client, 
 		if err != nil {
 			return nil, "", err
 		}
-		_, err = s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO oauth_clients
-			(client_id, secret_digest, secret_prefix, name, owner_id, is_public, redirect_uris, grant_types, scopes, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			id, secretDigest, prefix, sp.Name, nullOwner(sp.OwnerID), sp.Public,
-			jsonList(sp.RedirectURIs), jsonList(sp.GrantTypes), jsonList(sp.Scopes), now, now)
+		// One transaction per attempt: a unique violation aborts it.
+		err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO oauth_clients
+				(client_id, secret_digest, secret_prefix, name, owner_id, is_public, redirect_uris, grant_types, scopes, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				id, secretDigest, prefix, sp.Name, nullOwner(sp.OwnerID), sp.Public,
+				jsonList(sp.RedirectURIs), jsonList(sp.GrantTypes), jsonList(sp.Scopes), now, now); err != nil {
+				return err
+			}
+			return appendClientEvent(ctx, tx, AuditClientCreated, id, createdAuditData(sp))
+		})
 		if db.IsUniqueViolation(err) && attempt < 3 {
 			continue // a 131-bit collision; try another ID
 		}
@@ -201,7 +208,7 @@ func (s *SQLClientStore) List(ctx context.Context, ownerID int64) ([]*Client, er
 // change: a new client is the honest way to change what kind of client it is.
 func (s *SQLClientStore) Update(ctx context.Context, id string, fn func(sp *ClientSpec) error) (*Client, error) {
 	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		c, err := getClient(ctx, tx, tx.Rebind(`SELECT `+clientColumns+` FROM oauth_clients WHERE client_id = ?`), id)
+		c, err := s.getTx(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -222,7 +229,7 @@ func (s *SQLClientStore) Update(ctx context.Context, id string, fn func(sp *Clie
 		if err != nil {
 			return fmt.Errorf("update client %q: %w", id, err)
 		}
-		return nil
+		return appendClientEvent(ctx, tx, AuditClientUpdated, id, updatedAuditData(c, sp))
 	})
 	if err != nil {
 		return nil, err
@@ -232,53 +239,92 @@ func (s *SQLClientStore) Update(ctx context.Context, id string, fn func(sp *Clie
 
 // RotateSecret implements ClientStore.
 func (s *SQLClientStore) RotateSecret(ctx context.Context, id string) (*Client, string, error) {
+	var secret string
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		c, err := s.getTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if c.Public {
+			return fmt.Errorf("%w: public client %q has no secret", ErrInvalidClientMetadata, id)
+		}
+		var dig string
+		if secret, dig, err = newSecret(); err != nil {
+			return err
+		}
+		now := dbNow(s.now)
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_clients SET secret_digest = ?, secret_prefix = ?,
+			secret_rotated_at = ?, updated_at = ? WHERE client_id = ?`), dig, displayPrefix(secret), now, now, id)
+		if err := expectOne(res, err); err != nil {
+			return fmt.Errorf("rotate secret of client %q: %w", id, err)
+		}
+		return appendClientEvent(ctx, tx, AuditClientSecretRotated, id, clientAuditData{Name: c.Name, Changed: []string{"secret"}})
+	})
+	if err != nil {
+		return nil, "", err
+	}
 	c, err := s.GetClient(ctx, id)
-	if err != nil {
-		return nil, "", err
-	}
-	if c.Public {
-		return nil, "", fmt.Errorf("%w: public client %q has no secret", ErrInvalidClientMetadata, id)
-	}
-	secret, dig, err := newSecret()
-	if err != nil {
-		return nil, "", err
-	}
-	now := dbNow(s.now)
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE oauth_clients SET secret_digest = ?, secret_prefix = ?,
-		secret_rotated_at = ?, updated_at = ? WHERE client_id = ?`), dig, displayPrefix(secret), now, now, id)
-	if err := expectOne(res, err); err != nil {
-		return nil, "", fmt.Errorf("rotate secret of client %q: %w", id, err)
-	}
-	c, err = s.GetClient(ctx, id)
 	return c, secret, err
 }
 
-// SetDisabled implements ClientStore.
+// SetDisabled implements ClientStore. Only a change of state is recorded:
+// disabling a disabled client keeps its first date and appends nothing.
 func (s *SQLClientStore) SetDisabled(ctx context.Context, id string, disabled bool) (*Client, error) {
-	now := dbNow(s.now)
-	var res sql.Result
-	var err error
-	if disabled {
-		// Disabling an already disabled client keeps its first date.
-		res, err = s.db.ExecContext(ctx, s.db.Rebind(`UPDATE oauth_clients SET disabled_at = COALESCE(disabled_at, ?),
-			updated_at = ? WHERE client_id = ?`), now, now, id)
-	} else {
-		res, err = s.db.ExecContext(ctx, s.db.Rebind(`UPDATE oauth_clients SET disabled_at = NULL, updated_at = ?
-			WHERE client_id = ?`), now, id)
-	}
-	if err := expectOne(res, err); err != nil {
-		return nil, fmt.Errorf("disable client %q: %w", id, err)
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		c, err := s.getTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		now := dbNow(s.now)
+		var res sql.Result
+		if disabled {
+			res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_clients SET disabled_at = COALESCE(disabled_at, ?),
+				updated_at = ? WHERE client_id = ?`), now, now, id)
+		} else {
+			res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_clients SET disabled_at = NULL, updated_at = ?
+				WHERE client_id = ?`), now, id)
+		}
+		if err := expectOne(res, err); err != nil {
+			return fmt.Errorf("disable client %q: %w", id, err)
+		}
+		if c.Disabled() == disabled {
+			return nil
+		}
+		kind := AuditClientEnabled
+		if disabled {
+			kind = AuditClientDisabled
+		}
+		return appendClientEvent(ctx, tx, kind, id, clientAuditData{Name: c.Name, Changed: []string{"disabled"}})
+	})
+	if err != nil {
+		return nil, err
 	}
 	return s.GetClient(ctx, id)
 }
 
 // Delete implements ClientStore.
 func (s *SQLClientStore) Delete(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM oauth_clients WHERE client_id = ?`), id)
-	if err := expectOne(res, err); err != nil {
-		return fmt.Errorf("delete client %q: %w", id, err)
+	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		c, err := s.getTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM oauth_clients WHERE client_id = ?`), id)
+		if err := expectOne(res, err); err != nil {
+			return fmt.Errorf("delete client %q: %w", id, err)
+		}
+		return appendClientEvent(ctx, tx, AuditClientDeleted, id, clientAuditData{Name: c.Name})
+	})
+}
+
+// getTx loads a client inside tx, locking its row on PostgreSQL so that
+// the change and the audit event written from it see one state.
+func (s *SQLClientStore) getTx(ctx context.Context, tx *sqlx.Tx, id string) (*Client, error) {
+	q := `SELECT ` + clientColumns + ` FROM oauth_clients WHERE client_id = ?`
+	if s.db.Dialect == db.Postgres {
+		q += ` FOR UPDATE`
 	}
-	return nil
+	return getClient(ctx, tx, tx.Rebind(q), id)
 }
 
 func expectOne(res sql.Result, err error) error {

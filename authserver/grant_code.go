@@ -229,7 +229,8 @@ func (s *Server) verifyPKCE(c *Client, row *tokenRow, verifier string) error {
 
 // codeReplay handles a code that could not be claimed: if it was redeemed
 // before, every token of its grant is revoked, since the server cannot tell
-// the attacker from the client (RFC 6749 §4.1.2, RFC 9700 §4.5).
+// the attacker from the client (RFC 6749 §4.1.2, RFC 9700 §4.5), and the
+// oauth.code_replayed audit event is appended in the same transaction.
 func (s *Server) codeReplay(ctx context.Context, code, clientID string) {
 	row, found, err := s.Tokens.byDigest(ctx, s.db, kindCode, code)
 	if err != nil {
@@ -239,7 +240,13 @@ func (s *Server) codeReplay(ctx context.Context, code, clientID string) {
 	if !found || !row.ConsumedAt.Valid {
 		return // unknown, expired or revoked: nothing more to do
 	}
-	n, err := s.Tokens.RevokeGrant(ctx, row.GrantID)
+	var n int
+	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if n, err = s.Tokens.revokeGrantTx(ctx, tx, row.GrantID); err != nil {
+			return err
+		}
+		return appendGrantEvent(ctx, tx, AuditCodeReplayed, row, clientID, n)
+	})
 	if err != nil {
 		s.log.Error("revoke grant after authorization code replay", "error", err, "client_id", row.ClientID)
 		return

@@ -69,8 +69,7 @@ func (s *Server) refresh(ctx context.Context, tgr *oauth2.TokenGenerateRequest) 
 			return nil
 		case row.ConsumedAt.Valid:
 			reused = row
-			_, err := s.Tokens.revokeGrantTx(ctx, tx, row.GrantID)
-			return err
+			return s.revokeReusedFamily(ctx, tx, row)
 		case row.expired(s.now()):
 			failure = errGrantInvalid
 			return nil
@@ -103,8 +102,7 @@ func (s *Server) refresh(ctx context.Context, tgr *oauth2.TokenGenerateRequest) 
 			// A concurrent use consumed it between our read and our claim
 			// (PostgreSQL, READ COMMITTED): that is reuse too.
 			reused = row
-			_, err := s.Tokens.revokeGrantTx(ctx, tx, row.GrantID)
-			return err
+			return s.revokeReusedFamily(ctx, tx, row)
 		}
 		ext, _ := url.ParseQuery(row.Extension)
 		ti, err = s.issue(ctx, tx, issueParams{
@@ -127,6 +125,16 @@ func (s *Server) refresh(ctx context.Context, tgr *oauth2.TokenGenerateRequest) 
 	}
 	s.metrics.issued(GrantRefreshToken)
 	return ti, nil
+}
+
+// revokeReusedFamily revokes the family of a reused refresh token and
+// appends the oauth.refresh_reused audit event, in the refresh transaction.
+func (s *Server) revokeReusedFamily(ctx context.Context, tx *sqlx.Tx, row *tokenRow) error {
+	n, err := s.Tokens.revokeGrantTx(ctx, tx, row.GrantID)
+	if err != nil {
+		return err
+	}
+	return appendGrantEvent(ctx, tx, AuditRefreshReused, row, row.ClientID, n)
 }
 
 // scopesOf parses a stored, canonical scope string.

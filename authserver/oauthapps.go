@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/authgate/authgate/authserver/api"
+	"github.com/authgate/authgate/internal/audit"
 	"github.com/authgate/authgate/resources"
 )
 
@@ -41,12 +42,15 @@ func (s *Server) MountOAuthApps(r gin.IRouter, guard *resources.Guard) {
 	item.DELETE("", h.delete)
 }
 
+// adminOnly lets only admins through and makes the admin the actor of the
+// audit events the request causes.
 func adminOnly(c *gin.Context) {
 	p, ok := resources.PrincipalFrom(c)
 	if !ok || !p.User.IsAdmin {
 		resources.Fail(c, resources.PermissionDenied())
 		return
 	}
+	c.Request = c.Request.WithContext(audit.WithActor(c.Request.Context(), p.User.ID))
 	c.Next()
 }
 

@@ -447,21 +447,33 @@ func (s *TokenStore) RevokeUserClient(ctx context.Context, userID int64, clientI
 // revokeWhere revokes the rows matching where and lists their unexpired
 // JWTs' jtis.
 func (s *TokenStore) revokeWhere(ctx context.Context, where string, args ...any) (int, error) {
-	var n int64
+	var n int
 	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		now := dbNow(s.now)
-		if err := s.lockRows(ctx, tx, where, args...); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_tokens SET revoked_at = ? WHERE `+where+` AND revoked_at IS NULL`),
-			append([]any{now}, args...)...)
-		if err != nil {
-			return fmt.Errorf("revoke tokens: %w", err)
-		}
-		n, _ = res.RowsAffected()
-		return s.revokeJTIs(ctx, tx, `SELECT jti, expires_at FROM oauth_tokens WHERE `+where+` AND jti IS NOT NULL AND expires_at > ? ORDER BY jti`,
-			append(append([]any{}, args...), now)...)
+		var err error
+		n, err = s.revokeWhereTx(ctx, tx, where, args...)
+		return err
 	})
+	return n, err
+}
+
+// revokeUserClientTx is RevokeUserClient inside the caller's transaction.
+func (s *TokenStore) revokeUserClientTx(ctx context.Context, tx *sqlx.Tx, userID int64, clientID string) (int, error) {
+	return s.revokeWhereTx(ctx, tx, `user_id = ? AND client_id = ?`, userID, clientID)
+}
+
+func (s *TokenStore) revokeWhereTx(ctx context.Context, tx *sqlx.Tx, where string, args ...any) (int, error) {
+	now := dbNow(s.now)
+	if err := s.lockRows(ctx, tx, where, args...); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_tokens SET revoked_at = ? WHERE `+where+` AND revoked_at IS NULL`),
+		append([]any{now}, args...)...)
+	if err != nil {
+		return 0, fmt.Errorf("revoke tokens: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	err = s.revokeJTIs(ctx, tx, `SELECT jti, expires_at FROM oauth_tokens WHERE `+where+` AND jti IS NOT NULL AND expires_at > ? ORDER BY jti`,
+		append(append([]any{}, args...), now)...)
 	return int(n), err
 }
 

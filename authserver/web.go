@@ -225,10 +225,7 @@ func NewWebFor(s *Server, cfg WebConfig, deps WebDeps) (*Web, error) {
 		deps.Clients = ClientStoreWebClients(s.Clients)
 	}
 	if deps.RevokeGrants == nil {
-		deps.RevokeGrants = func(ctx context.Context, userID int64, clientID string) error {
-			_, err := s.Tokens.RevokeUserClient(ctx, userID, clientID)
-			return err
-		}
+		deps.RevokeGrants = s.RevokeUserClient // records consent.revoked
 	}
 	w, err := NewWeb(cfg, deps)
 	if err != nil {
