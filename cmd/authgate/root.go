@@ -122,6 +122,7 @@ func newRootCmd(c *cli) *cobra.Command {
 		newTokenCmd(c),
 		newClientCmd(c),
 		newKeyCmd(c),
+		newAuditCmd(c),
 	)
 	return root
 }
