@@ -9,4 +9,8 @@
 // redirect matching, PKCE policy, atomic code and refresh consumption with
 // replay/reuse revocation, refresh binding and scope narrowing, error mapping
 // and token formats.
+//
+// Client changes, detected code replays and refresh-token reuses, and
+// consent withdrawals are recorded in the append-only audit log
+// (internal/audit; kinds in auditlog.go), in the transaction of the change.
 package authserver
