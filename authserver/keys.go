@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/authgate/authgate/internal/db"
 )
@@ -88,6 +89,40 @@ type KeySet struct {
 	keys     []*signingKey // sorted by ActivatesAt, then ID
 	loadedAt time.Time
 	missAt   time.Time // last reload caused by an unknown kid
+	notifier KeyNotifier
+	// Loads are numbered as they start. keys come from load number
+	// storedLoad; loads numbered up to invalidLoad started before the
+	// last Invalidate, so their keys may predate the change announced.
+	loads, storedLoad, invalidLoad uint64
+}
+
+// KeyNotifyKind is the invalidation kind (DESIGN §3) announced when a
+// signing key is added; the id is its kid.
+const KeyNotifyKind = "signing_key"
+
+// KeyNotifier announces a change to every instance sharing the database,
+// in the transaction that makes it (internal/notify.Bus implements it).
+type KeyNotifier interface {
+	PublishInTx(ctx context.Context, kind, id string, fn func(tx *sqlx.Tx) error) error
+}
+
+// SetNotifier makes Rotate (and Ensure's first key) announce the new key as
+// KeyNotifyKind:<kid>, so that every running instance reloads its keys
+// (Invalidate) and publishes the key in its JWKS at once, instead of after
+// its refresh interval.
+func (ks *KeySet) SetNotifier(n KeyNotifier) {
+	ks.mu.Lock()
+	ks.notifier = n
+	ks.mu.Unlock()
+}
+
+// Invalidate drops the cached keys; the next use reloads them. It never
+// blocks on the database.
+func (ks *KeySet) Invalidate() {
+	ks.mu.Lock()
+	ks.loadedAt = time.Time{}
+	ks.invalidLoad = ks.loads
+	ks.mu.Unlock()
 }
 
 // NewKeySet returns a KeySet over d. maxTokenTTL is the longest access
@@ -106,6 +141,10 @@ type keyRow struct {
 }
 
 func (ks *KeySet) load(ctx context.Context) error {
+	ks.mu.Lock()
+	ks.loads++
+	seq := ks.loads
+	ks.mu.Unlock()
 	var rows []keyRow
 	if err := ks.db.SelectContext(ctx, &rows, `SELECT id, kid, alg, private_key, created_at, activates_at FROM signing_keys`); err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
@@ -125,8 +164,16 @@ func (ks *KeySet) load(ctx context.Context) error {
 		return int(a.ID - b.ID)
 	})
 	ks.mu.Lock()
-	ks.keys, ks.loadedAt = keys, ks.now()
-	ks.mu.Unlock()
+	defer ks.mu.Unlock()
+	// A load that started earlier than the one already stored read an
+	// older state; one that started before the last Invalidate is kept
+	// (nothing newer is known) but not trusted as fresh.
+	if seq > ks.storedLoad {
+		ks.keys, ks.storedLoad = keys, seq
+		if seq > ks.invalidLoad {
+			ks.loadedAt = ks.now()
+		}
+	}
 	return nil
 }
 
@@ -250,8 +297,19 @@ func (ks *KeySet) add(ctx context.Context, alg string, activateIn time.Duration)
 	}
 	now := dbNow(ks.now)
 	pemText := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-	_, err = ks.db.ExecContext(ctx, ks.db.Rebind(`INSERT INTO signing_keys (kid, alg, private_key, created_at, activates_at)
-		VALUES (?, ?, ?, ?, ?)`), kid, alg, pemText, now, now.Add(activateIn))
+	insert := func(ex sqlx.ExecerContext) error {
+		_, err := ex.ExecContext(ctx, ks.db.Rebind(`INSERT INTO signing_keys (kid, alg, private_key, created_at, activates_at)
+			VALUES (?, ?, ?, ?, ?)`), kid, alg, pemText, now, now.Add(activateIn))
+		return err
+	}
+	ks.mu.RLock()
+	n := ks.notifier
+	ks.mu.RUnlock()
+	if n != nil {
+		err = n.PublishInTx(ctx, KeyNotifyKind, kid, func(tx *sqlx.Tx) error { return insert(tx) })
+	} else {
+		err = insert(ks.db)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store signing key: %w", err)
 	}

@@ -18,13 +18,49 @@ import (
 // registered_resources, migration 00005), so that every instance sharing
 // the database serves the same registry.
 type ResourceStore struct {
-	db  *db.DB
-	now func() time.Time
+	db       *db.DB
+	now      func() time.Time
+	notifier Notifier
+	reload   chan struct{} // Invalidate → Watch reloads now
 }
 
 // NewResourceStore returns a store on d.
 func NewResourceStore(d *db.DB) *ResourceStore {
-	return &ResourceStore{db: d, now: time.Now}
+	return &ResourceStore{db: d, now: time.Now, reload: make(chan struct{}, 1)}
+}
+
+// ResourceNotifyKind is the invalidation kind (DESIGN §3) announced when a
+// registration changes; the id is the policy ID.
+const ResourceNotifyKind = "resource"
+
+// Notifier announces a change to every instance sharing the database, in
+// the transaction that makes it (internal/notify.Bus implements it).
+type Notifier interface {
+	PublishInTx(ctx context.Context, kind, id string, fn func(tx *sqlx.Tx) error) error
+}
+
+// SetNotifier makes Put and Delete announce each change as
+// ResourceNotifyKind:<policy_id>, so that every instance reloads its
+// registry at once (see Invalidate). Call it before the store is used.
+func (s *ResourceStore) SetNotifier(n Notifier) { s.notifier = n }
+
+// Invalidate asks Watch to reload the registry now (another instance
+// changed a registration). It never blocks; requests made while a reload
+// is pending are served by it.
+func (s *ResourceStore) Invalidate() {
+	select {
+	case s.reload <- struct{}{}:
+	default:
+	}
+}
+
+// inTx runs fn in a transaction that announces policyID when a notifier is
+// set.
+func (s *ResourceStore) inTx(ctx context.Context, policyID string, fn func(tx *sqlx.Tx) error) error {
+	if s.notifier != nil {
+		return s.notifier.PublishInTx(ctx, ResourceNotifyKind, policyID, fn)
+	}
+	return s.db.InTx(ctx, fn)
 }
 
 type resourceRow struct {
@@ -76,7 +112,7 @@ func (s *ResourceStore) List(ctx context.Context) ([]scopes.Decl, error) {
 // reports whether it was new. by records who registered it.
 func (s *ResourceStore) Put(ctx context.Context, d scopes.Decl, by string) (created bool, err error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
-	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, d.PolicyID, func(tx *sqlx.Tx) error {
 		var n int
 		if err := tx.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM registered_resources WHERE policy_id = ?`), d.PolicyID); err != nil {
 			return err
@@ -109,12 +145,18 @@ func (s *ResourceStore) Put(ctx context.Context, d scopes.Decl, by string) (crea
 
 // Delete removes a registration; scopes.ErrNotRegistered if there is none.
 func (s *ResourceStore) Delete(ctx context.Context, policyID string) error {
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM registered_resources WHERE policy_id = ?`), policyID)
+	err := s.inTx(ctx, policyID, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, s.db.Rebind(`DELETE FROM registered_resources WHERE policy_id = ?`), policyID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return scopes.ErrNotRegistered // nothing changed: roll back, announce nothing
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("unregister resource %q: %w", policyID, err)
-	}
-	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return fmt.Errorf("unregister resource %q: %w", policyID, scopes.ErrNotRegistered)
 	}
 	return nil
 }
@@ -130,23 +172,27 @@ func (s *ResourceStore) Load(ctx context.Context, reg *scopes.Registry) error {
 	return errors.Join(listErr, reg.ReplaceOrigin(scopes.OriginRegistered, decls))
 }
 
-// Watch reloads the registry from the store every interval until ctx ends,
-// so registrations made through another instance show up here. Errors are
-// logged and retried at the next tick.
+// Watch reloads the registry from the store at once when Invalidate is
+// called and every interval (a safety net; 0: never) until ctx ends, so
+// registrations made through another instance show up here. Reloads run
+// one at a time, here, so an older read never overwrites a newer one.
+// Errors are logged and retried at the next tick.
 func (s *ResourceStore) Watch(ctx context.Context, reg *scopes.Registry, interval time.Duration, logger *slog.Logger) {
-	if interval <= 0 {
-		return
+	var tick <-chan time.Time
+	if interval > 0 {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		tick = t.C
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			if err := s.Load(ctx, reg); err != nil && ctx.Err() == nil && logger != nil {
-				logger.Warn("reload registered resources", "error", err)
-			}
+		case <-tick:
+		case <-s.reload:
+		}
+		if err := s.Load(ctx, reg); err != nil && ctx.Err() == nil && logger != nil {
+			logger.Warn("reload registered resources", "error", err)
 		}
 	}
 }

@@ -86,7 +86,9 @@ func (c *cli) openApp(ctx context.Context) (*app.App, error) {
 	}
 	// Management commands log warnings only, to keep their output clean.
 	cfg.Log.Level = "warn"
-	return app.New(ctx, cfg, c.logger(cfg), app.Options{Migrate: true})
+	// PublishOnly: changes (e.g. `key rotate`) reach running servers at
+	// once, without this short-lived process listening for theirs.
+	return app.New(ctx, cfg, c.logger(cfg), app.Options{Migrate: true, PublishOnly: true})
 }
 
 // withApp runs fn with an opened App and closes it afterwards.

@@ -22,6 +22,7 @@ import (
 	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/notify"
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
 	"github.com/authgate/authgate/resources"
@@ -63,6 +64,12 @@ type App struct {
 	OAuth *authserver.Server
 	// --- end authserver ---
 
+	// --- notify ---
+	// Notify is the cross-instance invalidation bus (DESIGN §3): PostgreSQL
+	// NOTIFY/LISTEN between instances, in-process fan-out on SQLite.
+	Notify *notify.Bus
+	// --- end notify ---
+
 	closers []func() error
 }
 
@@ -70,6 +77,9 @@ type App struct {
 type Options struct {
 	// Migrate applies pending migrations even when database.auto_migrate is off.
 	Migrate bool
+	// PublishOnly announces this App's changes to running instances but
+	// opens no PostgreSQL listener (management commands, which exit at once).
+	PublishOnly bool
 }
 
 // New builds an App. The caller must Close it.
@@ -100,6 +110,13 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 	}
 	a.Users = users.NewSQLStore(d)
 
+	// --- notify: before any cache loads ---
+	if err := a.wireNotify(ctx, opts.PublishOnly); err != nil {
+		a.Close()
+		return nil, err
+	}
+	// --- end notify ---
+
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -107,6 +124,9 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 		a.Close()
 		return nil, err
 	}
+	// --- notify: connect the caches (after wiring) ---
+	a.subscribeInvalidations()
+	// --- end notify ---
 	return a, nil
 }
 

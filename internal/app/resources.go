@@ -12,8 +12,10 @@ import (
 )
 
 // registryReloadInterval is how often each instance re-reads the resources
-// other instances registered at run time.
-const registryReloadInterval = 30 * time.Second
+// other instances registered at run time. Changes are announced through the
+// invalidation bus and reloaded at once (notify.go); this poll is only a
+// safety net.
+const registryReloadInterval = 5 * time.Minute
 
 // wireScopes builds the scope registry: authgate's own resources, those
 // declared in the config file, and those registered at run time (table

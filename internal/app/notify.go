@@ -1,0 +1,48 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/authserver/api"
+	"github.com/authgate/authgate/internal/notify"
+)
+
+// wireNotify opens the cross-instance invalidation bus (DESIGN §3). It runs
+// before anything loads a cache: on PostgreSQL, New returns once LISTEN is
+// in effect, so no change committed after a cache's first load goes unheard.
+func (a *App) wireNotify(ctx context.Context, publishOnly bool) error {
+	bus, err := notify.New(ctx, a.DB, a.Config.Database.URL, notify.Options{Logger: a.Logger, PublishOnly: publishOnly})
+	if err != nil {
+		return fmt.Errorf("invalidation bus: %w", err)
+	}
+	a.Notify = bus
+	a.OnClose(bus.Close)
+	return nil
+}
+
+// subscribeInvalidations connects the process caches of database state to
+// the bus, once they all exist: each announces its own changes and drops or
+// reloads what other instances (or `authgate key rotate`) announce.
+//
+//   - scope registry: PUT/DELETE /api/resources/{policy_id}/ announce
+//     "resource:<policy_id>"; every instance's Watch reloads the registered
+//     resources at once (the periodic poll stays as a safety net);
+//   - signing keys: Rotate announces "signing_key:<kid>"; every instance's
+//     KeySet reloads on next use, so the new key is in its JWKS at once.
+//
+// OAuth clients, API tokens, OAuth tokens, users and sessions are read from
+// the database on every check (no cache), so they announce nothing yet; the
+// compiled-policy cache of package tokens is keyed by content and cannot go
+// stale.
+func (a *App) subscribeInvalidations() {
+	a.resourceStore.SetNotifier(a.Notify)
+	a.Notify.Subscribe(api.ResourceNotifyKind, func(string) { a.resourceStore.Invalidate() })
+	a.OAuth.Keys.SetNotifier(a.Notify)
+	a.Notify.Subscribe(authserver.KeyNotifyKind, func(string) { a.OAuth.Keys.Invalidate() })
+	// Changes announced between the first loads (during wiring) and these
+	// subscriptions had no subscriber: reload once to cover them.
+	a.resourceStore.Invalidate()
+	a.OAuth.Keys.Invalidate()
+}
