@@ -141,10 +141,7 @@ type keyRow struct {
 }
 
 func (ks *KeySet) load(ctx context.Context) error {
-	ks.mu.Lock()
-	ks.loads++
-	seq := ks.loads
-	ks.mu.Unlock()
+	seq := ks.startLoad()
 	var rows []keyRow
 	if err := ks.db.SelectContext(ctx, &rows, `SELECT id, kid, alg, private_key, created_at, activates_at FROM signing_keys`); err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
@@ -163,18 +160,32 @@ func (ks *KeySet) load(ctx context.Context) error {
 		}
 		return int(a.ID - b.ID)
 	})
+	ks.store(seq, keys)
+	return nil
+}
+
+// startLoad numbers a load as it starts, before it reads the table.
+func (ks *KeySet) startLoad() uint64 {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	// A load that started earlier than the one already stored read an
-	// older state; one that started before the last Invalidate is kept
-	// (nothing newer is known) but not trusted as fresh.
-	if seq > ks.storedLoad {
-		ks.keys, ks.storedLoad = keys, seq
-		if seq > ks.invalidLoad {
-			ks.loadedAt = ks.now()
-		}
+	ks.loads++
+	return ks.loads
+}
+
+// store keeps the keys read by load number seq. A load that started
+// earlier than the one already stored read an older state and is dropped;
+// one that started before the last Invalidate is kept (nothing newer is
+// known) but not trusted as fresh, so the next use reloads.
+func (ks *KeySet) store(seq uint64, keys []*signingKey) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	if seq <= ks.storedLoad {
+		return
 	}
-	return nil
+	ks.keys, ks.storedLoad = keys, seq
+	if seq > ks.invalidLoad {
+		ks.loadedAt = ks.now()
+	}
 }
 
 func parseKeyRow(r keyRow) (*signingKey, error) {
