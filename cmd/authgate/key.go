@@ -29,7 +29,9 @@ func newKeyRotateCmd(c *cli) *cobra.Command {
 		Short: "Add a signing key: published in the JWKS at once, signing after --activate-in",
 		Long: "rotate adds a new signing key. It is published in the JWKS immediately and starts signing\n" +
 			"access tokens after --activate-in (default oauth.key_publish_delay), so resource servers that\n" +
-			"cache the JWKS learn it first. The previous key stays published until its last token expires.",
+			"cache the JWKS learn it first. The previous key stays published until its last token expires.\n" +
+			"Running servers on the same PostgreSQL database are told at once (NOTIFY authgate_invalidate)\n" +
+			"and publish the key immediately; a server on SQLite picks it up within 30 seconds.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(output); err != nil {

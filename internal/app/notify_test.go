@@ -201,9 +201,14 @@ func TestInstancesShareChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		info, err := cli.OAuth.Keys.Rotate(ctx, authserver.AlgES256, time.Hour)
+		var listeners int
+		lerr := a.DB.GetContext(ctx, &listeners, `SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1`, appName+"-notify")
 		cli.Close()
 		if err != nil {
 			t.Fatal(err)
+		}
+		if lerr != nil || listeners != 2 {
+			t.Fatalf("%d listening connections (%v), want 2: A's and B's, none for the publish-only handle", listeners, lerr)
 		}
 		for name, inst := range map[string]*app.App{"A": a, "B": b} {
 			eventually(t, name+" publishes the new key", func() bool { return slices.Contains(jwksKIDs(t, inst), info.KID) })
