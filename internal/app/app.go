@@ -293,11 +293,20 @@ func issuerScheme(issuer string) string {
 // until the App closes. Expired sessions are refused anyway; this only
 // keeps the table small.
 func (a *App) startSessionCleanup() {
+	a.every(10*time.Minute, "session cleanup", func(ctx context.Context) (int64, error) {
+		n, err := a.Sessions.Cleanup(ctx)
+		return int64(n), err
+	})
+}
+
+// every runs job each interval, with a one-minute deadline, until the App
+// closes; what it deleted is logged at debug level, failures as warnings.
+func (a *App) every(interval time.Duration, name string, job func(ctx context.Context) (int64, error)) {
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(10 * time.Minute)
+		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
 			select {
@@ -305,10 +314,10 @@ func (a *App) startSessionCleanup() {
 				return
 			case <-t.C:
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				if n, err := a.Sessions.Cleanup(ctx); err != nil {
-					a.Logger.Warn("session cleanup failed", "error", err)
+				if n, err := job(ctx); err != nil {
+					a.Logger.Warn(name+" failed", "error", err)
 				} else if n > 0 {
-					a.Logger.Debug("deleted expired sessions", "count", n)
+					a.Logger.Debug(name, "deleted", n)
 				}
 				cancel()
 			}

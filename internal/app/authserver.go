@@ -67,26 +67,8 @@ func (a *App) webTokenSummaries(ctx context.Context, userID int64) ([]authserver
 // minutes until the App closes (they are refused anyway; this keeps the
 // tables small).
 func (a *App) startOAuthPurge() {
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(10 * time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				if n, err := a.OAuth.Tokens.Purge(ctx, time.Now().Add(-time.Minute)); err != nil {
-					a.Logger.Warn("oauth token purge failed", "error", err)
-				} else if n > 0 {
-					a.Logger.Debug("purged expired oauth tokens", "count", n)
-				}
-				cancel()
-			}
-		}
-	}()
-	a.OnClose(func() error { close(stop); <-done; return nil })
+	a.every(10*time.Minute, "oauth token purge", func(ctx context.Context) (int64, error) {
+		n, err := a.OAuth.Tokens.Purge(ctx, time.Now().Add(-time.Minute))
+		return int64(n), err
+	})
 }
