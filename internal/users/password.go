@@ -12,7 +12,7 @@ import (
 )
 
 // Argon2id parameters. These are OWASP's Password Storage Cheat Sheet
-// baseline for argon2id (m=19 MiB, t=2, p=1): about 25 ms per hash on this
+// baseline for argon2id (m=19 MiB, t=2, p=1): about 42 ms per hash on this
 // project's 2-core reference machine. The parameters are stored in each hash
 // (PHC string format), so raising them later only affects new hashes.
 const (
