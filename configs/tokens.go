@@ -1,6 +1,9 @@
 package configs
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Tokens configures API tokens (package tokens). Zero values mean the
 // built-in defaults.
@@ -25,6 +28,27 @@ type Tokens struct {
 	// the environment, AUTHGATE_TOKENS__LEGACY_SECRET) only if you must
 	// create legacy 40-hex tokens; existing ones authenticate without it.
 	LegacySecret string `koanf:"legacy_secret"`
+	// CacheTTL is how long an authenticated token's row (token + owner) is
+	// reused without a query; 0 disables the cache. Every change announces
+	// itself (NOTIFY) so every instance drops the entry at once; the TTL only
+	// bounds staleness when a notice is lost. Default 30s.
+	CacheTTL time.Duration `koanf:"cache_ttl"`
+	// CacheSQLite enables the cache on SQLite too. Off by default: SQLite
+	// lookups are fast, and a CLI in another process cannot notify a SQLite
+	// server, so its changes would wait for the TTL there.
+	CacheSQLite bool `koanf:"cache_sqlite"`
+	// CacheSize bounds the number of cached tokens; default 10000.
+	CacheSize int `koanf:"cache_size"`
+}
+
+// CacheTTLFor returns the authentication-cache TTL to use on a database of
+// the given dialect ("postgres" or "sqlite"): CacheTTL on PostgreSQL, and on
+// SQLite only with CacheSQLite; 0 means no cache.
+func (t Tokens) CacheTTLFor(dialect string) time.Duration {
+	if dialect != "postgres" && !t.CacheSQLite {
+		return 0
+	}
+	return max(t.CacheTTL, 0)
 }
 
 // minTokenEntropy mirrors tokens.MinEntropyLength (configs imports nothing
@@ -62,6 +86,12 @@ func (t Tokens) Validate() []error {
 	}
 	if t.MaxAttempts < 0 {
 		bad("max_attempts", "must not be negative")
+	}
+	if t.CacheTTL < 0 {
+		bad("cache_ttl", "must not be negative (0 disables the cache)")
+	}
+	if t.CacheSize < 0 {
+		bad("cache_size", "must not be negative")
 	}
 	return errs
 }

@@ -3,6 +3,7 @@ package configs
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTokensValidate(t *testing.T) {
@@ -23,6 +24,9 @@ func TestTokensValidate(t *testing.T) {
 		{"legacy without secret", Tokens{DefaultGenerator: "legacy_sha1"}, "needs tokens.legacy_secret"},
 		{"legacy with secret", Tokens{DefaultGenerator: "legacy_sha1", LegacySecret: "s3cret"}, ""},
 		{"negative attempts", Tokens{MaxAttempts: -1}, `"tokens.max_attempts"`},
+		{"negative cache TTL", Tokens{CacheTTL: -time.Second}, `"tokens.cache_ttl"`},
+		{"negative cache size", Tokens{CacheSize: -1}, `"tokens.cache_size"`},
+		{"cache disabled", Tokens{CacheTTL: 0}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -53,5 +57,32 @@ func TestTokensFromEnvironment(t *testing.T) {
 	}
 	if _, err := Load("", []string{"AUTHGATE_TOKENS__LENGTH=12"}, nil); err == nil || !strings.Contains(err.Error(), "tokens.length") {
 		t.Errorf("length 12: err = %v", err)
+	}
+}
+
+// TestTokensCacheTTLFor: the authentication cache is on for PostgreSQL by
+// default, and on SQLite only when asked for.
+func TestTokensCacheTTLFor(t *testing.T) {
+	def, err := Load("", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		in      Tokens
+		dialect string
+		want    time.Duration
+	}{
+		{"default postgres", def.Tokens, "postgres", 30 * time.Second},
+		{"default sqlite", def.Tokens, "sqlite", 0},
+		{"sqlite asked for", Tokens{CacheTTL: time.Minute, CacheSQLite: true}, "sqlite", time.Minute},
+		{"disabled", Tokens{CacheTTL: 0, CacheSQLite: true}, "postgres", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.in.CacheTTLFor(tc.dialect); got != tc.want {
+				t.Fatalf("CacheTTLFor(%s) = %s, want %s", tc.dialect, got, tc.want)
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,6 +60,13 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives operational logs (never a secret); default discards.
 	Logger *slog.Logger
+	// CacheTTL enables the authentication cache: a token found by digest
+	// is kept with its owner this long (0: no cache, every Authenticate
+	// queries). Decisions are still made per request from the cached row;
+	// writes drop entries locally, and with SetNotifier on every instance.
+	CacheTTL time.Duration
+	// CacheSize bounds the cache; default DefaultCacheSize.
+	CacheSize int
 }
 
 // Validate reports settings that NewManager would have to replace.
@@ -125,6 +133,8 @@ type Manager struct {
 
 	knownIDs atomic.Pointer[func(string) bool]
 	policies policyCache
+	cache    *authCache // nil: no authentication cache
+	notifier Notifier   // nil: changes are not announced
 
 	obsMu     sync.RWMutex
 	observers []func(context.Context, Event)
@@ -134,7 +144,8 @@ type Manager struct {
 // re-read a token owner at generation. Invalid options are logged and
 // replaced by defaults; call Options.Validate first to fail early.
 func NewManager(store Store, us users.Store, opts Options) *Manager {
-	m := &Manager{store: store, users: us, reg: opts.Registry, now: opts.Now, log: opts.Logger}
+	m := &Manager{store: store, users: us, reg: opts.Registry, now: opts.Now, log: opts.Logger,
+		cache: newAuthCache(opts.CacheTTL, opts.CacheSize)}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
@@ -189,6 +200,54 @@ func (m *Manager) SetKnownPolicyIDs(known func(id string) bool) {
 		return
 	}
 	m.knownIDs.Store(&known)
+}
+
+// SetNotifier connects the manager to the cross-instance invalidation bus
+// (DESIGN §3, §6): every change to a token (Update, Invalidate*, Delete)
+// announces "api_token:<id>" (or "user:<id>" / "api_token:*" for bulk
+// invalidation) in its transaction, and the authentication cache drops
+// what any instance announces, including "user:<id>" from package users.
+// Call it once, before the manager serves requests.
+func (m *Manager) SetNotifier(n Notifier) {
+	m.notifier = n
+	if n == nil || m.cache == nil {
+		return
+	}
+	n.Subscribe(NotifyKind, func(id string) { m.cache.drop(NotifyKind, id) })
+	n.Subscribe(users.NotifyKind, func(id string) { m.cache.drop(users.NotifyKind, id) })
+	m.cache.clear() // anything cached before the subscriptions
+}
+
+// DropCached drops the authentication-cache entries a notice names: kind
+// NotifyKind with a token ID, or users.NotifyKind with a user ID; "*"
+// drops everything. Without a cache it does nothing.
+func (m *Manager) DropCached(kind, id string) {
+	if m.cache != nil {
+		m.cache.drop(kind, id)
+	}
+}
+
+// CacheLen returns the number of cached authentication rows.
+func (m *Manager) CacheLen() int {
+	if m.cache == nil {
+		return 0
+	}
+	return m.cache.len()
+}
+
+// writeTx runs a change to tokens in one transaction that announces
+// kind:id with its commit when a notifier is set, and then drops the named
+// cache entries locally (also after an error: a failed commit may still
+// have committed, and a drop only costs a query).
+func (m *Manager) writeTx(ctx context.Context, kind, id string, fn func(tx StoreTx) error) error {
+	var err error
+	if m.notifier != nil {
+		err = m.store.InTxAnnounce(ctx, m.notifier, kind, id, fn)
+	} else {
+		err = m.store.InTx(ctx, fn)
+	}
+	m.DropCached(kind, id)
+	return err
 }
 
 // Subscribe registers fn to receive every event after its change commits.
@@ -365,7 +424,8 @@ func (m *Manager) Authenticate(ctx context.Context, raw string) (*Authenticated,
 		return nil, &AuthError{Kind: ErrMalformedToken}
 	}
 	digest := digestOf(raw)
-	l, err := m.store.LookupDigest(ctx, digest)
+	now := m.now()
+	l, entry, err := m.lookup(ctx, digest, now)
 	if errors.Is(err, ErrNotFound) {
 		return nil, &AuthError{Kind: ErrTokenNotFound}
 	}
@@ -377,7 +437,7 @@ func (m *Manager) Authenticate(ctx context.Context, raw string) (*Authenticated,
 	if subtle.ConstantTimeCompare([]byte(l.Digest), []byte(digest)) != 1 {
 		return nil, &AuthError{Kind: ErrTokenNotFound}
 	}
-	tok, now := l.Token, m.now()
+	tok := l.Token
 	if !tok.Valid {
 		// Djblets §7.3: the invalid check precedes the expired check.
 		when := tok.LastUpdated
@@ -388,19 +448,47 @@ func (m *Manager) Authenticate(ctx context.Context, raw string) (*Authenticated,
 	}
 	if tok.IsExpired(now) {
 		m.log.Debug(fmt.Sprintf("API Login failed for %s. The token is expired.", l.Owner.Username))
-		m.noteExpired(ctx, tok, now)
+		m.noteExpired(ctx, tok, now, entry)
 		return nil, &AuthError{Kind: ErrTokenExpired, Message: expiredMessage(*tok.Expires)}
 	}
 	if !l.Owner.IsActive {
 		return nil, &AuthError{Kind: ErrUserInactive}
 	}
-	m.noteUsed(ctx, tok, now)
+	m.noteUsed(ctx, tok, now, entry)
 	return &Authenticated{
 		Token:      tok,
 		User:       l.Owner,
 		Policy:     m.policies.get(tok.Policy),
 		Deprecated: m.deprecated[tok.GeneratorID],
 	}, nil
+}
+
+// lookup finds the token by digest: from the cache when it holds a live
+// entry, else with one query (whose row is then cached). A cached row is
+// returned as a private copy, with the newest last_used this process
+// knows. entry is the cache entry, or nil without a cache. Not-found is
+// never cached: a token created a moment ago must work at once.
+func (m *Manager) lookup(ctx context.Context, digest string, now time.Time) (*Lookup, *cacheEntry, error) {
+	c := m.cache
+	if c == nil {
+		l, err := m.store.LookupDigest(ctx, digest)
+		return l, nil, err
+	}
+	e := c.get(digest, now)
+	if e == nil {
+		epoch := c.currentEpoch()
+		l, err := m.store.LookupDigest(ctx, digest)
+		if err != nil {
+			return nil, nil, err
+		}
+		e = c.put(epoch, &Lookup{Token: l.Token.clone(), Digest: l.Digest, Owner: l.Owner}, now)
+	}
+	tok := e.tok.clone()
+	if lu := e.lastUsed.Load(); lu != 0 && (tok.LastUsed == nil || lu > tok.LastUsed.UnixNano()) {
+		t := time.Unix(0, lu).UTC()
+		tok.LastUsed = &t
+	}
+	return &Lookup{Token: tok, Digest: e.digest, Owner: e.owner}, e, nil
 }
 
 // invalidMessage is Djblets' message for an invalidated token (spec §7.3).
@@ -421,9 +509,15 @@ func expiredMessage(expires time.Time) string {
 // noteExpired records the expired event once per token (DESIGN §6; Djblets
 // fires it on every attempt, §10 item 16). Failures are logged: the
 // authentication answer does not depend on them.
-func (m *Manager) noteExpired(ctx context.Context, tok *Token, now time.Time) {
+//
+// A cached row still says "not sent": it is dropped after the attempt, so
+// the next request reads the flag from the database instead of trying again.
+func (m *Manager) noteExpired(ctx context.Context, tok *Token, now time.Time, entry *cacheEntry) {
 	if tok.ExpiredEventSent {
 		return
+	}
+	if entry != nil {
+		defer m.cache.dropEntry(entry)
 	}
 	ev := Event{Kind: EventExpired, At: dbTime(now), Token: tok, ActorUserID: ActorFrom(ctx)}
 	fired := false
@@ -446,8 +540,9 @@ func (m *Manager) noteExpired(ctx context.Context, tok *Token, now time.Time) {
 }
 
 // noteUsed writes last_used, at most once per lastUsedInterval per token,
-// with its "used" event.
-func (m *Manager) noteUsed(ctx context.Context, tok *Token, now time.Time) {
+// with its "used" event. With the cache, the entry remembers the write (or
+// that another writer was first), so the next write is due a minute later.
+func (m *Manager) noteUsed(ctx context.Context, tok *Token, now time.Time, entry *cacheEntry) {
 	now = dbTime(now)
 	if tok.LastUsed != nil && now.Sub(*tok.LastUsed) < lastUsedInterval {
 		return
@@ -467,6 +562,10 @@ func (m *Manager) noteUsed(ctx context.Context, tok *Token, now time.Time) {
 	if err != nil {
 		m.log.Warn("could not record API token use", "token_id", tok.ID, "error", err)
 		return
+	}
+	if entry != nil {
+		// Not written means another writer set it within the last minute.
+		entry.lastUsed.Store(now.UnixNano())
 	}
 	if wrote {
 		tok.LastUsed = &now
@@ -503,7 +602,7 @@ func (m *Manager) Update(ctx context.Context, id int64, fn func(t *Token) error)
 	actor := ActorFrom(ctx)
 	var events []Event
 	var out *Token
-	err := m.store.InTx(ctx, func(tx StoreTx) error {
+	err := m.writeTx(ctx, NotifyKind, strconv.FormatInt(id, 10), func(tx StoreTx) error {
 		events = events[:0]
 		old, err := tx.Get(ctx, id)
 		if err != nil {
@@ -678,7 +777,8 @@ func (m *Manager) invalidate(ctx context.Context, scope InvalidateScope, reason 
 	actor := ActorFrom(ctx)
 	var events []Event
 	var toks []*Token
-	err := m.store.InTx(ctx, func(tx StoreTx) error {
+	kind, id := scope.notice()
+	err := m.writeTx(ctx, kind, id, func(tx StoreTx) error {
 		var err error
 		if toks, err = tx.Invalidate(ctx, scope, now, reason); err != nil {
 			return err
@@ -704,11 +804,26 @@ func (m *Manager) invalidate(ctx context.Context, scope InvalidateScope, reason 
 	return toks, nil
 }
 
+// notice is the invalidation notice of a bulk change: the token, the one
+// user's tokens, or everything.
+func (s InvalidateScope) notice() (kind, id string) {
+	switch {
+	case s.All:
+		return NotifyKind, "*"
+	case s.TokenID != 0:
+		return NotifyKind, strconv.FormatInt(s.TokenID, 10)
+	case len(s.UserIDs) == 1:
+		return users.NotifyKind, strconv.FormatInt(s.UserIDs[0], 10)
+	default:
+		return NotifyKind, "*"
+	}
+}
+
 // Delete removes token id (ErrNotFound) and fires EventDeleted.
 func (m *Manager) Delete(ctx context.Context, id int64) error {
 	now := dbTime(m.now())
 	var ev Event
-	err := m.store.InTx(ctx, func(tx StoreTx) error {
+	err := m.writeTx(ctx, NotifyKind, strconv.FormatInt(id, 10), func(tx StoreTx) error {
 		t, err := tx.Get(ctx, id)
 		if err != nil {
 			return err

@@ -103,6 +103,13 @@ func (s *SQLStore) InTx(ctx context.Context, fn func(tx StoreTx) error) error {
 	})
 }
 
+// InTxAnnounce implements Store. p must publish on this store's database.
+func (s *SQLStore) InTxAnnounce(ctx context.Context, p Publisher, kind, id string, fn func(tx StoreTx) error) error {
+	return p.PublishInTx(ctx, kind, id, func(tx *sqlx.Tx) error {
+		return fn(&sqlTx{db: s.db, tx: tx})
+	})
+}
+
 // Get implements Store.
 func (s *SQLStore) Get(ctx context.Context, id int64) (*Token, error) {
 	return getToken(ctx, s.db, s.db, id, "")

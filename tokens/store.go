@@ -16,6 +16,10 @@ type Store interface {
 	// InTx runs fn in one transaction, committed when fn returns nil and
 	// rolled back otherwise.
 	InTx(ctx context.Context, fn func(tx StoreTx) error) error
+	// InTxAnnounce is InTx whose transaction is run by p.PublishInTx, so
+	// that kind:id is announced to every instance when, and only if, it
+	// commits.
+	InTxAnnounce(ctx context.Context, p Publisher, kind, id string, fn func(tx StoreTx) error) error
 	// Get loads a token by ID, or returns ErrNotFound.
 	Get(ctx context.Context, id int64) (*Token, error)
 	// List returns the tokens of userID, oldest first.

@@ -30,17 +30,20 @@ func (a *App) wireNotify(ctx context.Context, publishOnly bool) error {
 //     "resource:<policy_id>"; every instance's Watch reloads the registered
 //     resources at once (the periodic poll stays as a safety net);
 //   - signing keys: Rotate announces "signing_key:<kid>"; every instance's
-//     KeySet reloads on next use, so the new key is in its JWKS at once.
+//     KeySet reloads on next use, so the new key is in its JWKS at once;
+//   - API tokens: the authentication cache (PostgreSQL by default) drops
+//     "api_token:<id>" and "user:<id>", announced by token and user changes
+//     (wireTokenCache).
 //
-// OAuth clients, API tokens, OAuth tokens, users and sessions are read from
-// the database on every check (no cache), so they announce nothing yet; the
-// compiled-policy cache of package tokens is keyed by content and cannot go
-// stale.
+// OAuth clients, OAuth tokens and sessions are read from the database on
+// every check (no cache), so they announce nothing yet; the compiled-policy
+// cache of package tokens is keyed by content and cannot go stale.
 func (a *App) subscribeInvalidations() {
 	a.resourceStore.SetNotifier(a.Notify)
 	a.Notify.Subscribe(api.ResourceNotifyKind, func(string) { a.resourceStore.Invalidate() })
 	a.OAuth.Keys.SetNotifier(a.Notify)
 	a.Notify.Subscribe(authserver.KeyNotifyKind, func(string) { a.OAuth.Keys.Invalidate() })
+	a.wireTokenCache() // --- tokens ---
 	// Changes announced between the first loads (during wiring) and these
 	// subscriptions had no subscriber: reload once to cover them.
 	a.resourceStore.Invalidate()

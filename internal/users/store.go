@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/authgate/authgate/internal/db"
 )
@@ -61,10 +64,25 @@ type Store interface {
 	Authenticate(ctx context.Context, username, password string) (User, error)
 }
 
+// NotifyKind is the invalidation-notice kind of users: "user:<id>" is
+// announced when a user's active or admin flag changes, so that caches of
+// user-derived decisions (the API-token authentication cache) drop it.
+const NotifyKind = "user"
+
+// Notifier announces a change with its transaction (internal/notify.Bus).
+type Notifier interface {
+	PublishInTx(ctx context.Context, kind, id string, fn func(tx *sqlx.Tx) error) error
+}
+
 // SQLStore implements Store on internal/db.
 type SQLStore struct {
-	db *db.DB
+	db       *db.DB
+	notifier Notifier
 }
+
+// SetNotifier makes SetActive and SetAdmin announce "user:<id>" in their
+// transaction (DESIGN §3). Call it before the store is shared.
+func (s *SQLStore) SetNotifier(n Notifier) { s.notifier = n }
 
 // NewSQLStore returns a Store backed by d.
 func NewSQLStore(d *db.DB) *SQLStore { return &SQLStore{db: d} }
@@ -147,8 +165,12 @@ func (s *SQLStore) Count(ctx context.Context) (int, error) {
 }
 
 func (s *SQLStore) update(ctx context.Context, id int64, set string, arg any) error {
+	return s.updateWith(ctx, s.db, id, set, arg)
+}
+
+func (s *SQLStore) updateWith(ctx context.Context, ex sqlx.ExecerContext, id int64, set string, arg any) error {
 	q := s.db.Rebind(`UPDATE users SET ` + set + ` = ?, updated_at = ? WHERE id = ?`)
-	res, err := s.db.ExecContext(ctx, q, arg, time.Now().UTC().Truncate(time.Microsecond), id)
+	res, err := ex.ExecContext(ctx, q, arg, time.Now().UTC().Truncate(time.Microsecond), id)
 	if err != nil {
 		return fmt.Errorf("update user %d: %w", id, err)
 	}
@@ -156,6 +178,17 @@ func (s *SQLStore) update(ctx context.Context, id int64, set string, arg any) er
 		return ErrNotFound
 	}
 	return nil
+}
+
+// updateAnnounced is update, announcing "user:<id>" with the change when a
+// notifier is set (a rolled-back change announces nothing).
+func (s *SQLStore) updateAnnounced(ctx context.Context, id int64, set string, arg any) error {
+	if s.notifier == nil {
+		return s.update(ctx, id, set, arg)
+	}
+	return s.notifier.PublishInTx(ctx, NotifyKind, strconv.FormatInt(id, 10), func(tx *sqlx.Tx) error {
+		return s.updateWith(ctx, tx, id, set, arg)
+	})
 }
 
 // SetPassword replaces the user's password hash.
@@ -170,12 +203,12 @@ func (s *SQLStore) SetPassword(ctx context.Context, id int64, password string) e
 // SetActive activates or deactivates a user. Deactivated users cannot log in
 // and their API tokens stop authenticating.
 func (s *SQLStore) SetActive(ctx context.Context, id int64, active bool) error {
-	return s.update(ctx, id, "is_active", active)
+	return s.updateAnnounced(ctx, id, "is_active", active)
 }
 
 // SetAdmin grants or removes the admin flag.
 func (s *SQLStore) SetAdmin(ctx context.Context, id int64, admin bool) error {
-	return s.update(ctx, id, "is_admin", admin)
+	return s.updateAnnounced(ctx, id, "is_admin", admin)
 }
 
 // Authenticate implements Store.
