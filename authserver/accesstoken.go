@@ -34,6 +34,13 @@ type atClaims struct {
 	jwt.RegisteredClaims
 	ClientID string `json:"client_id"`
 	Scope    string `json:"scope,omitempty"`
+	// Cnf binds a DPoP access token to its key (RFC 9449 §6.1).
+	Cnf *confirmation `json:"cnf,omitempty"`
+}
+
+// confirmation is the RFC 7800 cnf claim with RFC 9449's jkt member.
+type confirmation struct {
+	JKT string `json:"jkt,omitempty"`
 }
 
 // AccessToken is a validated access token, JWT or opaque.
@@ -48,6 +55,9 @@ type AccessToken struct {
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 	Opaque    bool
+	// JKT is the thumbprint of the DPoP key the token is bound to ("" for
+	// a Bearer token).
+	JKT string
 }
 
 // accessTokens issues access and refresh tokens (go-oauth2's
@@ -163,6 +173,10 @@ func (a *accessTokens) signJWT(ctx context.Context, ti oauth2.TokenInfo) (string
 		ClientID: ti.GetClientID(),
 		Scope:    ti.GetScope(),
 	}
+	if jkt := jktFrom(ctx); jkt != "" {
+		// RFC 9449 §6.1: a DPoP-bound JWT carries cnf.jkt.
+		claims.Cnf = &confirmation{JKT: jkt}
+	}
 	tok := jwt.NewWithClaims(k.method, claims)
 	tok.Header["typ"] = jwtType
 	tok.Header["kid"] = k.KID
@@ -235,6 +249,12 @@ func (a *accessTokens) validateJWT(ctx context.Context, raw string) (*AccessToke
 		JTI: c.ID, ClientID: c.ClientID, Subject: c.Subject, Scope: c.Scope, Audience: c.Audience,
 		IssuedAt: c.IssuedAt.UTC(), ExpiresAt: c.ExpiresAt.UTC(),
 	}
+	if c.Cnf != nil {
+		if c.Cnf.JKT == "" {
+			return nil, errTokenInvalid // a cnf we cannot enforce
+		}
+		at.JKT = c.Cnf.JKT
+	}
 	if c.Subject != c.ClientID {
 		uid, err := strconv.ParseInt(c.Subject, 10, 64)
 		if err != nil || uid <= 0 {
@@ -284,7 +304,7 @@ func (a *accessTokens) validateOpaque(ctx context.Context, raw string) (*AccessT
 	}
 	at := &AccessToken{
 		JTI: r.Prefix, ClientID: r.ClientID, Scope: r.Scope, Audience: []string{a.audience},
-		IssuedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, Opaque: true, Subject: r.ClientID,
+		IssuedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, Opaque: true, Subject: r.ClientID, JKT: r.JKT,
 	}
 	if r.UserID.Valid {
 		at.UserID = r.UserID.Int64

@@ -39,6 +39,6 @@ func (v *BearerValidator) ValidateBearer(ctx context.Context, raw string) (*reso
 	}
 	return &resources.BearerToken{
 		TokenID: at.JTI, ClientID: at.ClientID, UserID: at.UserID, Username: at.Username,
-		Scopes: set, ExpiresAt: at.ExpiresAt, Audience: at.Audience,
+		Scopes: set, ExpiresAt: at.ExpiresAt, Audience: at.Audience, JKT: at.JKT,
 	}, nil
 }

@@ -21,6 +21,9 @@ const (
 type reqState struct {
 	client *Client
 	method string
+	// jkt is the thumbprint of the key of the request's verified DPoP
+	// proof ("" without one): the tokens issued are bound to it.
+	jkt string
 }
 
 type stateKey struct{}

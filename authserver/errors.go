@@ -19,6 +19,9 @@ const (
 	codeInvalidScope         = "invalid_scope"
 	codeServerError          = "server_error"
 	codeUnsupportedTokenType = "unsupported_token_type"
+	// RFC 9449 §12.2: a DPoP proof that is missing, malformed or fails a
+	// check of §4.3; status 400 like the other §5.2 errors.
+	codeInvalidDPoPProof = "invalid_dpop_proof"
 )
 
 // oauthError is an error we answer with on an OAuth endpoint. Description is

@@ -74,6 +74,19 @@ func (s *Server) refresh(ctx context.Context, tgr *oauth2.TokenGenerateRequest) 
 			failure = errGrantInvalid
 			return nil
 		}
+		// RFC 9449 §5: a DPoP-bound refresh token (a public client's) is
+		// used only with a proof signed by the same key. A refusal leaves
+		// the token alone: whoever lacks the key cannot spend it.
+		if row.JKT != "" {
+			switch jkt := jktFrom(ctx); {
+			case jkt == "":
+				failure = oerr(codeInvalidDPoPProof, "the refresh token is DPoP-bound: send a DPoP proof")
+				return nil
+			case jkt != row.JKT:
+				failure = oerr(codeInvalidGrant, "the refresh token is bound to another DPoP key")
+				return nil
+			}
+		}
 		// RFC 6749 §6: the new scope must not include any scope not
 		// originally granted; a client's scopes removed since then are
 		// dropped too.

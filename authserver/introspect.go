@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/authgate/authgate/resources/dpop"
 	"github.com/authgate/authgate/tokens"
 )
 
@@ -92,6 +93,11 @@ func (s *Server) introspect(ctx context.Context, caller *Client, raw string) (ma
 		if !at.Opaque {
 			out["jti"] = at.JTI
 		}
+		if at.JKT != "" {
+			// RFC 9449 §6.2: the key the token is bound to.
+			out["token_type"] = dpop.TokenType
+			out["cnf"] = map[string]string{"jkt": at.JKT}
+		}
 		return out, nil
 	case hasPrefix(raw, PrefixRefreshToken):
 		if !wellFormed(PrefixRefreshToken, raw) {
@@ -110,6 +116,9 @@ func (s *Server) introspect(ctx context.Context, caller *Client, raw string) (ma
 		}
 		if row.Scope != "" {
 			out["scope"] = row.Scope
+		}
+		if row.JKT != "" {
+			out["cnf"] = map[string]string{"jkt": row.JKT}
 		}
 		if row.UserID.Valid {
 			_, active, username, err := s.access.status(ctx, "", row.UserID.Int64)

@@ -36,6 +36,9 @@ type Metadata struct {
 	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
 	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
+	// DPoPSigningAlgValuesSupported lists the DPoP proof algorithms when
+	// DPoP is on (RFC 9449 §5.1).
+	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported,omitempty"`
 }
 
 // Metadata returns the server's RFC 8414 metadata.
@@ -61,6 +64,9 @@ func (s *Server) Metadata() Metadata {
 		CodeChallengeMethodsSupported:             methods,
 		// RFC 9207: set by the authorize handler's owner when it returns iss.
 		AuthorizationResponseIssParameterSupported: s.AuthorizationResponseIss,
+	}
+	if s.dpop != nil {
+		m.DPoPSigningAlgValuesSupported = s.dpop.Algs()
 	}
 	if s.scopes != nil {
 		m.ScopesSupported = s.scopes.ScopeNames()

@@ -97,7 +97,8 @@ func newHarness(t testing.TB, d *db.DB, mutate func(*Config)) *harness {
 	r := gin.New()
 	h.s.Mount(r)
 	web.Mount(r)
-	guard := resources.NewGuard(resources.GuardConfig{Bearer: h.s.Bearer(), Tokens: h.apiTokens, Users: h.users, EnableBasic: true})
+	guard := resources.NewGuard(resources.GuardConfig{Bearer: h.s.Bearer(), Tokens: h.apiTokens, Users: h.users, EnableBasic: true,
+		DPoP: h.s.DPoP(), PublicURL: h.srv.URL})
 	testAPI := func(c *gin.Context) {
 		p, _ := resources.PrincipalFrom(c)
 		c.JSON(http.StatusOK, gin.H{"stat": "ok", "client_id": p.ClientID, "user_id": p.User.ID})

@@ -18,6 +18,7 @@ import (
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/users"
+	"github.com/authgate/authgate/resources/dpop"
 )
 
 // Config is the oauth section of authgate's configuration. Zero values mean
@@ -84,6 +85,7 @@ type Server struct {
 	access    *accessTokens
 	metrics   *metrics
 	bearer    *BearerValidator
+	dpop      *dpop.Verifier // nil: DPoP off
 }
 
 // resolve fills the defaults of a zero Config and validates it.
@@ -150,6 +152,9 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	}
 	s.access = newAccessTokens(cfg.AccessTokenFormat, cfg.Issuer, cfg.Audience, s.Keys, s.Tokens, deps.DB, deps.Now)
 	s.bearer = &BearerValidator{access: s.access}
+	if s.dpop, err = s.newDPoP(); err != nil {
+		return nil, fmt.Errorf("authserver: %w", err)
+	}
 	if s.metrics, err = newMetrics(deps.Metrics); err != nil {
 		return nil, fmt.Errorf("authserver: metrics: %w", err)
 	}
@@ -185,6 +190,7 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	srv.SetInternalErrorHandler(s.internalErrorHandler)
 	srv.SetResponseErrorHandler(s.responseErrorHandler)
 	srv.SetPreRedirectErrorHandler(refuseErrorRedirect)
+	srv.SetResponseTokenHandler(writeTokenResponse)
 	// The library's refresh-scope and password hooks stay unset: our
 	// manager enforces refresh scope, and the password grant is off.
 	srv.SetAccessTokenResolveHandler(bearerHeaderOnly)

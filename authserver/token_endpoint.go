@@ -79,9 +79,15 @@ func (s *Server) handleToken(c *gin.Context) {
 		// the code may be redeemed without it.
 		r.PostForm.Set("redirect_uri", redirectOmitted)
 	}
-	ctx, _ := withState(r.Context())
+	jkt, e := s.tokenProof(r)
+	if e != nil {
+		writeOAuthError(w, e)
+		return
+	}
+	ctx, st := withState(r.Context())
+	st.jkt = jkt
 	r = r.WithContext(ctx)
-	if err := s.OAuth2.HandleTokenRequest(w, r); err != nil {
+	if err := s.OAuth2.HandleTokenRequest(&tokenResponse{ResponseWriter: w, dpop: jkt != ""}, r); err != nil {
 		s.log.Debug("token response not written completely", "error", err)
 	}
 }
@@ -97,7 +103,7 @@ func handlePreflight(c *gin.Context) {
 	h := c.Writer.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Access-Control-Allow-Methods", "POST")
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, DPoP")
 	h.Set("Access-Control-Max-Age", "600")
 	c.Status(http.StatusNoContent)
 }

@@ -55,10 +55,11 @@ type tokenRow struct {
 	ExpiresAt           time.Time      `db:"expires_at"`
 	ConsumedAt          sql.NullTime   `db:"consumed_at"`
 	RevokedAt           sql.NullTime   `db:"revoked_at"`
+	JKT                 string         `db:"jkt"`
 }
 
 const tokenColumns = `id, kind, digest, jti, prefix, grant_id, parent_id, client_id, user_id, scope, redirect_uri,
-	code_challenge, code_challenge_method, extension, grant_created_at, created_at, expires_at, consumed_at, revoked_at`
+	code_challenge, code_challenge_method, extension, grant_created_at, created_at, expires_at, consumed_at, revoked_at, jkt`
 
 func (r *tokenRow) expired(now time.Time) bool { return !now.Before(r.ExpiresAt) }
 
@@ -123,6 +124,7 @@ type newRow struct {
 	challenge, challengeMethod       string
 	extension                        url.Values
 	grantCreatedAt, createdAt, expAt time.Time
+	jkt                              string // DPoP key thumbprint, "" if unbound
 }
 
 func (s *TokenStore) insert(ctx context.Context, q sqlx.ExtContext, n newRow) (int64, error) {
@@ -157,10 +159,10 @@ func (s *TokenStore) insert(ctx context.Context, q sqlx.ExtContext, n newRow) (i
 	var id int64
 	err := sqlx.GetContext(ctx, q, &id, q.Rebind(`INSERT INTO oauth_tokens
 		(kind, digest, jti, prefix, grant_id, parent_id, client_id, user_id, scope, redirect_uri, code_challenge,
-		 code_challenge_method, extension, grant_created_at, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		 code_challenge_method, extension, grant_created_at, created_at, expires_at, jkt)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		n.kind, digest(n.raw), jti, prefix, n.grantID, parent, n.clientID, uid, n.scope, n.redirectURI,
-		n.challenge, n.challengeMethod, ext.Encode(), n.grantCreatedAt.UTC(), n.createdAt.UTC(), n.expAt.UTC())
+		n.challenge, n.challengeMethod, ext.Encode(), n.grantCreatedAt.UTC(), n.createdAt.UTC(), n.expAt.UTC(), n.jkt)
 	if err != nil {
 		return 0, fmt.Errorf("store %s: %w", n.kind, err)
 	}
@@ -201,6 +203,8 @@ func (s *TokenStore) insertInfo(ctx context.Context, q sqlx.ExtContext, ti oauth
 	if access := ti.GetAccess(); access != "" {
 		n := base
 		n.kind, n.raw, n.jti = kindAccess, access, jwtID(access)
+		// RFC 9449 §5: the access token is bound to the proof's key.
+		n.jkt = jktFrom(ctx)
 		n.createdAt = ti.GetAccessCreateAt()
 		n.expAt = n.createdAt.Add(ti.GetAccessExpiresIn())
 		if _, err := s.insert(ctx, q, n); err != nil {
@@ -210,6 +214,11 @@ func (s *TokenStore) insertInfo(ctx context.Context, q sqlx.ExtContext, ti oauth
 	if refresh := ti.GetRefresh(); refresh != "" {
 		n := base
 		n.kind, n.raw = kindRefresh, refresh
+		// RFC 9449 §5: a public client's refresh token is bound to the
+		// proof's key; a confidential client's is not (it authenticates).
+		if st := stateFrom(ctx); st != nil && st.client != nil && st.client.Public {
+			n.jkt = st.jkt
+		}
 		if refreshScope != "" {
 			n.scope = refreshScope
 		}
@@ -541,6 +550,7 @@ func (s *TokenStore) Purge(ctx context.Context, cutoff time.Time) (int, error) {
 	for _, q := range []string{
 		`DELETE FROM oauth_tokens WHERE expires_at < ?`,
 		`DELETE FROM revoked_jti WHERE expires_at < ?`,
+		`DELETE FROM dpop_jtis WHERE expires_at < ?`,
 	} {
 		res, err := s.db.ExecContext(ctx, s.db.Rebind(q), cutoff.UTC())
 		if err != nil {

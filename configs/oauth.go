@@ -41,7 +41,28 @@ type OAuth struct {
 	// KeyPublishDelay is how long `authgate key rotate` publishes a new key
 	// before it signs; longer than any resource server caches the JWKS.
 	KeyPublishDelay time.Duration `koanf:"key_publish_delay"`
+	// DPoP configures sender-constrained tokens (RFC 9449).
+	DPoP DPoP `koanf:"dpop"`
 }
+
+// DPoP configures DPoP (RFC 9449). Clients that send no DPoP header get
+// Bearer tokens as before; the zero value turns DPoP off.
+type DPoP struct {
+	// Enabled accepts DPoP proofs at the token endpoint (binding the tokens
+	// issued) and the DPoP scheme on protected resources. A token already
+	// bound stays bound (refused as Bearer) even when this is off.
+	Enabled bool `koanf:"enabled"`
+	// ProofMaxAge bounds how far a proof's iat may be from the server's
+	// clock, either way (RFC 9449 §11.1); default 60s, at most 10m.
+	ProofMaxAge time.Duration `koanf:"proof_max_age"`
+	// SigningAlgs are the proof algorithms accepted; default ES256, EdDSA,
+	// RS256 (also possible: ES384, PS256). Never none or HMAC.
+	SigningAlgs []string `koanf:"signing_algs"`
+}
+
+// dpopAlgs are the algorithms oauth.dpop.signing_algs may name (those of
+// package resources/dpop, which configs must not import).
+var dpopAlgs = []string{"ES256", "ES384", "EdDSA", "RS256", "PS256"}
 
 // Validate checks the OAuth section; keys are reported as "oauth.<key>".
 func (o OAuth) Validate() []error {
@@ -83,6 +104,14 @@ func (o OAuth) Validate() []error {
 	}
 	if o.SigningAlg != "" && !slices.Contains([]string{"EdDSA", "RS256", "ES256"}, o.SigningAlg) {
 		bad("signing_alg", "%q is not one of EdDSA, RS256, ES256", o.SigningAlg)
+	}
+	if o.DPoP.ProofMaxAge < 0 || o.DPoP.ProofMaxAge > 10*time.Minute {
+		bad("dpop.proof_max_age", "must be between 0 (default 60s) and 10m")
+	}
+	for _, a := range o.DPoP.SigningAlgs {
+		if !slices.Contains(dpopAlgs, a) {
+			bad("dpop.signing_algs", "%q is not one of ES256, ES384, EdDSA, RS256, PS256", a)
+		}
 	}
 	return errs
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/authgate/authgate/internal/users"
+	"github.com/authgate/authgate/resources/dpop"
 	"github.com/authgate/authgate/scopes"
 	"github.com/authgate/authgate/tokens"
 )
@@ -40,6 +41,15 @@ type GuardConfig struct {
 	Tokens TokenAuthenticator
 	// Bearer checks "Authorization: Bearer <t>" (OAuth2 access tokens).
 	Bearer BearerValidator
+	// DPoP, with Bearer, also accepts "Authorization: DPoP <t>" with a DPoP
+	// proof header (RFC 9449 §7). Without it the DPoP scheme is refused;
+	// a DPoP-bound token is refused as Bearer either way.
+	DPoP *dpop.Verifier
+	// PublicURL is the scheme and host (and any path prefix) clients reach
+	// this server at, e.g. https://auth.example.com; a proof's htu must be
+	// PublicURL + the request path (RFC 9449 §4.3 check 9). Empty: taken
+	// from the request (TLS and Host), which a proxy may rewrite.
+	PublicURL string
 	// Sessions reads the browser session cookie; unsafe methods must carry
 	// the session's CSRF token.
 	Sessions SessionValidator
@@ -107,7 +117,8 @@ type Guard struct {
 	log        *slog.Logger
 	challenges []string // one WWW-Authenticate value per enabled scheme
 	bearerCh   string   // the Bearer challenge, "" when Bearer is off
-	others     []string // the challenges other than Bearer
+	dpopCh     string   // the DPoP challenge, "" when DPoP is off
+	others     []string // the challenges other than Bearer and DPoP
 }
 
 // NewGuard returns a Guard accepting the credentials cfg enables.
@@ -123,9 +134,18 @@ func NewGuard(cfg GuardConfig) *Guard {
 		g.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	realm := `realm="` + cfg.Realm + `"`
+	if cfg.Bearer == nil {
+		cfg.DPoP = nil
+		g.cfg.DPoP = nil
+	}
 	if cfg.Bearer != nil {
 		g.bearerCh = "Bearer " + realm
 		g.challenges = append(g.challenges, g.bearerCh)
+	}
+	if cfg.DPoP != nil {
+		// RFC 9449 §7.1: the DPoP challenge lists the accepted algorithms.
+		g.dpopCh = "DPoP " + realm + `, algs="` + strings.Join(cfg.DPoP.Algs(), " ") + `"`
+		g.challenges = append(g.challenges, g.dpopCh)
 	}
 	if cfg.Tokens != nil {
 		g.others = append(g.others, "token "+realm)
@@ -324,6 +344,9 @@ func (g *Guard) withBearerError(e *APIError, code, desc string) *APIError {
 		return e
 	}
 	e = e.WithHeader("WWW-Authenticate", g.bearerCh+`, error="`+code+`", error_description="`+desc+`"`)
+	if g.dpopCh != "" {
+		e.Headers.Add("WWW-Authenticate", g.dpopCh)
+	}
 	for _, o := range g.others {
 		e.Headers.Add("WWW-Authenticate", o)
 	}
@@ -360,6 +383,8 @@ func (g *Guard) fromHeader(c *gin.Context, h string) (*Principal, *APIError) {
 		enabled = g.cfg.Tokens != nil
 	case "bearer":
 		enabled = g.cfg.Bearer != nil
+	case "dpop":
+		enabled = g.cfg.DPoP != nil
 	case "basic":
 		enabled = g.cfg.EnableBasic
 	}
@@ -379,6 +404,8 @@ func (g *Guard) fromHeader(c *gin.Context, h string) (*Principal, *APIError) {
 		return g.apiToken(c, cred)
 	case "bearer":
 		return g.bearer(c, cred)
+	case "dpop":
+		return g.dpopToken(c, cred)
 	default:
 		return g.basic(c, cred)
 	}
@@ -403,6 +430,9 @@ func (g *Guard) schemeList() string {
 	var names []string
 	if g.cfg.Bearer != nil {
 		names = append(names, `"Bearer"`)
+	}
+	if g.cfg.DPoP != nil {
+		names = append(names, `"DPoP"`)
 	}
 	if g.cfg.Tokens != nil {
 		names = append(names, `"token"`)
@@ -491,22 +521,40 @@ func (g *Guard) bearer(c *gin.Context, raw string) (*Principal, *APIError) {
 	if !isB64Token(raw) {
 		return nil, g.malformed(c, "bearer", "the bearer token has characters RFC 6750 does not allow")
 	}
+	p, e := g.oauthToken(c, raw, "bearer")
+	if e != nil {
+		return nil, e
+	}
+	if p.Bearer.JKT != "" {
+		// RFC 9449 §7.2: a DPoP-bound token sent as a bearer token is
+		// refused; without the proof it proves nothing.
+		g.refused(c, "bearer", "dpop-bound token as bearer")
+		return nil, g.withDPoPError(
+			LoginFailed().WithMessage("This OAuth2 access token is DPoP-bound: send it with the DPoP scheme and a DPoP proof."),
+			"invalid_token", "The access token is DPoP-bound; use the DPoP scheme with a proof")
+	}
+	return p, nil
+}
+
+// oauthToken validates an OAuth2 access token (either scheme): signature or
+// lookup, audience, and the user's active flag.
+func (g *Guard) oauthToken(c *gin.Context, raw, scheme string) (*Principal, *APIError) {
 	ctx := c.Request.Context()
 	bt, err := g.cfg.Bearer.ValidateBearer(ctx, raw)
 	if err != nil {
 		if !errors.Is(err, ErrBearerInvalid) {
 			return nil, g.serverError(c, "bearer token validation failed", err)
 		}
-		g.refused(c, "bearer", "invalid token")
+		g.refused(c, scheme, "invalid token")
 		// Djblets §6.2: a bad or expired token via Bearer is LOGIN_FAILED;
 		// RFC 6750 §3.1: invalid_token.
-		return nil, g.withBearerError(
+		return nil, g.schemeError(scheme,
 			LoginFailed().WithMessage("The OAuth2 access token is invalid, expired or revoked."),
 			"invalid_token", "The access token is invalid, expired or revoked")
 	}
 	if g.cfg.Audience != "" && !slices.Contains(bt.Audience, g.cfg.Audience) {
-		g.refused(c, "bearer", "wrong audience")
-		return nil, g.withBearerError(
+		g.refused(c, scheme, "wrong audience")
+		return nil, g.schemeError(scheme,
 			LoginFailed().WithMessage("The OAuth2 access token is not meant for this server."),
 			"invalid_token", "The access token audience does not include this resource server")
 	}
@@ -522,8 +570,8 @@ func (g *Guard) bearer(c *gin.Context, raw string) (*Principal, *APIError) {
 		u, err := g.cfg.Users.Get(ctx, bt.UserID)
 		switch {
 		case errors.Is(err, users.ErrNotFound) || err == nil && !u.IsActive:
-			g.refused(c, "bearer", "inactive user")
-			return nil, g.withBearerError(
+			g.refused(c, scheme, "inactive user")
+			return nil, g.schemeError(scheme,
 				LoginFailed().WithMessage("The user of this OAuth2 access token is inactive or no longer exists."),
 				"invalid_token", "The resource owner is inactive")
 		case err != nil:
@@ -597,4 +645,86 @@ func (g *Guard) csrfOK(c *gin.Context, want string) bool {
 		}
 	}
 	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// withDPoPError adds the challenges to e with the DPoP one carrying an RFC
+// 9449 §7.1 error code (invalid_token or invalid_dpop_proof). When DPoP is
+// off (a bound token sent as Bearer), the challenge has no algs.
+func (g *Guard) withDPoPError(e *APIError, code, desc string) *APIError {
+	ch := g.dpopCh
+	if ch == "" {
+		ch = `DPoP realm="` + g.cfg.Realm + `"`
+	}
+	e = e.WithHeader("WWW-Authenticate", ch+`, error="`+code+`", error_description="`+desc+`"`)
+	if g.bearerCh != "" {
+		e.Headers.Add("WWW-Authenticate", g.bearerCh)
+	}
+	for _, o := range g.others {
+		e.Headers.Add("WWW-Authenticate", o)
+	}
+	return e
+}
+
+// dpopURL is the htu a proof for this request must carry: the public URL
+// and the request path, no query (RFC 9449 §4.3 check 9).
+func (g *Guard) dpopURL(c *gin.Context) string {
+	base := strings.TrimRight(g.cfg.PublicURL, "/")
+	if base == "" {
+		scheme := "http"
+		if c.Request.TLS != nil {
+			scheme = "https"
+		}
+		base = scheme + "://" + c.Request.Host
+	}
+	return base + c.Request.URL.EscapedPath()
+}
+
+// dpopToken authenticates "Authorization: DPoP <t>" with its DPoP proof
+// (RFC 9449 §7.1): the proof must pass §4.3 for this method and URL, carry
+// ath for this token, and be signed by the key the token is bound to.
+func (g *Guard) dpopToken(c *gin.Context, raw string) (*Principal, *APIError) {
+	if !isB64Token(raw) {
+		return nil, g.malformed(c, "dpop", "the access token has characters RFC 9449 does not allow")
+	}
+	badProof := func(reason string) *APIError {
+		g.refused(c, "dpop", "invalid proof")
+		return g.withDPoPError(LoginFailed().WithMessage("The DPoP proof is invalid: "+reason+"."),
+			dpop.ErrorCode, reason)
+	}
+	proofs := c.Request.Header.Values(dpop.Header)
+	if len(proofs) != 1 {
+		return nil, badProof("send exactly one DPoP proof header")
+	}
+	proof, err := g.cfg.DPoP.Verify(c.Request.Context(), proofs[0], dpop.Request{
+		Method: c.Request.Method, URL: g.dpopURL(c), AccessToken: raw,
+	})
+	if err != nil {
+		if errors.Is(err, dpop.ErrInvalidProof) {
+			return nil, badProof(dpop.Reason(err))
+		}
+		return nil, g.serverError(c, "dpop proof check failed", err)
+	}
+	p, e := g.oauthToken(c, raw, "dpop")
+	if e != nil {
+		return nil, e
+	}
+	switch p.Bearer.JKT {
+	case "":
+		// §7.1: the DPoP scheme needs a DPoP-bound token.
+		g.refused(c, "dpop", "unbound token")
+		return nil, g.withDPoPError(
+			LoginFailed().WithMessage("This OAuth2 access token is not DPoP-bound: send it with the Bearer scheme."),
+			"invalid_token", "The access token is not DPoP-bound")
+	case proof.JKT:
+		return p, nil
+	}
+	return nil, badProof("the proof key is not the key the access token is bound to")
+}
+
+// schemeError is withBearerError or, for the DPoP scheme, withDPoPError.
+func (g *Guard) schemeError(scheme string, e *APIError, code, desc string) *APIError {
+	if scheme == "dpop" {
+		return g.withDPoPError(e, code, desc)
+	}
+	return g.withBearerError(e, code, desc)
 }

@@ -20,7 +20,7 @@ type AuthMethod string
 // The ways a Principal can authenticate.
 const (
 	MethodAPIToken AuthMethod = "api_token" // Authorization: token <t>
-	MethodOAuth2   AuthMethod = "oauth2"    // Authorization: Bearer <t>
+	MethodOAuth2   AuthMethod = "oauth2"    // Authorization: Bearer <t> or DPoP <t>
 	MethodBasic    AuthMethod = "basic"     // Authorization: Basic (username, password)
 	MethodSession  AuthMethod = "session"   // the authgate_session cookie
 )
@@ -84,6 +84,10 @@ type BearerToken struct {
 	Scopes    scopes.Set
 	ExpiresAt time.Time
 	Audience  []string
+	// JKT is the RFC 7638 thumbprint of the DPoP key the token is bound to
+	// (its cnf.jkt, RFC 9449 §6); "" for a Bearer token. A bound token is
+	// accepted only with the DPoP scheme and a proof signed by that key.
+	JKT string
 }
 
 // BearerValidator validates an OAuth2 access token (a JWT verified locally

@@ -8,6 +8,7 @@ import (
 	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/resources"
+	"github.com/authgate/authgate/resources/dpop"
 	"github.com/authgate/authgate/scopes"
 )
 
@@ -68,7 +69,15 @@ func NewRegistry(cfg configs.Config) (*scopes.Registry, error) {
 // management API under /api/.
 func (a *App) wireResourcesAPI() error {
 	ac := a.Config.Auth
+	// --- dpop --- RFC 9449 proofs on the API, checked against the issuer's
+	// URL with the token endpoint's replay store (nil when DPoP is off).
+	var dpopVerifier *dpop.Verifier
+	var publicURL string
+	if a.OAuth != nil {
+		dpopVerifier, publicURL = a.OAuth.DPoP(), a.OAuth.Settings().Issuer
+	}
 	a.Guard = resources.NewGuard(resources.GuardConfig{
+		DPoP: dpopVerifier, PublicURL: publicURL,
 		Tokens: a.Tokens, Bearer: a.Bearer, Sessions: a.Sessions, Users: a.Users,
 		EnableBasic: ac.EnableBasic, Logger: a.Logger,
 		Limiter: &resources.WindowLimiter{

@@ -72,6 +72,7 @@ type introspection struct {
 	JTI       string          `json:"jti"`
 	Aud       json.RawMessage `json:"aud"`
 	Policy    json.RawMessage `json:"policy"`
+	Cnf       *cnf            `json:"cnf"`
 }
 
 // NewIntrospector checks opts.
@@ -190,14 +191,24 @@ func (in *Introspector) ValidateBearer(ctx context.Context, raw string) (*resour
 	if err != nil {
 		return nil, err
 	}
-	if res == nil || !strings.EqualFold(res.TokenType, "Bearer") && res.TokenType != "access_token" {
+	// RFC 9449 §6.2: a DPoP-bound token is token_type DPoP with cnf.jkt.
+	if res == nil || !strings.EqualFold(res.TokenType, "Bearer") && res.TokenType != "access_token" && res.TokenType != "DPoP" {
 		return nil, fmt.Errorf("%w: inactive or not an access token", resources.ErrBearerInvalid)
 	}
 	var exp *jwt.NumericDate
 	if res.Exp != 0 {
 		exp = jwt.NewNumericDate(time.Unix(res.Exp, 0))
 	}
-	return bearerFromClaims(res.JTI, res.ClientID, res.Sub, res.Username, res.Scope, audience(res.Aud), exp)
+	jkt, ok := jktOf(res.Cnf)
+	if !ok {
+		return nil, fmt.Errorf("%w: cnf without jkt", resources.ErrBearerInvalid)
+	}
+	bt, err := bearerFromClaims(res.JTI, res.ClientID, res.Sub, res.Username, res.Scope, audience(res.Aud), exp)
+	if err != nil {
+		return nil, err
+	}
+	bt.JKT = jkt
+	return bt, nil
 }
 
 // Authenticate implements resources.TokenAuthenticator for API tokens via

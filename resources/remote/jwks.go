@@ -112,6 +112,22 @@ type atClaims struct {
 	jwt.RegisteredClaims
 	ClientID string `json:"client_id"`
 	Scope    string `json:"scope"`
+	// Cnf is RFC 9449 §6.1's confirmation of a DPoP-bound token.
+	Cnf *cnf `json:"cnf,omitempty"`
+}
+
+// cnf is the RFC 7800 cnf claim (and RFC 9449 §6.2 introspection member).
+type cnf struct {
+	JKT string `json:"jkt"`
+}
+
+// jktOf returns the DPoP key thumbprint of a cnf; ok=false for a cnf that
+// binds the token in a way this server cannot check (it must be refused).
+func jktOf(c *cnf) (string, bool) {
+	if c == nil {
+		return "", true
+	}
+	return c.JKT, c.JKT != ""
 }
 
 // ValidateBearer implements resources.BearerValidator. Tokens that fail any
@@ -146,7 +162,17 @@ func (v *JWKSValidator) ValidateBearer(ctx context.Context, raw string) (*resour
 	if err != nil || !tok.Valid {
 		return nil, fmt.Errorf("%w: %v", resources.ErrBearerInvalid, err)
 	}
-	return bearerFromClaims(c.ID, c.ClientID, c.Subject, "", c.Scope, c.Audience, c.ExpiresAt)
+	jkt, ok := jktOf(c.Cnf)
+	if !ok {
+		return nil, fmt.Errorf("%w: cnf without jkt", resources.ErrBearerInvalid)
+	}
+	bt, err := bearerFromClaims(c.ID, c.ClientID, c.Subject, "", c.Scope, c.Audience, c.ExpiresAt)
+	if err != nil {
+		return nil, err
+	}
+	// The Guard enforces the binding (DPoP scheme, proof by this key).
+	bt.JKT = jkt
+	return bt, nil
 }
 
 // bearerFromClaims builds a BearerToken from RFC 9068 / RFC 7662 claims.
