@@ -3,20 +3,31 @@ package resources_test
 import (
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/db/dbtest"
+	"github.com/authgate/authgate/tokens"
 )
 
 // BenchmarkGuardRequest sends whole requests through the gin router with a
-// real API token (digest lookup in the database, policy decision, handler).
+// real API token (digest lookup in the database, policy decision, handler);
+// postgres_cached answers the lookup from the token cache.
 func BenchmarkGuardRequest(b *testing.B) {
 	for _, dialect := range []struct {
-		name string
-		open func(testing.TB) *db.DB
-	}{{"sqlite", dbtest.Open}, {"postgres", dbtest.OpenPostgres}} {
+		name  string
+		open  func(testing.TB) *db.DB
+		cache time.Duration // tokens.Options.CacheTTL (the app's default on PostgreSQL: 30s)
+	}{
+		{"sqlite", dbtest.Open, 0}, {"postgres", dbtest.OpenPostgres, 0},
+		{"postgres_cached", dbtest.OpenPostgres, 30 * time.Second},
+	} {
 		b.Run(dialect.name, func(b *testing.B) {
 			e := newEnv(b, dialect.open(b))
+			if dialect.cache > 0 {
+				e.tokens = tokens.NewManager(tokens.NewSQLStore(e.d), e.users, tokens.Options{
+					LegacySecret: []byte("test legacy secret"), Logger: e.logger, CacheTTL: dialect.cache})
+			}
 			raw, _ := e.apiToken(e.alice, `{"resources":{"*":{"allow":["GET","HEAD","OPTIONS"],"block":["*"]}}}`, "")
 			r := matrixRouter(e.guard(nil))
 			req := httptest.NewRequest("GET", "/open/1/", nil)
