@@ -74,10 +74,10 @@ func newCacheEnv(t *testing.T, d *db.DB, ttl time.Duration) *cacheEnv {
 
 // auth authenticates raw and returns the result and the number of storage
 // calls it made.
-func (e *cacheEnv) auth(raw string) (*Authenticated, error, int64) {
+func (e *cacheEnv) auth(raw string) (*Authenticated, int64, error) {
 	before := e.cs.n.Load()
 	a, err := e.m.Authenticate(ctx, raw)
-	return a, err, e.cs.n.Load() - before
+	return a, e.cs.n.Load() - before, err
 }
 
 func TestAuthCache(t *testing.T) {
@@ -87,11 +87,11 @@ func TestAuthCache(t *testing.T) {
 
 		t.Run("a hit makes no query", func(t *testing.T) {
 			_, raw := e.generate(t, GenerateParams{User: alice})
-			if _, err, n := e.auth(raw); err != nil || n == 0 {
+			if _, n, err := e.auth(raw); err != nil || n == 0 {
 				t.Fatalf("first: err %v, %d storage calls (want a lookup)", err, n)
 			}
 			for range 3 {
-				if a, err, n := e.auth(raw); err != nil || n != 0 || a.User.Username != "alice" {
+				if a, n, err := e.auth(raw); err != nil || n != 0 || a.User.Username != "alice" {
 					t.Fatalf("cached: err %v, %d storage calls, want 0", err, n)
 				}
 			}
@@ -102,14 +102,14 @@ func TestAuthCache(t *testing.T) {
 			e.rec.reset()
 			e.auth(raw) // writes last_used = now
 			e.clock.Advance(59 * time.Second)
-			if _, _, n := e.auth(raw); n != 0 {
+			if _, n, _ := e.auth(raw); n != 0 {
 				t.Fatalf("%d storage calls within the minute, want 0", n)
 			}
 			e.clock.Advance(2 * time.Second)
-			if _, _, n := e.auth(raw); n != 1 { // one InTx: MarkUsed, no lookup
+			if _, n, _ := e.auth(raw); n != 1 { // one InTx: MarkUsed, no lookup
 				t.Fatalf("%d storage calls after a minute, want 1 (the last_used write)", n)
 			}
-			if _, _, n := e.auth(raw); n != 0 {
+			if _, n, _ := e.auth(raw); n != 0 {
 				t.Fatalf("%d storage calls right after the write, want 0", n)
 			}
 			if got := e.rec.count(EventUsed); got != 2 {
@@ -126,7 +126,7 @@ func TestAuthCache(t *testing.T) {
 		t.Run("not found is not cached", func(t *testing.T) {
 			unknown, _ := VendorChecksum{}.Create(TokenInfo{TokenType: "agp", Length: 40})
 			for range 2 {
-				if _, err, n := e.auth(unknown); !isKind(err, ErrTokenNotFound) || n != 1 {
+				if _, n, err := e.auth(unknown); !isKind(err, ErrTokenNotFound) || n != 1 {
 					t.Fatalf("err %v, %d storage calls, want not found with a lookup each time", err, n)
 				}
 			}
@@ -138,17 +138,17 @@ func TestAuthCache(t *testing.T) {
 			e.auth(raw)
 			e.rec.reset()
 			e.clock.Set(exp.Add(-time.Microsecond))
-			if _, err, n := e.auth(raw); err != nil || n != 0 {
+			if _, n, err := e.auth(raw); err != nil || n != 0 {
 				t.Fatalf("before expiry: err %v, %d calls", err, n)
 			}
 			e.clock.Set(exp) // Djblets §1: inclusive boundary
-			if _, err, _ := e.auth(raw); !isKind(err, ErrTokenExpired) {
+			if _, _, err := e.auth(raw); !isKind(err, ErrTokenExpired) {
 				t.Fatalf("at expiry: err %v, want expired", err)
 			}
-			if _, err, n := e.auth(raw); !isKind(err, ErrTokenExpired) || n != 1 {
+			if _, n, err := e.auth(raw); !isKind(err, ErrTokenExpired) || n != 1 {
 				t.Fatalf("second: err %v, %d calls, want expired and one lookup (flag re-read)", err, n)
 			}
-			if _, err, n := e.auth(raw); !isKind(err, ErrTokenExpired) || n != 0 {
+			if _, n, err := e.auth(raw); !isKind(err, ErrTokenExpired) || n != 0 {
 				t.Fatalf("third: err %v, %d calls, want expired from the cache", err, n)
 			}
 			if got := e.rec.count(EventExpired); got != 1 {
@@ -164,11 +164,11 @@ func TestAuthCache(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.clock.Advance(5*time.Minute - time.Second)
-			if _, err, _ := e.auth(raw); err != nil {
+			if _, _, err := e.auth(raw); err != nil {
 				t.Fatalf("within the TTL: %v (the cache should still answer)", err)
 			}
 			e.clock.Advance(time.Second)
-			if _, err, _ := e.auth(raw); !isKind(err, ErrTokenInvalid) {
+			if _, _, err := e.auth(raw); !isKind(err, ErrTokenInvalid) {
 				t.Fatalf("after the TTL: err %v, want invalid", err)
 			}
 		})
@@ -204,16 +204,16 @@ func TestAuthCache(t *testing.T) {
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					tok, raw := e.generate(t, GenerateParams{User: bob})
-					if _, err, _ := e.auth(raw); err != nil {
+					if _, _, err := e.auth(raw); err != nil {
 						t.Fatal(err)
 					}
-					if _, err, n := e.auth(raw); err != nil || n != 0 {
+					if _, n, err := e.auth(raw); err != nil || n != 0 {
 						t.Fatalf("not cached: %v, %d calls", err, n)
 					}
 					if err := tc.write(tok); err != nil {
 						t.Fatal(err)
 					}
-					a, err, _ := e.auth(raw)
+					a, _, err := e.auth(raw)
 					if cerr := tc.check(a, err); cerr != nil {
 						t.Fatal(cerr)
 					}
@@ -232,14 +232,14 @@ func TestAuthCache(t *testing.T) {
 				t.Fatal("control: without a notice the cached owner is stale (test cannot fail otherwise)")
 			}
 			e.m.DropCached(users.NotifyKind, strconv.FormatInt(carol.ID, 10))
-			if a, err, _ := e.auth(raw); err != nil || !a.User.IsAdmin {
+			if a, _, err := e.auth(raw); err != nil || !a.User.IsAdmin {
 				t.Fatalf("after the notice: err %v, admin %v; want admin", err, a != nil && a.User.IsAdmin)
 			}
 			if err := e.users.SetActive(ctx, carol.ID, false); err != nil {
 				t.Fatal(err)
 			}
 			e.m.DropCached(users.NotifyKind, strconv.FormatInt(carol.ID, 10))
-			if _, err, _ := e.auth(raw); !isKind(err, ErrUserInactive) {
+			if _, _, err := e.auth(raw); !isKind(err, ErrUserInactive) {
 				t.Fatalf("after deactivation: err %v, want inactive", err)
 			}
 		})
@@ -314,7 +314,7 @@ func TestAuthCacheNotices(t *testing.T) {
 			{"everything (user kind)", users.NotifyKind, "*"},
 		} {
 			t.Run("notice "+tc.name, func(t *testing.T) {
-				a, err, _ := e.auth(raw)
+				a, _, err := e.auth(raw)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -322,7 +322,7 @@ func TestAuthCacheNotices(t *testing.T) {
 					tc.id = strconv.FormatInt(a.Token.ID, 10)
 				}
 				bus.deliver(tc.kind, tc.id)
-				_, _, n := e.auth(raw)
+				_, n, _ := e.auth(raw)
 				if kept := n == 0; kept != (tc.name == "other token keeps it" || tc.name == "other user keeps it") {
 					t.Fatalf("%d storage calls after %s:%s", n, tc.kind, tc.id)
 				}

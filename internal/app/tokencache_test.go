@@ -72,7 +72,9 @@ func TestTokenCacheAcrossInstances(t *testing.T) {
 		{"update policy", func(_ *testing.T, _ users.User, tok *tokens.Token) error {
 			_, err := a.Tokens.Update(ctx, tok.ID, func(t *tokens.Token) error { t.Policy = []byte(blockAll); return nil })
 			return err
-		}, func(au *tokens.Authenticated, err error) bool { return err == nil && string(au.Token.Policy) == blockAll }, true},
+		}, func(au *tokens.Authenticated, err error) bool {
+			return err == nil && string(au.Token.Policy) == blockAll
+		}, true},
 		{"update expires", func(_ *testing.T, _ users.User, tok *tokens.Token) error {
 			past := time.Now().Add(-time.Minute)
 			_, err := a.Tokens.Update(ctx, tok.ID, func(t *tokens.Token) error { t.Expires = &past; return nil })
