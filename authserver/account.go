@@ -8,7 +8,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/authgate/authgate/internal/audit"
-	"github.com/authgate/authgate/internal/sessions"
 )
 
 // accountApp is one authorized application on the account page.
@@ -22,13 +21,8 @@ type accountApp struct {
 // accountPage shows the signed-in user's authorized applications (with a
 // revoke button each) and their API tokens (read-only).
 func (w *Web) accountPage(c *gin.Context) {
-	cur, err := w.currentSession(c)
-	if err != nil {
-		w.internalError(c, "load session", err)
-		return
-	}
+	cur := w.signedIn(c, webPathAccount)
 	if cur == nil {
-		seeOther(c, webPathLogin+"?"+url.Values{"return_to": {webPathAccount}}.Encode())
 		return
 	}
 	ctx := c.Request.Context()
@@ -74,17 +68,8 @@ func (w *Web) accountPage(c *gin.Context) {
 // accountRevokeApp withdraws an application's access: the consent is deleted
 // (the next authorization asks again) and its tokens for this user revoked.
 func (w *Web) accountRevokeApp(c *gin.Context) {
-	cur, err := w.currentSession(c)
-	if err != nil {
-		w.internalError(c, "load session", err)
-		return
-	}
+	cur := w.signedInForm(c, "The form expired or did not come from this site.")
 	if cur == nil {
-		seeOther(c, webPathLogin)
-		return
-	}
-	if crossSite(c.Request) || !sessions.ValidCSRF(cur.CSRFToken(), c.PostForm(sessions.CSRFField)) {
-		w.errorPage(c, http.StatusForbidden, "Request refused", "The form expired or did not come from this site.")
 		return
 	}
 	clientID := c.PostForm("client_id")

@@ -216,30 +216,15 @@ func (w *Web) loginSubmit(c *gin.Context) {
 }
 
 func (w *Web) logoutPage(c *gin.Context) {
-	cur, err := w.currentSession(c)
-	if err != nil {
-		w.internalError(c, "load session", err)
-		return
-	}
+	cur := w.signedIn(c, "")
 	if cur == nil {
-		seeOther(c, webPathLogin)
 		return
 	}
 	w.render(c, http.StatusOK, "logout.html", map[string]any{"Title": "Sign out", "CSRF": cur.CSRFToken(), "User": cur.User})
 }
 
 func (w *Web) logoutSubmit(c *gin.Context) {
-	cur, err := w.currentSession(c)
-	if err != nil {
-		w.internalError(c, "load session", err)
-		return
-	}
-	if cur == nil {
-		seeOther(c, webPathLogin)
-		return
-	}
-	if crossSite(c.Request) || !sessions.ValidCSRF(cur.CSRFToken(), c.PostForm(sessions.CSRFField)) {
-		w.errorPage(c, http.StatusForbidden, "Request refused", "The sign-out form expired or did not come from this site.")
+	if w.signedInForm(c, "The sign-out form expired or did not come from this site.") == nil {
 		return
 	}
 	if err := w.deps.Sessions.End(c.Request.Context(), c.Writer, c.Request); err != nil {

@@ -337,6 +337,41 @@ func (w *Web) currentSession(c *gin.Context) (*sessions.Current, error) {
 	}
 }
 
+// signedIn returns the request's signed-in session. Otherwise it answers
+// the request itself — a 303 to the login page (which returns to returnTo
+// when set) or an error page — and returns nil.
+func (w *Web) signedIn(c *gin.Context, returnTo string) *sessions.Current {
+	cur, err := w.currentSession(c)
+	if err != nil {
+		w.internalError(c, "load session", err)
+		return nil
+	}
+	if cur == nil {
+		target := webPathLogin
+		if returnTo != "" {
+			target += "?" + url.Values{"return_to": {returnTo}}.Encode()
+		}
+		seeOther(c, target)
+		return nil
+	}
+	return cur
+}
+
+// signedInForm is signedIn for a form submission: the form must also come
+// from this site and carry the session's CSRF token, else the request is
+// refused with refusal as the explanation.
+func (w *Web) signedInForm(c *gin.Context, refusal string) *sessions.Current {
+	cur := w.signedIn(c, "")
+	if cur == nil {
+		return nil
+	}
+	if crossSite(c.Request) || !sessions.ValidCSRF(cur.CSRFToken(), c.PostForm(sessions.CSRFField)) {
+		w.errorPage(c, http.StatusForbidden, "Request refused", refusal)
+		return nil
+	}
+	return cur
+}
+
 // safeReturnTo returns p when it is a path on this server, else def. It is
 // what keeps the login page from being an open redirector.
 func safeReturnTo(p, def string) string {
