@@ -1,6 +1,7 @@
 package authserver
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -39,43 +40,20 @@ func (s *Server) handleRevoke(c *gin.Context) {
 	ctx := r.Context()
 	switch {
 	case hasPrefix(raw, PrefixRefreshToken):
-		if !wellFormed(PrefixRefreshToken, raw) {
-			break
-		}
-		row, found, err := s.Tokens.byDigest(ctx, s.db, kindRefresh, raw)
-		if err != nil {
-			writeOAuthError(w, classify(err, s.log))
-			return
-		}
-		if !found || row.RevokedAt.Valid {
-			break
-		}
-		if row.ClientID != client.ID {
-			writeOAuthError(w, errNotYourToken)
-			return
-		}
-		if _, err := s.Tokens.RevokeGrant(ctx, row.GrantID); err != nil {
-			writeOAuthError(w, classify(err, s.log))
+		// RFC 7009 §2.1: revoking a refresh token revokes the access
+		// tokens of the same grant too.
+		if e := s.revokeStored(ctx, client, PrefixRefreshToken, kindRefresh, raw, func(row *tokenRow) error {
+			_, err := s.Tokens.RevokeGrant(ctx, row.GrantID)
+			return err
+		}); e != nil {
+			writeOAuthError(w, e)
 			return
 		}
 	case hasPrefix(raw, PrefixAccessToken):
-		if !wellFormed(PrefixAccessToken, raw) {
-			break
-		}
-		row, found, err := s.Tokens.byDigest(ctx, s.db, kindAccess, raw)
-		if err != nil {
-			writeOAuthError(w, classify(err, s.log))
-			return
-		}
-		if !found || row.RevokedAt.Valid {
-			break
-		}
-		if row.ClientID != client.ID {
-			writeOAuthError(w, errNotYourToken)
-			return
-		}
-		if err := s.Tokens.revokeRow(ctx, row); err != nil {
-			writeOAuthError(w, classify(err, s.log))
+		if e := s.revokeStored(ctx, client, PrefixAccessToken, kindAccess, raw, func(row *tokenRow) error {
+			return s.Tokens.revokeRow(ctx, row)
+		}); e != nil {
+			writeOAuthError(w, e)
 			return
 		}
 	case looksLikeJWT(raw):
@@ -96,6 +74,29 @@ func (s *Server) handleRevoke(c *gin.Context) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	c.Status(http.StatusOK)
+}
+
+// revokeStored revokes an opaque token of kind with revoke when it is well
+// formed, known, still live and the caller's. Anything else that is not
+// the caller's fault is nothing to revoke (nil: RFC 7009 §2.2 answers 200).
+func (s *Server) revokeStored(ctx context.Context, client *Client, prefix, kind, raw string, revoke func(*tokenRow) error) *oauthError {
+	if !wellFormed(prefix, raw) {
+		return nil
+	}
+	row, found, err := s.Tokens.byDigest(ctx, s.db, kind, raw)
+	if err != nil {
+		return classify(err, s.log)
+	}
+	if !found || row.RevokedAt.Valid {
+		return nil
+	}
+	if row.ClientID != client.ID {
+		return errNotYourToken
+	}
+	if err := revoke(row); err != nil {
+		return classify(err, s.log)
+	}
+	return nil
 }
 
 var errNotYourToken = oerr(codeUnauthorizedClient, "the token was not issued to this client")
