@@ -477,3 +477,26 @@ var resourceReasons = map[string]string{
 	"bound token as Bearer": "DPoP-bound; use the DPoP scheme", "bound token as Bearer with proof": "DPoP-bound; use the DPoP scheme",
 	"unbound token with DPoP scheme": "not DPoP-bound",
 }
+
+// TestDPoPInsufficientScopeChallenge: a DPoP-bound token lacking the scope
+// gets the 403 challenge in its own scheme (RFC 9449 §7.1), a bearer token
+// in Bearer (RFC 6750 §3.1).
+func TestDPoPInsufficientScopeChallenge(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newDPoPHarness(t, d, nil)
+		k := newDPoPKey(t, "p256")
+		at := h.ccDPoP(k) // scope test:read; POST needs test:write
+		r := h.apiDPoP(http.MethodPost, "DPoP "+at, k.proof(t, http.MethodPost, h.apiURL(), at))
+		want := `DPoP realm="authgate", error="insufficient_scope", scope="test:write"`
+		if r.Status != http.StatusForbidden || r.Header.Get("WWW-Authenticate") != want {
+			t.Fatalf("DPoP token without test:write: %d %q, want 403 %q", r.Status, r.Header.Get("WWW-Authenticate"), want)
+		}
+		c, secret := h.serviceClient()
+		bt := h.token(url.Values{"grant_type": {"client_credentials"}, "scope": {"test:read"}}, c.ID, secret).str("access_token")
+		r = h.apiDPoP(http.MethodPost, "Bearer "+bt)
+		want = `Bearer realm="authgate", error="insufficient_scope", scope="test:write"`
+		if r.Status != http.StatusForbidden || r.Header.Get("WWW-Authenticate") != want {
+			t.Fatalf("bearer token without test:write: %d %q, want 403 %q", r.Status, r.Header.Get("WWW-Authenticate"), want)
+		}
+	})
+}

@@ -168,9 +168,13 @@ type protected struct {
 	idParam   string
 	apiTokens bool
 	oauth2    bool
-	required  [3]string    // "<scope name>:<action>" for read, write, destroy
-	missing   [3]*APIError // 112 with the RFC 6750 insufficient_scope challenge
-	noScope   *APIError    // 112 for a method that maps to no action
+	required  [3]string // "<scope name>:<action>" for read, write, destroy
+	// missing is 112 with the insufficient_scope challenge (RFC 6750 §3.1)
+	// per action, and noScope 112 for a method that maps to no action; the
+	// first index is the scheme the token came with: 0 Bearer, 1 DPoP
+	// (RFC 9449 §7.1 answers a DPoP-bound token in its own scheme).
+	missing [2][3]*APIError
+	noScope [2]*APIError
 }
 
 func actionIndex(a scopes.Action) int {
@@ -193,11 +197,15 @@ func (g *Guard) prepare(r Resource) *protected {
 		i := actionIndex(a)
 		pr.required[i] = name + ":" + string(a)
 		// RFC 6750 §3.1: insufficient_scope, with the scope needed.
-		pr.missing[i] = OAuthMissingScope().WithHeader("WWW-Authenticate",
-			`Bearer realm="`+g.cfg.Realm+`", error="insufficient_scope", scope="`+pr.required[i]+`"`)
+		for k, scheme := range [2]string{"Bearer", "DPoP"} {
+			pr.missing[k][i] = OAuthMissingScope().WithHeader("WWW-Authenticate",
+				scheme+` realm="`+g.cfg.Realm+`", error="insufficient_scope", scope="`+pr.required[i]+`"`)
+		}
 	}
-	pr.noScope = OAuthMissingScope().WithHeader("WWW-Authenticate",
-		`Bearer realm="`+g.cfg.Realm+`", error="insufficient_scope", error_description="no scope grants this HTTP method"`)
+	for k, scheme := range [2]string{"Bearer", "DPoP"} {
+		pr.noScope[k] = OAuthMissingScope().WithHeader("WWW-Authenticate",
+			scheme+` realm="`+g.cfg.Realm+`", error="insufficient_scope", error_description="no scope grants this HTTP method"`)
+	}
 	return pr
 }
 
@@ -282,13 +290,17 @@ func (pr *protected) authorize(p *Principal, method, objectID string) *APIError 
 		if !pr.oauth2 {
 			return oauthAccessDenied
 		}
+		scheme := 0
+		if p.Bearer != nil && p.Bearer.JKT != "" {
+			scheme = 1
+		}
 		a, ok := scopes.ForMethod(method)
 		if !ok {
-			return pr.noScope
+			return pr.noScope[scheme]
 		}
 		i := actionIndex(a)
 		if !p.Scopes.Has(pr.required[i]) {
-			return pr.missing[i]
+			return pr.missing[scheme][i]
 		}
 	case MethodAPIToken:
 		// Djblets §5.1 steps 3–6: access flag, then the policy.
