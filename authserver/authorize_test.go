@@ -176,6 +176,13 @@ func TestAuthorizeFlow(t *testing.T) {
 	if f.Get("return_to") != returnTo || f.Get("csrf_token") == "" {
 		t.Fatalf("login form fields %v", f)
 	}
+	// The sign-in page names the application, escaped.
+	if !strings.Contains(p.body, "to continue to <strong>Native &lt;App&gt;</strong>") {
+		t.Fatalf("login page does not name the app: %s", p.body)
+	}
+	if plain := h.do(h.browser(), http.MethodGet, "/login", nil); strings.Contains(plain.body, "to continue to") {
+		t.Fatalf("login page without an authorization request names an app: %s", plain.body)
+	}
 	f.Set("username", "alice")
 	f.Set("password", harnessPassword)
 	p = h.do(b, http.MethodPost, "/login", f)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -175,7 +176,27 @@ func (w *Web) renderLogin(c *gin.Context, status int, returnTo, username, proble
 	}
 	w.render(c, status, "login.html", map[string]any{
 		"Title": "Sign in", "CSRF": tok, "ReturnTo": returnTo, "Username": username, "Error": problem,
+		"App": w.appFor(c, returnTo),
 	})
+}
+
+// appFor names the active application an authorization request in
+// returnTo comes from, so the sign-in page can say who is asking; "" when
+// returnTo is no authorization request or the client is unknown.
+func (w *Web) appFor(c *gin.Context, returnTo string) string {
+	u, err := url.Parse(returnTo)
+	if err != nil || u.Path != webPathAuthorize {
+		return ""
+	}
+	id := u.Query().Get("client_id")
+	if id == "" {
+		return ""
+	}
+	cl, ok, err := w.deps.Clients.LookupWebClient(c.Request.Context(), id)
+	if err != nil || !ok || !cl.Active {
+		return ""
+	}
+	return cl.Name
 }
 
 func (w *Web) loginSubmit(c *gin.Context) {
