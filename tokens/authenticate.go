@@ -29,7 +29,7 @@ type Authenticated struct {
 // time); then invalid, expired and inactive-owner checks, in Djblets'
 // order. Failures are *AuthError with Djblets' client-facing messages.
 func (m *Manager) Authenticate(ctx context.Context, raw string) (*Authenticated, error) {
-	gen := m.reg.Recognize(raw, m.info)
+	gen, _ := m.recognize(raw)
 	if gen == nil {
 		return nil, &AuthError{Kind: ErrMalformedToken}
 	}

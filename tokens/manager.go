@@ -29,6 +29,11 @@ type Options struct {
 	// TokenType is the vendor prefix of new vendor_checksum tokens and the
 	// one Authenticate accepts; default "agp".
 	TokenType string
+	// AcceptedPrefixes are further vendor prefixes whose vendor_checksum
+	// tokens authenticate (checksum verified offline) and may be chosen
+	// per call in GenerateParams.TokenType, e.g. Review Board's "rbp" for
+	// imported tokens.
+	AcceptedPrefixes []string
 	// Length is the total length of new vendor_checksum tokens, default 40
 	// ("agp_" + 30 random + 6 checksum). Any length from the entropy floor
 	// to 255 is accepted at authentication.
@@ -79,7 +84,7 @@ func (o Options) Validate() error {
 	if o.MaxAttempts < 0 {
 		return fmt.Errorf("max attempts %d: must not be negative", o.MaxAttempts)
 	}
-	return nil
+	return validatePrefixes(o.AcceptedPrefixes)
 }
 
 // Manager creates, authenticates and manages API tokens.
@@ -88,6 +93,7 @@ type Manager struct {
 	users      users.Store
 	reg        *Registry
 	info       TokenInfo // TokenType and Length
+	prefixes   []string  // TokenType, then Options.AcceptedPrefixes
 	defaultGen string
 	maxAttempt int
 	deprecated map[string]bool
@@ -119,6 +125,7 @@ func NewManager(store Store, us users.Store, opts Options) *Manager {
 		m.log.Error("invalid API token options; using defaults", "error", err)
 		opts.TokenType, opts.Length = "", 0
 		opts.MaxAttempts = max(opts.MaxAttempts, 0)
+		opts.AcceptedPrefixes = nil
 	}
 	m.info = TokenInfo{TokenType: opts.TokenType, Length: opts.Length}
 	if m.info.TokenType == "" {
@@ -126,6 +133,12 @@ func NewManager(store Store, us users.Store, opts Options) *Manager {
 	}
 	if m.info.Length == 0 {
 		m.info.Length = DefaultTokenLength
+	}
+	m.prefixes = []string{m.info.TokenType}
+	for _, p := range opts.AcceptedPrefixes {
+		if p != m.info.TokenType {
+			m.prefixes = append(m.prefixes, p)
+		}
 	}
 	m.maxAttempt = opts.MaxAttempts
 	if m.maxAttempt == 0 {
@@ -236,7 +249,7 @@ func (m *Manager) IsDeprecated(t *Token) bool { return m.deprecated[t.GeneratorI
 // and checksum, without I/O, and returns the first generator that accepts
 // it.
 func (m *Manager) ValidateFormat(raw string) (generatorID string, ok bool) {
-	g := m.reg.Recognize(raw, m.info)
+	g, _ := m.recognize(raw)
 	if g == nil {
 		return "", false
 	}
