@@ -87,22 +87,36 @@ func (m *Manager) PreviewInvalidate(ctx context.Context, scope InvalidateScope) 
 }
 
 // InvalidateToken invalidates the token whose secret is raw (Djblets'
-// invalidate_token(token)) and returns it. A value that is not a token
-// this server accepts, or that matches no token, is ErrNotFound; a token
-// that is already invalid is returned unchanged (first date and reason
-// kept, no event).
-func (m *Manager) InvalidateToken(ctx context.Context, raw, reason string) (*Token, error) {
+// invalidate_token(token)) and returns it, and whether this call
+// invalidated it. A value that is not a token this server accepts, or that
+// matches no token, is ErrNotFound; a token that is already invalid is
+// returned unchanged (first date and reason kept, no event) with false.
+func (m *Manager) InvalidateToken(ctx context.Context, raw, reason string) (*Token, bool, error) {
 	if g, _ := m.recognize(raw); g == nil {
-		return nil, ErrNotFound // malformed: no query (as in Authenticate)
+		return nil, false, ErrNotFound // malformed: no query (as in Authenticate)
 	}
-	l, err := m.store.LookupDigest(ctx, digestOf(raw))
+	digest := digestOf(raw)
+	l, err := m.store.LookupDigest(ctx, digest)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if subtle.ConstantTimeCompare([]byte(l.Digest), []byte(digestOf(raw))) != 1 {
-		return nil, ErrNotFound
+	if subtle.ConstantTimeCompare([]byte(l.Digest), []byte(digest)) != 1 {
+		return nil, false, ErrNotFound
 	}
-	return m.Invalidate(ctx, l.Token.ID, reason)
+	var tok *Token
+	done, err := m.invalidate(ctx, InvalidateScope{TokenID: l.Token.ID}, reason, func(tx StoreTx, done []*Token) error {
+		if len(done) == 1 {
+			tok = done[0]
+			return nil
+		}
+		var err error
+		tok, err = tx.Get(ctx, l.Token.ID)
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return tok.clone(), len(done) == 1, nil
 }
 
 func cloneAll(toks []*Token) []*Token {

@@ -143,12 +143,12 @@ func TestInvalidateToken(t *testing.T) {
 		tok, raw := e.generate(t, GenerateParams{User: alice})
 		other, _ := e.generate(t, GenerateParams{User: alice})
 		for _, bad := range []string{"", "nonsense", corruptChecksum(raw), raw + "x"} {
-			if _, err := e.m.InvalidateToken(ctx, bad, "x"); !errors.Is(err, ErrNotFound) {
+			if _, _, err := e.m.InvalidateToken(ctx, bad, "x"); !errors.Is(err, ErrNotFound) {
 				t.Errorf("InvalidateToken(%.10q) = %v, want ErrNotFound", bad, err)
 			}
 		}
-		got, err := e.m.InvalidateToken(ctx, raw, "Reported as leaked.")
-		if err != nil || got.ID != tok.ID || got.Valid || got.InvalidReason != "Reported as leaked." {
+		got, now, err := e.m.InvalidateToken(ctx, raw, "Reported as leaked.")
+		if err != nil || !now || got.ID != tok.ID || got.Valid || got.InvalidReason != "Reported as leaked." {
 			t.Fatalf("InvalidateToken = %+v, %v", got, err)
 		}
 		if _, err := e.m.Authenticate(ctx, raw); !errors.Is(err, ErrTokenInvalid) {
@@ -157,8 +157,8 @@ func TestInvalidateToken(t *testing.T) {
 		if !e.get(t, other.ID).Valid {
 			t.Error("another token was invalidated")
 		}
-		again, err := e.m.InvalidateToken(ctx, raw, "other")
-		if err != nil || again.InvalidReason != "Reported as leaked." {
+		again, now, err := e.m.InvalidateToken(ctx, raw, "other")
+		if err != nil || now || again.InvalidReason != "Reported as leaked." {
 			t.Errorf("again = %+v, %v; the first reason must stay", again, err)
 		}
 		if n := e.rec.count(EventInvalidated); n != 1 {
