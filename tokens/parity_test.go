@@ -134,7 +134,6 @@ func TestInvalidateMatching(t *testing.T) {
 
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }
 
-
 // TestInvalidateToken: Djblets' invalidate_token(token), by value.
 func TestInvalidateToken(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
