@@ -191,3 +191,20 @@ func TestTokenInvalidateByValueCLI(t *testing.T) {
 		t.Errorf("stderr echoes the value: %q", errOut)
 	}
 }
+
+// TestNullPolicyCLI: a null policy is {} (full access) in `token create`
+// and in `policy check` alike.
+func TestNullPolicyCLI(t *testing.T) {
+	dir := t.TempDir()
+	flags := []string{"--database-url", filepath.Join(dir, "n.db")}
+	runSteps(t, flags, []cliStep{
+		{"migrate", "", []string{"migrate"}, 0, "schema", ""},
+		{"user", "pw-pw-pw-pw\n", []string{"user", "create", "alice", "--password-stdin"}, 0, "created", ""},
+		{"create", "", []string{"token", "create", "--user", "alice", "--policy", "null"}, 0, "agp_", ""},
+		{"show", "", []string{"token", "show", "1"}, 0, "policy:      {}", ""},
+	})
+	code, out, errOut := runCLI(t, "", "policy", "check", "--policy", "null", "--resource", "session", "--method", "PUT")
+	if code != 0 || !strings.HasPrefix(out, "allow") {
+		t.Fatalf("policy check null: %d %q %q; want allow (null = {} = full access)", code, out, errOut)
+	}
+}
