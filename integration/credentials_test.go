@@ -140,3 +140,31 @@ func TestImportedTokensOverHTTP(t *testing.T) {
 		}
 	})
 }
+
+// TestReportLeakedOpaqueAccessToken: an opaque access token reported as
+// leaked revokes its grant, refresh token included.
+func TestReportLeakedOpaqueAccessToken(t *testing.T) {
+	eachDB(t, configs.Overrides{"oauth.access_token_format": "opaque"}, func(t *testing.T, ag *authgate) {
+		ctx := context.Background()
+		_, tok := ag.userToken(t, ag.browser(), "session:read")
+		if !strings.HasPrefix(tok.AccessToken, authserver.PrefixAccessToken+"_") {
+			t.Fatalf("access token %.8s… is not opaque", tok.AccessToken)
+		}
+		if s, _ := ag.apiSession(tok.AccessToken); s != http.StatusOK {
+			t.Fatalf("before the report: %d", s)
+		}
+		if s, _ := ag.reportCredentials(tok.AccessToken); s != http.StatusAccepted {
+			t.Fatalf("report: %d", s)
+		}
+		if s, _ := ag.apiSession(tok.AccessToken); s != http.StatusUnauthorized {
+			t.Errorf("reported opaque access token: %d", s)
+		}
+		if _, err := ag.oauthConfig(ag.conf).TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+			t.Error("refresh token of the reported grant still works")
+		}
+		evs, _ := ag.App.Tokens.AuditEvents(ctx, audit.Filter{Kind: authserver.AuditCredentialReported})
+		if len(evs) != 1 || !strings.Contains(string(evs[0].Data), `"tokens_revoked":`) {
+			t.Errorf("audit: %+v", evs)
+		}
+	})
+}

@@ -89,6 +89,8 @@ func TestTokenImportCLI(t *testing.T) {
 		{"again", "", []string{"token", "import", "--file", file}, 1,
 			"line 1: skipped: this token is already stored\nline 3: skipped: this token is already stored\n", ""},
 		{"missing --file", "", []string{"token", "import"}, 2, "", "--file is required"},
+		{"standard input", `{"user":"alice","token":"` + reviewBoardToken("In") + `"}` + "\n", []string{"token", "import", "--file", "-", "--dry-run"}, 0, "would import 1, skipped 0, refused 0", ""},
+		{"unreadable file", "", []string{"token", "import", "--file", filepath.Join(dir, "missing.jsonl")}, 2, "", "no such file"},
 	})
 	code, out, _ := runCLI(t, "", append([]string{"token", "list", "--user", "alice"}, flags...)...)
 	if code != 0 || strings.Count(out, "\n") != 3 || strings.Contains(out, rbp[8:]) || strings.Contains(out, legacy[4:]) {
