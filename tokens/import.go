@@ -17,7 +17,7 @@ import (
 const EventImported EventKind = "token.imported"
 
 // ImportRecord is one token exported from Djblets or Review Board, with
-// the WebAPIToken fields (spec §1). Only the digest of Token is stored.
+// the WebAPIToken fields. Only the digest of Token is stored.
 // See docs/migrating-from-review-board.md, "Importing tokens".
 type ImportRecord struct {
 	User        string          `json:"user"`
@@ -279,9 +279,9 @@ func pointerText(p string) string {
 }
 
 // importPolicy accepts the policy as an object or as JSON text holding
-// one, as Djblets' JSONField does (spec §1); null and "" mean {}. Unlike
-// Djblets, text that is not JSON is refused rather than read as {} (full
-// access, spec §10 item 17).
+// one, as Djblets' JSONField does; null and "" mean {}. Unlike Djblets,
+// text that is not JSON is refused rather than read as {} (full access).
+// See docs/migrating-from-review-board.md, "Importing tokens".
 func importPolicy(m *Manager, raw json.RawMessage) (json.RawMessage, error) {
 	return m.normalizePolicy(unquoteJSONText(raw))
 }

@@ -47,7 +47,7 @@ func (m *Manager) InvalidateAll(ctx context.Context, reason string) (int, error)
 }
 
 // InvalidateMatching invalidates every still-valid token that scope
-// selects (Djblets' invalidate_tokens(users, extra_query), spec §3.2) and
+// selects (Djblets' invalidate_tokens(users, extra_query)) and
 // returns them as now stored, ordered by ID. Each gets its
 // EventInvalidated and audit row, in the same transaction. A scope that
 // names neither All, a token nor users selects nothing.

@@ -13,8 +13,8 @@ import (
 	"github.com/authgate/authgate/internal/db/dbtest"
 )
 
-// djbletsChecksumToken builds a vendor_checksum token the way Djblets does (spec
-// §2.2), independently of generator.go: prefix, "_", entropy, and the
+// djbletsChecksumToken builds a vendor_checksum token the way Djblets
+// does, independently of generator.go: prefix, "_", entropy, and the
 // CRC-32 of the entropy in base 62 (0-9A-Za-z), zero-padded to 6.
 func djbletsChecksumToken(prefix, entropy string) string {
 	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -74,11 +74,12 @@ type Lookup struct {
 }
 
 // InvalidateScope selects tokens to invalidate (Djblets'
-// invalidate_tokens(users, extra_query), spec §3.2): every token when All
+// invalidate_tokens(users, extra_query)): every token when All
 // is set, else the token TokenID when non-zero, else the tokens of UserIDs;
 // the filters then narrow that selection, all of them together. The zero
-// scope, and one with only filters, selects nothing (DESIGN §6: an empty
-// user list is never "everyone").
+// scope, and one with only filters, selects nothing: an empty user list
+// is never "everyone". See docs/migrating-from-review-board.md, "Bulk
+// invalidation".
 type InvalidateScope struct {
 	All     bool
 	TokenID int64

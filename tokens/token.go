@@ -42,7 +42,7 @@ type Token struct {
 }
 
 // String is Djblets' string form of a token, "Web API token for
-// <username>" (spec §1). It never includes the secret, which a Token does
+// <username>". It never includes the secret, which a Token does
 // not hold.
 func (t *Token) String() string { return "Web API token for " + t.Username }
 

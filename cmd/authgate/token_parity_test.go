@@ -17,7 +17,7 @@ import (
 )
 
 // reviewBoardToken is a 255-character rbp_ token whose checksum is
-// computed with Djblets' algorithm (spec §2.2): CRC-32 of the entropy,
+// computed with Djblets' vendor_checksum algorithm: CRC-32 of the entropy,
 // base 62 over 0-9A-Za-z, zero-padded to 6.
 func reviewBoardToken(seed string) string {
 	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
