@@ -12,6 +12,16 @@ type Tokens struct {
 	// digits only. Only tokens with this prefix (or 40-hex legacy tokens)
 	// authenticate, so changing it retires every existing vendor token.
 	Type string `koanf:"type"`
+	// AcceptedPrefixes are further vendor prefixes whose tokens
+	// authenticate, each checked offline by its CRC-32 checksum like Type's,
+	// e.g. ["rbp"] to keep imported Review Board tokens working. A token may
+	// also be created with one of them (token create --prefix). Default none.
+	AcceptedPrefixes []string `koanf:"accepted_prefixes"`
+	// DeprecatedGenerators lists the generator IDs whose tokens still
+	// authenticate but carry X-API-Token-Deprecated (Djblets'
+	// DJBLETS_DEPRECATED_TOKEN_GENERATORS). Default [legacy_sha1]; unlike
+	// Djblets, an empty list means that nothing is deprecated.
+	DeprecatedGenerators []string `koanf:"deprecated_generators"`
 	// Length is the total length of new tokens: type + "_" + random + 6
 	// checksum characters. Default 40 (30 random base62 characters, ≈178
 	// bits); at least 22 random characters (≈131 bits, RFC 6749 §10.10), at
@@ -86,6 +96,25 @@ func (t Tokens) Validate() []error {
 	}
 	if t.MaxAttempts < 0 {
 		bad("max_attempts", "must not be negative")
+	}
+	seen := map[string]bool{}
+	for _, p := range t.AcceptedPrefixes {
+		ok := p != ""
+		for _, c := range p {
+			ok = ok && ('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z')
+		}
+		switch {
+		case !ok:
+			bad("accepted_prefixes", "%q must be letters and digits only", p)
+		case seen[p]:
+			bad("accepted_prefixes", "%q is listed twice", p)
+		}
+		seen[p] = true
+	}
+	for _, g := range t.DeprecatedGenerators {
+		if g != "vendor_checksum" && g != "legacy_sha1" {
+			bad("deprecated_generators", "%q is not one of vendor_checksum, legacy_sha1", g)
+		}
 	}
 	if t.CacheTTL < 0 {
 		bad("cache_ttl", "must not be negative (0 disables the cache)")

@@ -20,6 +20,11 @@ func TestTokensValidate(t *testing.T) {
 		{"longer type raises the floor", Tokens{Type: "acme", Length: 32}, "between 33 and 255"},
 		{"too long", Tokens{Length: 256}, `"tokens.length"`},
 		{"bad type", Tokens{Type: "ag_p"}, `"tokens.type"`},
+		{"accepted prefix", Tokens{AcceptedPrefixes: []string{"rbp"}}, ""},
+		{"bad accepted prefix", Tokens{AcceptedPrefixes: []string{"rb_p"}}, `"tokens.accepted_prefixes"`},
+		{"duplicate accepted prefix", Tokens{AcceptedPrefixes: []string{"rbp", "rbp"}}, "listed twice"},
+		{"deprecated generators", Tokens{DeprecatedGenerators: []string{"legacy_sha1", "vendor_checksum"}}, ""},
+		{"unknown deprecated generator", Tokens{DeprecatedGenerators: []string{"md5"}}, `"tokens.deprecated_generators"`},
 		{"unknown generator", Tokens{DefaultGenerator: "md5"}, `"tokens.default_generator"`},
 		{"legacy without secret", Tokens{DefaultGenerator: "legacy_sha1"}, "needs tokens.legacy_secret"},
 		{"legacy with secret", Tokens{DefaultGenerator: "legacy_sha1", LegacySecret: "s3cret"}, ""},
@@ -84,5 +89,31 @@ func TestTokensCacheTTLFor(t *testing.T) {
 				t.Fatalf("CacheTTLFor(%s) = %s, want %s", tc.dialect, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestTokensDeprecatedGeneratorsDefault: the documented default is
+// Djblets' {legacy_sha1}, and an explicit empty list (file or
+// environment) stays empty, meaning "nothing is deprecated".
+func TestTokensDeprecatedGeneratorsDefault(t *testing.T) {
+	def, err := Load("", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := def.Tokens.DeprecatedGenerators; len(g) != 1 || g[0] != "legacy_sha1" {
+		t.Errorf("default deprecated_generators = %#v", g)
+	}
+	if p := def.Tokens.AcceptedPrefixes; len(p) != 0 {
+		t.Errorf("default accepted_prefixes = %#v", p)
+	}
+	none, err := Load("", []string{"AUTHGATE_TOKENS__DEPRECATED_GENERATORS=", "AUTHGATE_TOKENS__ACCEPTED_PREFIXES=rbp"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := none.Tokens.DeprecatedGenerators; g == nil || len(g) != 0 {
+		t.Errorf("empty deprecated_generators = %#v, want an empty non-nil list", g)
+	}
+	if p := none.Tokens.AcceptedPrefixes; len(p) != 1 || p[0] != "rbp" {
+		t.Errorf("accepted_prefixes = %#v", p)
 	}
 }

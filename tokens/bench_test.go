@@ -12,8 +12,9 @@ import (
 // BenchmarkValidateFormat measures the I/O-free check that runs before any
 // database query (DESIGN §6).
 func BenchmarkValidateFormat(b *testing.B) {
-	m := NewManager(nil, nil, Options{})
+	m := NewManager(nil, nil, Options{AcceptedPrefixes: []string{"rbp"}})
 	valid40, _ := VendorChecksum{}.Create(TokenInfo{TokenType: "agp", Length: 40})
+	rbp255, _ := VendorChecksum{}.Create(TokenInfo{TokenType: "rbp", Length: 255})
 	valid255, _ := VendorChecksum{}.Create(TokenInfo{TokenType: "agp", Length: 255})
 	cases := []struct {
 		name, raw string
@@ -21,6 +22,7 @@ func BenchmarkValidateFormat(b *testing.B) {
 	}{
 		{"valid40", valid40, true},
 		{"valid255", valid255, true},
+		{"accepted_prefix_rbp255", rbp255, true},
 		{"bad_checksum", corruptChecksum(valid40), false},
 		{"legacy_sha1", "ead9190eadc2f8ccc051f813be28ea1f24ba3810", true},
 		{"garbage", "not-a-token", false},

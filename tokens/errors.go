@@ -38,6 +38,9 @@ var (
 	// manager may set (ID, owner, prefix, generator, creation time, last use,
 	// or the first invalidation's date and reason).
 	ErrImmutableField = errors.New("api token field cannot be changed")
+	// ErrUnacceptedPrefix: GenerateParams.TokenType is not one of the
+	// prefixes the server accepts.
+	ErrUnacceptedPrefix = errors.New("token type is not an accepted prefix")
 	// ErrInvalidExtraData: extra_data is not a JSON object.
 	ErrInvalidExtraData = errors.New("extra_data must be a JSON object")
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -257,12 +258,17 @@ func (t *sqlTx) Invalidate(ctx context.Context, scope InvalidateScope, at time.T
 	// token keeps its first date and reason; last_updated is left alone as
 	// in Djblets' bulk update (spec §3.2).
 	const set = `UPDATE api_tokens SET valid = ?, invalid_date = ?, invalid_reason = ? WHERE valid = ?`
+	if !scope.selects() {
+		return nil, nil
+	}
 	at = dbTime(at)
+	filter, fargs := t.scopeFilter(scope, at)
 	var ids []int64
 	run := func(cond string, args ...any) error {
 		var got []int64
-		q := t.db.Rebind(set + cond + ` RETURNING id`)
-		if err := t.tx.SelectContext(ctx, &got, q, append([]any{false, at, reason, true}, args...)...); err != nil {
+		q := t.db.Rebind(set + cond + filter + ` RETURNING id`)
+		all := append(append([]any{false, at, reason, true}, args...), fargs...)
+		if err := t.tx.SelectContext(ctx, &got, q, all...); err != nil {
 			return fmt.Errorf("invalidate api tokens: %w", err)
 		}
 		ids = append(ids, got...)
@@ -277,7 +283,7 @@ func (t *sqlTx) Invalidate(ctx context.Context, scope InvalidateScope, at time.T
 		if err := run(` AND id = ?`, scope.TokenID); err != nil {
 			return nil, err
 		}
-	case len(scope.UserIDs) > 0:
+	default:
 		for chunk := range chunks(scope.UserIDs) {
 			cond, args, err := sqlx.In(` AND user_id IN (?)`, chunk)
 			if err != nil {
@@ -287,10 +293,43 @@ func (t *sqlTx) Invalidate(ctx context.Context, scope InvalidateScope, at time.T
 				return nil, err
 			}
 		}
-	default:
-		return nil, nil
 	}
+	slices.Sort(ids)
 	return t.loadMany(ctx, ids)
+}
+
+// scopeFilter returns the SQL conditions (each starting with " AND ") and
+// arguments of scope's filters. The note test is a plain substring search
+// (instr/strpos), so it is case sensitive on both databases and "%" or "_"
+// in the text are not wildcards.
+func (t *sqlTx) scopeFilter(s InvalidateScope, at time.Time) (string, []any) {
+	var b strings.Builder
+	var args []any
+	if s.NoteContains != "" {
+		if t.db.Dialect == db.Postgres {
+			b.WriteString(` AND strpos(note, ?) > 0`)
+		} else {
+			b.WriteString(` AND instr(note, ?) > 0`)
+		}
+		args = append(args, s.NoteContains)
+	}
+	if s.GeneratorID != "" {
+		b.WriteString(` AND token_generator_id = ?`)
+		args = append(args, s.GeneratorID)
+	}
+	if s.CreatedBefore != nil {
+		b.WriteString(` AND time_added < ?`)
+		args = append(args, dbTime(*s.CreatedBefore))
+	}
+	if s.CreatedAfter != nil {
+		b.WriteString(` AND time_added > ?`)
+		args = append(args, dbTime(*s.CreatedAfter))
+	}
+	if s.OnlyUnexpired {
+		b.WriteString(` AND (expires IS NULL OR expires > ?)`)
+		args = append(args, at)
+	}
+	return b.String(), args
 }
 
 func chunks(ids []int64) func(func([]int64) bool) {

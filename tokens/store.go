@@ -73,13 +73,37 @@ type Lookup struct {
 	Owner  users.User
 }
 
-// InvalidateScope selects tokens to invalidate: every token when All is
-// set, else the token TokenID when non-zero, else the tokens of UserIDs.
-// The zero scope selects nothing.
+// InvalidateScope selects tokens to invalidate (Djblets'
+// invalidate_tokens(users, extra_query)): every token when All
+// is set, else the token TokenID when non-zero, else the tokens of UserIDs;
+// the filters then narrow that selection, all of them together. The zero
+// scope, and one with only filters, selects nothing: an empty user list
+// is never "everyone". See docs/migrating-from-review-board.md, "Bulk
+// invalidation".
 type InvalidateScope struct {
 	All     bool
 	TokenID int64
 	UserIDs []int64
+
+	// NoteContains keeps tokens whose note contains this text (case
+	// sensitive, as Django's note__contains); "" does not filter.
+	NoteContains string
+	// GeneratorID keeps tokens made by this generator; "" does not filter.
+	GeneratorID string
+	// CreatedBefore and CreatedAfter keep tokens whose time_added is
+	// strictly before / strictly after the instant; nil does not filter.
+	CreatedBefore *time.Time
+	CreatedAfter  *time.Time
+	// OnlyUnexpired keeps tokens that have not expired at the time of the
+	// call (invalid tokens are never selected anyway), so an audit of a
+	// bulk invalidation lists only tokens that could still be used.
+	OnlyUnexpired bool
+}
+
+// selects reports whether s can select anything: it names all tokens, one
+// token or some users.
+func (s InvalidateScope) selects() bool {
+	return s.All || s.TokenID != 0 || len(s.UserIDs) > 0
 }
 
 // AuditEvent is one entry of authgate's append-only audit log (package

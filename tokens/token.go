@@ -41,6 +41,11 @@ type Token struct {
 	ExpiredEventSent bool `json:"-"`
 }
 
+// String is Djblets' string form of a token, "Web API token for
+// <username>". It never includes the secret, which a Token does
+// not hold.
+func (t *Token) String() string { return "Web API token for " + t.Username }
+
 // IsExpired reports whether the token has an expiry and now is at or past
 // it. Djblets §1: the boundary is inclusive.
 func (t *Token) IsExpired(now time.Time) bool {

@@ -46,6 +46,12 @@ func readForm(c *gin.Context) (form, *resources.APIError) {
 		for k, v := range obj {
 			var s string
 			switch {
+			case string(v) == "null" && k == "policy":
+				// Djblets' JSONField reads NULL as {}: a null policy
+				// means full access, as in token create and policy
+				// check. See docs/migrating-from-review-board.md,
+				// "Other parity details".
+				f[k] = "null"
 			case string(v) == "null":
 				continue
 			case json.Unmarshal(v, &s) == nil:

@@ -96,8 +96,9 @@ type harness struct {
 }
 
 type harnessOpts struct {
-	tokenOpts func(*tokens.Options)
-	registrar func(*resources.Principal) bool
+	tokenOpts     func(*tokens.Options)
+	registrar     func(*resources.Principal) bool
+	reportLimiter resources.Limiter
 }
 
 func newHarness(t testing.TB, d *db.DB, o harnessOpts) *harness {
@@ -134,6 +135,7 @@ func newHarness(t testing.TB, d *db.DB, o harnessOpts) *harness {
 	if err := api.Mount(h.router, api.Deps{
 		Guard: guard, Registry: h.registry, Tokens: h.tokens, Users: h.users,
 		Resources: h.store, RegistrarAllowed: o.registrar, Logger: logger,
+		Sessions: h.sessions, ReportLimiter: o.reportLimiter,
 	}); err != nil {
 		t.Fatal(err)
 	}

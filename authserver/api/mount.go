@@ -75,12 +75,22 @@ type Deps struct {
 	// admin may register resources; the authorization server supplies it
 	// for OAuth2 clients flagged as resource servers. nil: admins only.
 	RegistrarAllowed func(*resources.Principal) bool
-	Logger           *slog.Logger
+	// Sessions lets GET /api/session/ tell a session caller its CSRF
+	// token; nil leaves csrf_token out.
+	Sessions resources.SessionValidator
+	// Credentials revokes reported OAuth tokens; nil: POST
+	// /api/credentials/revoke handles API tokens only.
+	Credentials CredentialRevoker
+	// ReportLimiter rate-limits /api/credentials/revoke per IP; nil means
+	// DefaultReportLimit per DefaultReportPeriod.
+	ReportLimiter resources.Limiter
+	Logger        *slog.Logger
 }
 
 type handlers struct {
 	Deps
-	log *slog.Logger
+	log           *slog.Logger
+	reportLimiter resources.Limiter
 }
 
 // Mount declares the built-in resources in d.Registry and mounts the API
@@ -92,9 +102,12 @@ func Mount(r gin.IRouter, d Deps) error {
 	if err := DeclareBuiltins(d.Registry); err != nil {
 		return fmt.Errorf("mount api: %w", err)
 	}
-	h := &handlers{Deps: d, log: d.Logger}
+	h := &handlers{Deps: d, log: d.Logger, reportLimiter: d.ReportLimiter}
 	if h.log == nil {
 		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if h.reportLimiter == nil {
+		h.reportLimiter = &resources.WindowLimiter{Anonymous: DefaultReportLimit, Period: DefaultReportPeriod}
 	}
 	b := Builtin()
 	protect := func(policyID string) gin.HandlerFunc { return d.Guard.Protect(b[policyID]) }
@@ -118,6 +131,10 @@ func Mount(r gin.IRouter, d Deps) error {
 	get(tokens+":id/", tok, h.getToken)
 	r.PUT(tokens+":id/", tok, h.updateToken)
 	r.DELETE(tokens+":id/", tok, h.deleteToken)
+	r.POST(PathAPITokensInvalidate, tok, h.invalidateTokens)
+
+	// No Guard: possession of the credential is the proof.
+	r.POST(PathCredentialsRevoke, h.revokeCredentials)
 
 	res := protect(PolicyResource)
 	get(PathResources, res, h.listResources)

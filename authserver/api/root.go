@@ -33,6 +33,9 @@ func (h *handlers) getRoot(c *gin.Context) {
 			"api_token":  PathUsers + "{username}/api-tokens/{id}/",
 			"resources":  PathResources,
 			"resource":   PathResources + "{policy_id}/",
+
+			"api_tokens_invalidate": PathAPITokensInvalidate,
+			"credentials_revoke":    PathCredentialsRevoke,
 		},
 		"scopes": scopeList,
 	})
@@ -58,6 +61,17 @@ func (h *handlers) getSession(c *gin.Context) {
 		s["links"].(gin.H)["user"] = link(userPath(p.User.Username))
 	}
 	switch p.Method {
+	case resources.MethodSession:
+		// A session client sends this token in X-CSRF-Token on unsafe
+		// requests; reading it here spares it scraping a page. A GET
+		// response is readable by the session's own origin only (no CORS),
+		// so it does not leak to other sites.
+		if h.Sessions != nil {
+			if _, csrf, ok, err := h.Sessions.ValidateSession(c.Request); err == nil && ok {
+				s["csrf_token"] = csrf
+				s["csrf_header"] = resources.CSRFHeader
+			}
+		}
 	case resources.MethodAPIToken:
 		s["token_id"] = p.TokenID
 		s["policy"] = p.APIToken.Policy

@@ -21,7 +21,8 @@ import (
 
 func newTokenCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens"}
-	cmd.AddCommand(newTokenCreateCmd(c), newTokenListCmd(c), newTokenShowCmd(c), newTokenInvalidateCmd(c), newTokenDeleteCmd(c))
+	cmd.AddCommand(newTokenCreateCmd(c), newTokenListCmd(c), newTokenShowCmd(c), newTokenInvalidateCmd(c), newTokenDeleteCmd(c),
+		newTokenImportCmd(c))
 	return cmd
 }
 
@@ -97,7 +98,7 @@ func parseTokenID(s string) (int64, error) {
 }
 
 func newTokenCreateCmd(c *cli) *cobra.Command {
-	var username, note, policyArg, expires, generator, output string
+	var username, note, policyArg, expires, generator, prefix, output string
 	cmd := &cobra.Command{
 		Use:   "create --user USERNAME",
 		Short: "Create an API token and print it (it is shown only this once)",
@@ -109,7 +110,7 @@ func newTokenCreateCmd(c *cli) *cobra.Command {
 			if username == "" {
 				return usageError("--user is required")
 			}
-			p := tokens.GenerateParams{Note: note, GeneratorID: generator}
+			p := tokens.GenerateParams{Note: note, GeneratorID: generator, TokenType: prefix}
 			if policyArg != "" {
 				b, err := c.readPolicyArg(policyArg) // shared with `policy check`
 				if err != nil {
@@ -130,6 +131,10 @@ func newTokenCreateCmd(c *cli) *cobra.Command {
 					return err
 				}
 				tok, raw, err := a.Tokens.Generate(ctx, p)
+				if errors.Is(err, tokens.ErrUnacceptedPrefix) {
+					return usageError("--prefix %q: not one of the accepted prefixes %s (tokens.type, tokens.accepted_prefixes)",
+						prefix, strings.Join(a.Tokens.AcceptedPrefixes(), ", "))
+				}
 				if err != nil {
 					return policyError(err)
 				}
@@ -150,9 +155,10 @@ func newTokenCreateCmd(c *cli) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&username, "user", "", "owner's username (required)")
 	f.StringVar(&note, "note", "", "description of the token")
-	f.StringVar(&policyArg, "policy", "", "access policy: JSON, @FILE or @- (stdin); default {} = full access")
+	f.StringVar(&policyArg, "policy", "", "access policy: JSON, @FILE or @- (stdin); default (or null) {} = full access")
 	f.StringVar(&expires, "expires", "", "expiry: RFC 3339 time or duration from now (720h, 30d); default never")
 	f.StringVar(&generator, "generator", "", "token generator: vendor_checksum (default) or legacy_sha1 (deprecated)")
+	f.StringVar(&prefix, "prefix", "", "vendor prefix: tokens.type (default) or one of tokens.accepted_prefixes")
 	f.StringVar(&output, "output", "text", "output format: text or json")
 	return cmd
 }
@@ -278,57 +284,6 @@ func newTokenShowCmd(c *cli) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&output, "output", "text", "output format: text or json")
-	return cmd
-}
-
-func newTokenInvalidateCmd(c *cli) *cobra.Command {
-	var username, reason string
-	cmd := &cobra.Command{
-		Use:   "invalidate (ID | --user USERNAME)",
-		Short: "Invalidate one API token, or every token of a user; already invalid tokens keep their first date and reason",
-		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if (len(args) == 1) == (username != "") {
-				return usageError("give either a token ID or --user, not both or neither")
-			}
-			if username != "" {
-				return c.withApp(cmd, func(ctx context.Context, a *app.App) error {
-					u, err := lookupUser(ctx, a, username)
-					if err != nil {
-						return err
-					}
-					n, err := a.Tokens.InvalidateUsers(ctx, []int64{u.ID}, reason)
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(c.io.out, "invalidated %d token(s) of %s\n", n, u.Username)
-					return nil
-				})
-			}
-			id, err := parseTokenID(args[0])
-			if err != nil {
-				return err
-			}
-			return c.withApp(cmd, func(ctx context.Context, a *app.App) error {
-				before, err := a.Tokens.Get(ctx, id)
-				if err != nil {
-					return fmt.Errorf("token %d: %w", id, err)
-				}
-				t, err := a.Tokens.Invalidate(ctx, id, reason)
-				if err != nil {
-					return fmt.Errorf("token %d: %w", id, err)
-				}
-				if !before.Valid {
-					fmt.Fprintf(c.io.out, "token %d was already invalid since %s\n", t.ID, timeText(t.InvalidDate))
-					return nil
-				}
-				fmt.Fprintf(c.io.out, "invalidated token %d (%s)\n", t.ID, t.Prefix)
-				return nil
-			})
-		},
-	}
-	cmd.Flags().StringVar(&username, "user", "", "invalidate every token of this user")
-	cmd.Flags().StringVar(&reason, "reason", "", "reason shown to clients that use the token")
 	return cmd
 }
 

@@ -88,8 +88,8 @@ func TestTokenCLI(t *testing.T) {
 		{"invalidate again keeps the first reason", "", []string{"token", "invalidate", "1", "--reason", "other"}, 0, "already invalid", "", nil},
 		{"show invalid", "", []string{"token", "show", "1"}, 0, "invalid reason:  Revoked.", "", nil},
 		{"invalidate user", "", []string{"token", "invalidate", "--user", "alice"}, 0, "invalidated 2 token(s) of alice", "", nil},
-		{"invalidate needs ID or user", "", []string{"token", "invalidate"}, 2, "", "either a token ID or --user", nil},
-		{"invalidate not both", "", []string{"token", "invalidate", "1", "--user", "alice"}, 2, "", "either a token ID or --user", nil},
+		{"invalidate needs ID or user", "", []string{"token", "invalidate"}, 2, "", "exactly one of a token ID, --token-stdin, --user or --all", nil},
+		{"invalidate not both", "", []string{"token", "invalidate", "1", "--user", "alice"}, 2, "", "exactly one of a token ID, --token-stdin, --user or --all", nil},
 		{"delete", "", []string{"token", "delete", "2"}, 0, "deleted token 2", "", nil},
 		{"delete again", "", []string{"token", "delete", "2"}, 1, "", "not found", nil},
 	}

@@ -195,6 +195,7 @@ func (a *App) wire(ctx context.Context) error {
 	topts := tokens.Options{
 		TokenType: tc.Type, Length: tc.Length, DefaultGenerator: tc.DefaultGenerator,
 		MaxAttempts: tc.MaxAttempts, Logger: a.Logger,
+		AcceptedPrefixes: tc.AcceptedPrefixes, DeprecatedGenerators: tc.DeprecatedGenerators,
 		CacheTTL: tc.CacheTTLFor(string(a.DB.Dialect)), CacheSize: tc.CacheSize,
 	}
 	if tc.LegacySecret != "" {

@@ -85,10 +85,16 @@ func (a *App) wireResourcesAPI() error {
 		},
 		OnDecision: authDecisions(a.Metrics),
 	})
-	if err := api.Mount(a.Router, api.Deps{
+	deps := api.Deps{
 		Guard: a.Guard, Registry: a.Scopes, Tokens: a.Tokens, Users: a.Users,
 		Resources: a.resourceStore, RegistrarAllowed: a.RegistrarAllowed, Logger: a.Logger,
-	}); err != nil {
+		Sessions: a.Sessions,
+	}
+	if a.OAuth != nil {
+		// Leaked-credential reports revoke OAuth grants too.
+		deps.Credentials = a.OAuth
+	}
+	if err := api.Mount(a.Router, deps); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
