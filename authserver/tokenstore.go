@@ -214,14 +214,7 @@ func (s *TokenStore) insertInfo(ctx context.Context, q sqlx.ExtContext, ti oauth
 	if refresh := ti.GetRefresh(); refresh != "" {
 		n := base
 		n.kind, n.raw = kindRefresh, refresh
-		// A narrowed access-token audience is not the refresh token's: it
-		// keeps the grant's (extAudience).
-		n.extension = url.Values{}
-		for k, v := range ext {
-			if k != extAccessAudience {
-				n.extension[k] = v
-			}
-		}
+		n.extension = grantExtension(ext)
 		// RFC 9449 §5: a public client's refresh token is bound to the
 		// proof's key; a confidential client's is not (it authenticates).
 		if st := stateFrom(ctx); st != nil && st.client != nil && st.client.Public {
