@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -70,23 +72,27 @@ type accessTokens struct {
 	store    *TokenStore
 	db       *db.DB
 	now      func() time.Time
-	parser   *jwt.Parser
+	// parser accepts only tokens for authgate's own API (aud = audience);
+	// anyAud accepts every audience authgate issues, for introspection.
+	parser *jwt.Parser
+	anyAud *jwt.Parser
 }
 
 var _ oauth2.AccessGenerate = (*accessTokens)(nil)
 
 func newAccessTokens(format, issuer, audience string, keys *KeySet, store *TokenStore, d *db.DB, now func() time.Time) *accessTokens {
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods(SupportedAlgs),
+		jwt.WithIssuer(issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(5 * time.Second),
+		jwt.WithTimeFunc(now),
+	}
 	return &accessTokens{
 		format: format, issuer: issuer, audience: audience, keys: keys, store: store, db: d, now: now,
-		parser: jwt.NewParser(
-			jwt.WithValidMethods(SupportedAlgs),
-			jwt.WithIssuer(issuer),
-			jwt.WithAudience(audience),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuedAt(),
-			jwt.WithLeeway(5*time.Second),
-			jwt.WithTimeFunc(now),
-		),
+		parser: jwt.NewParser(append(opts, jwt.WithAudience(audience))...),
+		anyAud: jwt.NewParser(opts...),
 	}
 }
 
@@ -165,7 +171,7 @@ func (a *accessTokens) signJWT(ctx context.Context, ti oauth2.TokenInfo) (string
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    a.issuer,
 			Subject:   sub,
-			Audience:  jwt.ClaimStrings{a.audience},
+			Audience:  jwt.ClaimStrings(accessAudience(extensionOf(ti), a.audience)),
 			ExpiresAt: jwt.NewNumericDate(iat.Add(ti.GetAccessExpiresIn())),
 			IssuedAt:  jwt.NewNumericDate(iat),
 			ID:        jti,
@@ -188,10 +194,10 @@ func (a *accessTokens) signJWT(ctx context.Context, ti oauth2.TokenInfo) (string
 }
 
 // parseJWT checks a JWT access token's signature, header and claims
-// (RFC 9068 §4), without consulting revocation.
-func (a *accessTokens) parseJWT(ctx context.Context, raw string) (*atClaims, error) {
+// (RFC 9068 §4) with parser p, without consulting revocation.
+func (a *accessTokens) parseJWT(ctx context.Context, p *jwt.Parser, raw string) (*atClaims, error) {
 	var c atClaims
-	tok, err := a.parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
+	tok, err := p.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
 		if typ, _ := t.Header["typ"].(string); typ != jwtType && typ != "application/"+jwtType {
 			return nil, errors.New("typ is not at+jwt")
 		}
@@ -227,21 +233,37 @@ func looksLikeJWT(raw string) bool {
 	return dots == 2
 }
 
-// Validate checks an access token of either format: a JWT by signature and
-// claims plus its jti against revoked_jti, an opaque one by lookup; and in
-// both cases that its user is still active. Any failure is errTokenInvalid.
+// Validate checks an access token of either format for authgate's own API:
+// a JWT by signature and claims plus its jti against revoked_jti, an opaque
+// one by lookup; in both cases that its audience is authgate's and that its
+// user is still active. Any failure is errTokenInvalid.
 func (a *accessTokens) Validate(ctx context.Context, raw string) (*AccessToken, error) {
+	return a.validate(ctx, raw, true)
+}
+
+// validateAnyAudience is Validate for introspection: a token issued for a
+// resource server (aud = its audience, RFC 8707) is as valid as one for
+// authgate's API; the resource server checks the audience itself.
+func (a *accessTokens) validateAnyAudience(ctx context.Context, raw string) (*AccessToken, error) {
+	return a.validate(ctx, raw, false)
+}
+
+func (a *accessTokens) validate(ctx context.Context, raw string, ownAudience bool) (*AccessToken, error) {
 	switch {
 	case hasPrefix(raw, PrefixAccessToken):
-		return a.validateOpaque(ctx, raw)
+		return a.validateOpaque(ctx, raw, ownAudience)
 	case looksLikeJWT(raw):
-		return a.validateJWT(ctx, raw)
+		p := a.anyAud
+		if ownAudience {
+			p = a.parser
+		}
+		return a.validateJWT(ctx, p, raw)
 	}
 	return nil, errTokenInvalid
 }
 
-func (a *accessTokens) validateJWT(ctx context.Context, raw string) (*AccessToken, error) {
-	c, err := a.parseJWT(ctx, raw)
+func (a *accessTokens) validateJWT(ctx context.Context, p *jwt.Parser, raw string) (*AccessToken, error) {
+	c, err := a.parseJWT(ctx, p, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +313,7 @@ func (a *accessTokens) status(ctx context.Context, jti string, uid int64) (revok
 	return row.Revoked, row.Active, row.Username, nil
 }
 
-func (a *accessTokens) validateOpaque(ctx context.Context, raw string) (*AccessToken, error) {
+func (a *accessTokens) validateOpaque(ctx context.Context, raw string, ownAudience bool) (*AccessToken, error) {
 	if !wellFormed(PrefixAccessToken, raw) {
 		return nil, errTokenInvalid // rejected before any database query
 	}
@@ -302,8 +324,13 @@ func (a *accessTokens) validateOpaque(ctx context.Context, raw string) (*AccessT
 	if !ok || !r.live(a.now()) {
 		return nil, errTokenInvalid
 	}
+	ext, _ := url.ParseQuery(r.Extension)
+	aud := accessAudience(ext, a.audience)
+	if ownAudience && !slices.Contains(aud, a.audience) {
+		return nil, errTokenInvalid // meant for another resource server
+	}
 	at := &AccessToken{
-		JTI: r.Prefix, ClientID: r.ClientID, Scope: r.Scope, Audience: []string{a.audience},
+		JTI: r.Prefix, ClientID: r.ClientID, Scope: r.Scope, Audience: aud,
 		IssuedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, Opaque: true, Subject: r.ClientID, JKT: r.JKT,
 	}
 	if r.UserID.Valid {

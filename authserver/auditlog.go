@@ -59,15 +59,17 @@ const (
 // clientAuditData is the data of a client.* event; the secret and its
 // digest have no field here on purpose.
 type clientAuditData struct {
-	Name         string         `json:"name"`
-	Public       *bool          `json:"public,omitempty"`
-	OwnerID      int64          `json:"owner_id,omitempty"`
-	RedirectURIs []string       `json:"redirect_uris,omitempty"`
-	GrantTypes   []string       `json:"grant_types,omitempty"`
-	Scopes       []string       `json:"scopes,omitempty"`
-	Changed      []string       `json:"changed,omitempty"`
-	From         map[string]any `json:"from,omitempty"`
-	To           map[string]any `json:"to,omitempty"`
+	Name   string `json:"name"`
+	Public *bool  `json:"public,omitempty"`
+	// ResourceServer is recorded at creation when set.
+	ResourceServer bool           `json:"resource_server,omitempty"`
+	OwnerID        int64          `json:"owner_id,omitempty"`
+	RedirectURIs   []string       `json:"redirect_uris,omitempty"`
+	GrantTypes     []string       `json:"grant_types,omitempty"`
+	Scopes         []string       `json:"scopes,omitempty"`
+	Changed        []string       `json:"changed,omitempty"`
+	From           map[string]any `json:"from,omitempty"`
+	To             map[string]any `json:"to,omitempty"`
 }
 
 // appendClientEvent records kind for clientID inside tx.
@@ -82,7 +84,7 @@ func appendClientEvent(ctx context.Context, tx sqlx.ExtContext, kind, clientID s
 func createdAuditData(sp ClientSpec) clientAuditData {
 	public := sp.Public
 	return clientAuditData{
-		Name: sp.Name, Public: &public, OwnerID: sp.OwnerID,
+		Name: sp.Name, Public: &public, ResourceServer: sp.ResourceServer, OwnerID: sp.OwnerID,
 		RedirectURIs: nonNil(sp.RedirectURIs), GrantTypes: nonNil(sp.GrantTypes), Scopes: nonNil(sp.Scopes),
 	}
 }
@@ -97,6 +99,7 @@ func updatedAuditData(old *Client, sp ClientSpec) clientAuditData {
 		}
 	}
 	diff("name", old.Name, sp.Name, old.Name == sp.Name)
+	diff("resource_server", old.ResourceServer, sp.ResourceServer, old.ResourceServer == sp.ResourceServer)
 	diff("redirect_uris", nonNil(old.RedirectURIs), nonNil(sp.RedirectURIs), slices.Equal(old.RedirectURIs, sp.RedirectURIs))
 	diff("grant_types", nonNil(old.GrantTypes), nonNil(sp.GrantTypes), slices.Equal(old.GrantTypes, sp.GrantTypes))
 	diff("scopes", nonNil(old.Scopes), nonNil(sp.Scopes), slices.Equal(old.Scopes, sp.Scopes))

@@ -42,6 +42,10 @@ type authzRequest struct {
 	// ChallengeMethod is S256, or plain when configured.
 	ChallengeMethod oauth2.CodeChallengeMethod
 	Prompt          string
+	// Resource are the RFC 8707 resource parameters as sent; Audience is
+	// the audience bound into the code (nil: authgate's own).
+	Resource []string
+	Audience []string
 }
 
 // authzError is an RFC 6749 §4.1.2.1 error response.
@@ -271,6 +275,14 @@ func (w *Web) validateAuthz(ar *authzRequest, params url.Values) *authzError {
 		return authzFail("invalid_scope", "scope not allowed for this client: %s", truncateDesc(strings.Join(bad, " "), 200))
 	}
 	ar.Scope = set
+	// RFC 8707 §2: resource may repeat; each must be known, else
+	// invalid_target. Without it the scopes may still decide the audience.
+	ar.Resource = params["resource"]
+	aud, e := resolveAudience(w.deps.Scopes, w.cfg.Audience, ar.Resource, set)
+	if e != nil {
+		return authzFail(e.Code, "%s", e.Description)
+	}
+	ar.Audience = aud
 	return nil
 }
 
@@ -325,6 +337,9 @@ func (ar *authzRequest) encode() url.Values {
 		v.Set("code_challenge", ar.Challenge)
 		v.Set("code_challenge_method", string(ar.ChallengeMethod))
 	}
+	if len(ar.Resource) > 0 {
+		v["resource"] = ar.Resource
+	}
 	return v
 }
 
@@ -370,7 +385,8 @@ func (w *Web) issueCode(c *gin.Context, ar *authzRequest, cur *sessions.Current)
 		Scope:        ar.Scope.String(),
 		State:        ar.State,
 		UserID:       strconv.FormatInt(cur.User.ID, 10),
-		Request:      c.Request,
+		// The audience reaches the code through extractExtension.
+		Request: c.Request.WithContext(withAudience(c.Request.Context(), ar.Audience)),
 	}
 	if ar.Challenge != "" {
 		req.CodeChallenge = ar.Challenge

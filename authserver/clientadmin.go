@@ -28,6 +28,16 @@ func (s *Server) UpdateClient(ctx context.Context, id string, fn func(sp *Client
 	})
 }
 
+// IsResourceServer reports whether id is an enabled client flagged as a
+// resource server (see Client.ResourceServer).
+func (s *Server) IsResourceServer(ctx context.Context, id string) (bool, error) {
+	c, err := s.lookupClient(ctx, id)
+	if err != nil || c == nil {
+		return false, err
+	}
+	return c.ResourceServer, nil
+}
+
 func (s *Server) checkKnownScopes(list []string) error {
 	if s.scopes == nil {
 		return nil

@@ -37,10 +37,13 @@ var (
 // Client is a registered OAuth2 client. The secret is never held: only its
 // SHA-256 digest, compared in constant time by VerifySecret.
 type Client struct {
-	ID              string     `json:"client_id"`
-	Name            string     `json:"name"`
-	OwnerID         int64      `json:"owner_id,omitempty"` // 0: no owner (created by an operator)
-	Public          bool       `json:"public"`
+	ID      string `json:"client_id"`
+	Name    string `json:"name"`
+	OwnerID int64  `json:"owner_id,omitempty"` // 0: no owner (created by an operator)
+	Public  bool   `json:"public"`
+	// ResourceServer marks a resource server: it may register resources
+	// and introspect any token (docs/introspection-and-audience.md).
+	ResourceServer  bool       `json:"resource_server"`
 	RedirectURIs    []string   `json:"redirect_uris"`
 	GrantTypes      []string   `json:"grant_types"`
 	Scopes          []string   `json:"scopes"` // the scopes the client may ask for
@@ -193,12 +196,15 @@ func ValidateRedirectURI(raw string) error {
 
 // ClientSpec is what a client is created or updated from.
 type ClientSpec struct {
-	Name         string
-	OwnerID      int64
-	Public       bool
-	RedirectURIs []string
-	GrantTypes   []string // empty: authorization_code + refresh_token, or client_credentials when no redirect URI is given
-	Scopes       []string
+	Name    string
+	OwnerID int64
+	Public  bool
+	// ResourceServer: see Client.ResourceServer. A resource server must be
+	// confidential, since it authenticates to introspect.
+	ResourceServer bool
+	RedirectURIs   []string
+	GrantTypes     []string // empty: authorization_code + refresh_token, or client_credentials when no redirect URI is given
+	Scopes         []string
 }
 
 // normalize fills defaults and validates the spec.
@@ -237,6 +243,9 @@ func (sp ClientSpec) normalize() (ClientSpec, error) {
 	}
 	if slices.Contains(sp.GrantTypes, GrantRefreshToken) && !slices.Contains(sp.GrantTypes, GrantAuthorizationCode) {
 		return bad("the refresh_token grant needs the authorization_code grant")
+	}
+	if sp.Public && sp.ResourceServer {
+		return bad("a resource server must be a confidential client: it authenticates to introspect tokens")
 	}
 	if sp.Public && slices.Contains(sp.GrantTypes, GrantClientCredentials) {
 		// RFC 6749 §4.4: client_credentials is for confidential clients only.

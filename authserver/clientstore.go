@@ -25,7 +25,8 @@ type ClientStore interface {
 	// List returns clients ordered by creation; ownerID 0 lists all.
 	List(ctx context.Context, ownerID int64) ([]*Client, error)
 	// Update applies fn to the client inside a transaction and validates
-	// the result. fn may change Name, RedirectURIs, GrantTypes, Scopes.
+	// the result. fn may change Name, ResourceServer, RedirectURIs,
+	// GrantTypes, Scopes.
 	Update(ctx context.Context, id string, fn func(sp *ClientSpec) error) (*Client, error)
 	// RotateSecret replaces a confidential client's secret and returns the
 	// new one; the old one stops working at once.
@@ -56,6 +57,7 @@ type clientRow struct {
 	Name            string        `db:"name"`
 	OwnerID         sql.NullInt64 `db:"owner_id"`
 	IsPublic        bool          `db:"is_public"`
+	ResourceServer  bool          `db:"resource_server"`
 	RedirectURIs    string        `db:"redirect_uris"`
 	GrantTypes      string        `db:"grant_types"`
 	Scopes          string        `db:"scopes"`
@@ -65,12 +67,12 @@ type clientRow struct {
 	DisabledAt      sql.NullTime  `db:"disabled_at"`
 }
 
-const clientColumns = `client_id, secret_digest, secret_prefix, name, owner_id, is_public, redirect_uris,
+const clientColumns = `client_id, secret_digest, secret_prefix, name, owner_id, is_public, resource_server, redirect_uris,
 	grant_types, scopes, created_at, updated_at, secret_rotated_at, disabled_at`
 
 func (r clientRow) client() (*Client, error) {
 	c := &Client{
-		ID: r.ClientID, Name: r.Name, OwnerID: r.OwnerID.Int64, Public: r.IsPublic,
+		ID: r.ClientID, Name: r.Name, OwnerID: r.OwnerID.Int64, Public: r.IsPublic, ResourceServer: r.ResourceServer,
 		SecretPrefix: r.SecretPrefix, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 		secretDigest: r.SecretDigest,
 	}
@@ -141,9 +143,9 @@ func (s *SQLClientStore) Create(ctx context.Context, spec ClientSpec) (*Client, 
 		// One transaction per attempt: a unique violation aborts it.
 		err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
 			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO oauth_clients
-				(client_id, secret_digest, secret_prefix, name, owner_id, is_public, redirect_uris, grant_types, scopes, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-				id, secretDigest, prefix, sp.Name, nullOwner(sp.OwnerID), sp.Public,
+				(client_id, secret_digest, secret_prefix, name, owner_id, is_public, resource_server, redirect_uris, grant_types, scopes, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				id, secretDigest, prefix, sp.Name, nullOwner(sp.OwnerID), sp.Public, sp.ResourceServer,
 				jsonList(sp.RedirectURIs), jsonList(sp.GrantTypes), jsonList(sp.Scopes), now, now); err != nil {
 				return err
 			}
@@ -212,7 +214,8 @@ func (s *SQLClientStore) Update(ctx context.Context, id string, fn func(sp *Clie
 		if err != nil {
 			return err
 		}
-		sp := ClientSpec{Name: c.Name, OwnerID: c.OwnerID, Public: c.Public, RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes}
+		sp := ClientSpec{Name: c.Name, OwnerID: c.OwnerID, Public: c.Public, ResourceServer: c.ResourceServer,
+			RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes}
 		if err := fn(&sp); err != nil {
 			return err
 		}
@@ -223,9 +226,9 @@ func (s *SQLClientStore) Update(ctx context.Context, id string, fn func(sp *Clie
 		if sp, err = sp.normalize(); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_clients SET name = ?, redirect_uris = ?, grant_types = ?,
-			scopes = ?, updated_at = ? WHERE client_id = ?`),
-			sp.Name, jsonList(sp.RedirectURIs), jsonList(sp.GrantTypes), jsonList(sp.Scopes), dbNow(s.now), id)
+		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_clients SET name = ?, resource_server = ?, redirect_uris = ?,
+			grant_types = ?, scopes = ?, updated_at = ? WHERE client_id = ?`),
+			sp.Name, sp.ResourceServer, jsonList(sp.RedirectURIs), jsonList(sp.GrantTypes), jsonList(sp.Scopes), dbNow(s.now), id)
 		if err != nil {
 			return fmt.Errorf("update client %q: %w", id, err)
 		}

@@ -37,6 +37,13 @@ func (s *Server) clientCredentials(ctx context.Context, inner *manage.Manager, t
 			return nil, err
 		}
 	}
+	aud, e := resolveAudience(s.scopes, s.cfg.Audience, formValues(tgr, "resource"), set)
+	if e != nil {
+		return nil, e
+	}
+	if tgr.Request != nil {
+		tgr.Request = tgr.Request.WithContext(withAudience(tgr.Request.Context(), aud))
+	}
 	tgr.Scope = set.String()
 	tgr.UserID = ""
 	ti, err := inner.GenerateAccessToken(ctx, oauth2.ClientCredentials, tgr)

@@ -38,6 +38,14 @@ func (s *Server) requestedScope(c *Client, raw string) (scopes.Set, error) {
 	return set, nil
 }
 
+// formValues returns the values of a repeatable token-request parameter.
+func formValues(tgr *oauth2.TokenGenerateRequest, name string) []string {
+	if tgr.Request == nil {
+		return nil
+	}
+	return tgr.Request.PostForm[name]
+}
+
 // issueParams describes one token issuance inside a transaction.
 type issueParams struct {
 	client         *Client
@@ -49,6 +57,9 @@ type issueParams struct {
 	parentID       int64
 	redirectURI    string
 	extension      url.Values
+	// accessAudience narrows the access token's aud within the grant's
+	// (extension[extAudience]); nil keeps the grant's.
+	accessAudience []string
 	refresh        bool
 	request        *http.Request
 }
@@ -64,6 +75,10 @@ func (s *Server) issue(ctx context.Context, tx *sqlx.Tx, p issueParams) (*models
 	}
 	ti.Extension.Set(extGrantID, p.grantID)
 	ti.Extension.Set(extGrantCreatedAt, p.grantCreatedAt.UTC().Format(time.RFC3339Nano))
+	ti.Extension.Del(extAccessAudience)
+	if len(p.accessAudience) > 0 {
+		ti.Extension[extAccessAudience] = p.accessAudience
+	}
 	ti.ClientID, ti.UserID, ti.Scope, ti.RedirectURI = p.client.ID, p.userID, p.scope, p.redirectURI
 	ti.AccessCreateAt, ti.AccessExpiresIn = now, s.cfg.AccessTokenTTL
 	var refreshExp time.Time
@@ -135,10 +150,17 @@ func (s *Server) exchangeCode(ctx context.Context, tgr *oauth2.TokenGenerateRequ
 			return err // commit: the code stays consumed
 		}
 		ext, _ := url.ParseQuery(row.Extension)
+		// RFC 8707 §2.2: resource in the token request narrows the
+		// audience bound into the code, never widens it.
+		aud, e := narrowAudience(grantAudience(ext, s.cfg.Audience), formValues(tgr, "resource"))
+		if e != nil {
+			failure = e
+			return nil // commit: the code stays consumed
+		}
 		ti, err = s.issue(ctx, tx, issueParams{
 			client: c, userID: row.userIDString(), scope: row.Scope, refreshScope: row.Scope,
 			grantID: row.GrantID, grantCreatedAt: row.GrantCreatedAt, parentID: row.ID,
-			redirectURI: row.RedirectURI, extension: ext, refresh: c.AllowsGrant(GrantRefreshToken),
+			redirectURI: row.RedirectURI, extension: ext, accessAudience: aud, refresh: c.AllowsGrant(GrantRefreshToken),
 			request: tgr.Request,
 		})
 		return err

@@ -99,6 +99,13 @@ func (s *Server) refresh(ctx context.Context, tgr *oauth2.TokenGenerateRequest) 
 			}
 			scope = requested
 		}
+		// RFC 8707 §2.2: resource may narrow the grant's audience for this
+		// access token; the new refresh token keeps the whole grant's.
+		aud, e := narrowAudience(grantAudience(extOf(row), s.cfg.Audience), formValues(tgr, "resource"))
+		if e != nil {
+			failure = e
+			return nil
+		}
 		active, err := userActive(ctx, tx, row.userIDString())
 		if err != nil {
 			return err
@@ -121,7 +128,7 @@ func (s *Server) refresh(ctx context.Context, tgr *oauth2.TokenGenerateRequest) 
 		ti, err = s.issue(ctx, tx, issueParams{
 			client: c, userID: row.userIDString(), scope: scope.String(), refreshScope: row.Scope,
 			grantID: row.GrantID, grantCreatedAt: row.GrantCreatedAt, parentID: row.ID,
-			redirectURI: row.RedirectURI, extension: ext, refresh: true, request: tgr.Request,
+			redirectURI: row.RedirectURI, extension: ext, accessAudience: aud, refresh: true, request: tgr.Request,
 		})
 		return err
 	})
@@ -148,6 +155,12 @@ func (s *Server) revokeReusedFamily(ctx context.Context, tx *sqlx.Tx, row *token
 		return err
 	}
 	return appendGrantEvent(ctx, tx, AuditRefreshReused, row, row.ClientID, n)
+}
+
+// extOf parses a row's stored extension.
+func extOf(row *tokenRow) url.Values {
+	ext, _ := url.ParseQuery(row.Extension)
+	return ext
 }
 
 // scopesOf parses a stored, canonical scope string.

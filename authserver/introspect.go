@@ -9,14 +9,15 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/resources/dpop"
 	"github.com/authgate/authgate/tokens"
 )
 
-// APITokenAuthenticator authenticates API tokens for introspection; the
-// tokens package's *Manager implements it.
-type APITokenAuthenticator interface {
-	Authenticate(ctx context.Context, raw string) (*tokens.Authenticated, error)
+// APITokenInspector looks API tokens up for introspection without
+// recording a use; the tokens package's *Manager implements it.
+type APITokenInspector interface {
+	Inspect(ctx context.Context, raw string) (*tokens.Authenticated, error)
 }
 
 // Token types reported by introspection (RFC 7662 §2.2 token_type).
@@ -30,18 +31,25 @@ var inactive = map[string]any{"active": false}
 
 // handleIntrospect serves POST /oauth/introspect (RFC 7662). The caller
 // authenticates as a confidential client (§2.1: the endpoint must be
-// protected; a public client cannot prove who it is). It answers for:
+// protected; a public client cannot prove who it is). What it learns
+// depends on who it is (§4: the server may limit what a caller learns):
 //
-//   - access tokens, JWT or opaque: active only if the signature, issuer,
-//     audience and expiry hold and neither the token (its jti) nor its user
-//     has been revoked or deactivated;
-//   - refresh tokens, only to the client they were issued to (§4: the server
-//     may limit what a caller learns);
-//   - API tokens, with token_type "api_token", username, exp and the policy
-//     (DESIGN §4, beyond RFC 7662).
+//   - a resource-server client learns about every access token and API
+//     token, since those are what resource servers receive;
+//   - any other client learns only about the access and refresh tokens
+//     issued to itself;
+//   - refresh tokens are answered only to the client they were issued to.
 //
-// Everything else — unknown, malformed, expired, revoked, consumed, codes —
-// is {"active": false} with 200 (§2.2).
+// It answers for access tokens, JWT or opaque (active only if the
+// signature, issuer, expiry and audience hold — any audience authgate
+// issues — and neither the token nor its user has been revoked or
+// deactivated); refresh tokens; and API tokens with token_type "api_token",
+// username, exp, policy, api_token_id and deprecated. An API token that
+// exists but cannot be used is reported to a resource server with
+// inactive_reason and the message authgate's own Guard would send, so a
+// remote resource server answers exactly as authgate does. Everything else
+// is {"active": false} with 200 (§2.2). Introspection never records a use.
+// See docs/introspection-and-audience.md.
 func (s *Server) handleIntrospect(c *gin.Context) {
 	w, r := c.Writer, c.Request
 	if e := parseOAuthForm(w, r); e != nil {
@@ -73,12 +81,15 @@ func (s *Server) handleIntrospect(c *gin.Context) {
 func (s *Server) introspect(ctx context.Context, caller *Client, raw string) (map[string]any, error) {
 	switch {
 	case hasPrefix(raw, PrefixAccessToken) || looksLikeJWT(raw):
-		at, err := s.access.Validate(ctx, raw)
+		at, err := s.access.validateAnyAudience(ctx, raw)
 		if errors.Is(err, errTokenInvalid) {
 			return inactive, nil
 		}
 		if err != nil {
 			return nil, err
+		}
+		if !caller.ResourceServer && at.ClientID != caller.ID {
+			return inactive, nil
 		}
 		out := map[string]any{
 			"active": true, "token_type": TokenTypeBearer, "client_id": at.ClientID, "sub": at.Subject,
@@ -134,7 +145,9 @@ func (s *Server) introspect(ctx context.Context, caller *Client, raw string) (ma
 	case hasPrefix(raw, PrefixCode), hasPrefix(raw, PrefixClientSecret):
 		return inactive, nil
 	}
-	if s.apiTokens == nil {
+	if s.apiTokens == nil || !caller.ResourceServer {
+		// API tokens are for resource servers only: no other client
+		// receives them, so no other client may ask about them.
 		return inactive, nil
 	}
 	return s.introspectAPIToken(ctx, raw)
@@ -144,16 +157,19 @@ func (s *Server) introspect(ctx context.Context, caller *Client, raw string) (ma
 // policy is unreadable.
 var denyAllPolicy = json.RawMessage(`{"resources":{"*":{"block":["*"]}}}`)
 
+// Values of the inactive_reason member (an extension of RFC 7662 §2.2).
+const (
+	InactiveExpired      = "expired"
+	InactiveInvalid      = "invalid"
+	InactiveUserInactive = "user_inactive"
+)
+
+// introspectAPIToken answers a resource server about an API token, looked
+// up without recording a use.
 func (s *Server) introspectAPIToken(ctx context.Context, raw string) (map[string]any, error) {
-	a, err := s.apiTokens.Authenticate(ctx, raw)
+	a, err := s.apiTokens.Inspect(ctx, raw)
 	if err != nil {
-		for _, kind := range []error{tokens.ErrMalformedToken, tokens.ErrTokenNotFound, tokens.ErrTokenInvalid,
-			tokens.ErrTokenExpired, tokens.ErrUserInactive} {
-			if errors.Is(err, kind) {
-				return inactive, nil
-			}
-		}
-		return nil, err
+		return unusableAPIToken(err)
 	}
 	// The policy goes out as the manager compiled it. A stored policy that
 	// cannot be read must not reach a remote resource server as {} (full
@@ -166,10 +182,38 @@ func (s *Server) introspectAPIToken(ctx context.Context, raw string) (map[string
 	out := map[string]any{
 		"active": true, "token_type": TokenTypeAPI, "username": a.User.Username,
 		"sub": strconv.FormatInt(a.User.ID, 10), "iat": a.Token.TimeAdded.Unix(), "iss": s.cfg.Issuer,
-		"policy": pol,
+		"policy": pol, "api_token_id": strconv.FormatInt(a.Token.ID, 10), "deprecated": a.Deprecated,
 	}
 	if a.Token.Expires != nil {
 		out["exp"] = a.Token.Expires.Unix()
 	}
 	return out, nil
+}
+
+// unusableAPIToken maps an Inspect failure to the response: an unknown or
+// malformed token is {"active": false}; one that exists but cannot be used
+// carries inactive_reason and, as error_description, the exact message
+// authgate's Guard sends for it (Djblets' wording).
+func unusableAPIToken(err error) (map[string]any, error) {
+	var ae *tokens.AuthError
+	if !errors.As(err, &ae) {
+		return nil, err
+	}
+	var reason, msg string
+	switch {
+	case errors.Is(ae.Kind, tokens.ErrTokenExpired):
+		reason, msg = InactiveExpired, ae.Message
+	case errors.Is(ae.Kind, tokens.ErrTokenInvalid):
+		reason, msg = InactiveInvalid, ae.Message
+	case errors.Is(ae.Kind, tokens.ErrUserInactive):
+		reason, msg = InactiveUserInactive, ae.Message
+	default:
+		return inactive, nil
+	}
+	if msg == "" {
+		msg = resources.LoginFailed().Msg
+	}
+	return map[string]any{
+		"active": false, "token_type": TokenTypeAPI, "inactive_reason": reason, "error_description": msg,
+	}, nil
 }

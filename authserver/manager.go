@@ -239,6 +239,13 @@ func (s *Server) extractExtension(tgr *oauth2.TokenGenerateRequest, ti oauth2.Ex
 			}
 		}
 	}
+	if tgr.Request != nil {
+		// A new grant's audience, decided before go-oauth2 was called
+		// (resolveAudience); the code and its tokens carry it.
+		if aud := audienceFrom(tgr.Request.Context()); len(aud) > 0 {
+			ext[extAudience] = aud
+		}
+	}
 	if ext.Get(extGrantID) == "" {
 		id, err := newGrantID()
 		if err != nil {

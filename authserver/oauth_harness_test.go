@@ -87,7 +87,8 @@ func newHarness(t testing.TB, d *db.DB, mutate func(*Config)) *harness {
 	}
 	h.sessions = sessions.NewManager(sessions.NewSQLStore(d), h.users, sessions.Options{})
 	h.consents = NewSQLConsentStore(d)
-	web, err := NewWeb(WebConfig{Issuer: h.srv.URL, RequirePKCE: cfg.RequirePKCEAll, AllowPlainPKCE: cfg.AllowPlainPKCE},
+	web, err := NewWeb(WebConfig{Issuer: h.srv.URL, RequirePKCE: cfg.RequirePKCEAll, AllowPlainPKCE: cfg.AllowPlainPKCE,
+		Audience: h.s.Settings().Audience},
 		WebDeps{Sessions: h.sessions, Users: h.users, Consents: h.consents, Clients: ClientStoreWebClients(h.s.Clients),
 			Scopes: h.reg, OAuth: h.s.OAuth2,
 			RevokeGrants: h.s.RevokeUserClient})
@@ -360,7 +361,7 @@ func (h *harness) introspect(raw string) response {
 }
 
 func (h *harness) introspector() (*Client, string) {
-	return h.client(ClientSpec{Name: "resource server", GrantTypes: []string{GrantClientCredentials}})
+	return h.client(ClientSpec{Name: "resource server", GrantTypes: []string{GrantClientCredentials}, ResourceServer: true})
 }
 
 func (h *harness) active(raw string) bool {

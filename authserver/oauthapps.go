@@ -60,7 +60,7 @@ type appHandlers struct{ s *Server }
 // the response that created or rotated it.
 func appJSON(c *Client, secret string) gin.H {
 	out := gin.H{
-		"client_id": c.ID, "name": c.Name, "public": c.Public, "redirect_uris": c.RedirectURIs,
+		"client_id": c.ID, "name": c.Name, "public": c.Public, "resource_server": c.ResourceServer, "redirect_uris": c.RedirectURIs,
 		"grant_types": c.GrantTypes, "scopes": c.Scopes, "created_at": c.CreatedAt.Format(time.RFC3339),
 		"updated_at": c.UpdatedAt.Format(time.RFC3339), "disabled": c.Disabled(),
 		"links": gin.H{"self": gin.H{"method": "GET", "href": PathOAuthApps + c.ID + "/"}},
@@ -111,13 +111,18 @@ func (h *appHandlers) create(c *gin.Context) {
 	p, _ := resources.PrincipalFrom(c)
 	spec := ClientSpec{Name: in.str("name"), OwnerID: p.User.ID, RedirectURIs: in.list("redirect_uris"),
 		GrantTypes: in.list("grant_types"), Scopes: in.list("scopes")}
-	if v, ok := in["public"]; ok {
-		b, err := strconv.ParseBool(first(v))
-		if err != nil {
-			resources.Fail(c, resources.InvalidFormData(map[string][]string{"public": {"Must be true or false."}}))
-			return
+	for _, f := range []struct {
+		key string
+		dst *bool
+	}{{"public", &spec.Public}, {"resource_server", &spec.ResourceServer}} {
+		if v, ok := in[f.key]; ok {
+			b, err := strconv.ParseBool(first(v))
+			if err != nil {
+				resources.Fail(c, resources.InvalidFormData(map[string][]string{f.key: {"Must be true or false."}}))
+				return
+			}
+			*f.dst = b
 		}
-		spec.Public = b
 	}
 	cl, secret, err := h.s.CreateClient(c.Request.Context(), spec)
 	if err != nil {
@@ -140,8 +145,19 @@ func (h *appHandlers) update(c *gin.Context) {
 		secret string
 		err    error
 	)
-	if in.has("name") || in.has("redirect_uris") || in.has("grant_types") || in.has("scopes") {
+	rs, hasRS := false, in.has("resource_server")
+	if hasRS {
+		var perr error
+		if rs, perr = strconv.ParseBool(first(in["resource_server"])); perr != nil {
+			resources.Fail(c, resources.InvalidFormData(map[string][]string{"resource_server": {"Must be true or false."}}))
+			return
+		}
+	}
+	if hasRS || in.has("name") || in.has("redirect_uris") || in.has("grant_types") || in.has("scopes") {
 		cl, err = h.s.UpdateClient(ctx, id, func(sp *ClientSpec) error {
+			if hasRS {
+				sp.ResourceServer = rs
+			}
 			if in.has("name") {
 				sp.Name = in.str("name")
 			}

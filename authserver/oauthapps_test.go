@@ -134,3 +134,35 @@ func TestOAuthAppsAPI(t *testing.T) {
 		})
 	})
 }
+
+// TestOAuthAppsResourceServer: resource_server on create and update, shown
+// in the JSON; a public client cannot be one.
+func TestOAuthAppsResourceServer(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, nil)
+		r := h.appsRequest("POST", PathOAuthApps, `{"name":"Photos","grant_types":["client_credentials"],"resource_server":true}`, "bob")
+		app, _ := r.Body["oauth_app"].(map[string]any)
+		if r.Status != http.StatusCreated || app["resource_server"] != true {
+			t.Fatalf("create: %d %s", r.Status, r.Raw)
+		}
+		id, _ := app["client_id"].(string)
+		if ok, err := h.s.IsResourceServer(context.Background(), id); err != nil || !ok {
+			t.Fatalf("IsResourceServer = %v, %v", ok, err)
+		}
+		r = h.appsRequest("PUT", PathOAuthApps+id+"/", `{"resource_server":false}`, "bob")
+		if app, _ = r.Body["oauth_app"].(map[string]any); r.Status != http.StatusOK || app["resource_server"] != false {
+			t.Fatalf("update: %d %s", r.Status, r.Raw)
+		}
+		if ok, _ := h.s.IsResourceServer(context.Background(), id); ok {
+			t.Fatal("still a resource server")
+		}
+		for _, body := range []string{
+			`{"name":"x","public":true,"redirect_uris":["http://127.0.0.1/cb"],"resource_server":true}`,
+			`{"name":"x","grant_types":["client_credentials"],"resource_server":"maybe"}`,
+		} {
+			if r := h.appsRequest("POST", PathOAuthApps, body, "bob"); r.Status != http.StatusBadRequest {
+				t.Fatalf("%s: %d %s", body, r.Status, r.Raw)
+			}
+		}
+	})
+}

@@ -33,7 +33,7 @@ func (s *Server) RevokeReported(ctx context.Context, raw string) (bool, error) {
 	case hasPrefix(raw, PrefixAccessToken) && wellFormed(PrefixAccessToken, raw):
 		kind = kindAccess
 	case looksLikeJWT(raw):
-		claims, err := s.access.parseJWT(ctx, raw)
+		claims, err := s.access.parseJWT(ctx, s.access.anyAud, raw) // any audience authgate issued
 		if err != nil {
 			return false, nil // not ours, badly signed or expired: nothing to revoke
 		}

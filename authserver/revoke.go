@@ -57,7 +57,7 @@ func (s *Server) handleRevoke(c *gin.Context) {
 			return
 		}
 	case looksLikeJWT(raw):
-		claims, err := s.access.parseJWT(ctx, raw)
+		claims, err := s.access.parseJWT(ctx, s.access.anyAud, raw) // any audience authgate issued
 		if err != nil {
 			break // not ours, or expired: nothing to revoke
 		}

@@ -41,6 +41,7 @@ const (
 type ScopeRegistry interface {
 	HasScope(name string) bool
 	ScopeNames() []string
+	AudienceSource
 }
 
 // Deps are the services the server uses.
@@ -51,7 +52,7 @@ type Deps struct {
 	// is allowed (tests only).
 	Scopes ScopeRegistry
 	// APITokens lets introspection answer for API tokens; optional.
-	APITokens APITokenAuthenticator
+	APITokens APITokenInspector
 	// Metrics registers the token issuance counters; optional.
 	Metrics prometheus.Registerer
 	Logger  *slog.Logger
@@ -79,7 +80,7 @@ type Server struct {
 	db        *db.DB
 	users     users.Store
 	scopes    ScopeRegistry
-	apiTokens APITokenAuthenticator
+	apiTokens APITokenInspector
 	log       *slog.Logger
 	now       func() time.Time
 	access    *accessTokens

@@ -22,7 +22,8 @@ const maxFormBytes = 64 << 10
 //     §3.2, RFC 7009 §2.1, RFC 7662 §2.1);
 //   - nothing in the query string: client secrets and tokens never travel
 //     in URLs (RFC 6749 §2.3.1, OAuth 2.1; audit row 11);
-//   - no parameter more than once (RFC 6749 §3.1, §3.2; audit row 11).
+//   - no parameter more than once (RFC 6749 §3.1, §3.2; audit row 11),
+//     except resource, which RFC 8707 §2 lets repeat.
 //
 // Afterwards r.Form holds the body parameters only.
 func parseOAuthForm(w http.ResponseWriter, r *http.Request) *oauthError {
@@ -41,7 +42,7 @@ func parseOAuthForm(w http.ResponseWriter, r *http.Request) *oauthError {
 		return oerr(codeInvalidRequest, "the request body is not a valid form")
 	}
 	for k, v := range r.PostForm {
-		if len(v) > 1 {
+		if len(v) > 1 && k != "resource" {
 			return oerr(codeInvalidRequest, "parameter "+k+" is repeated")
 		}
 	}

@@ -214,6 +214,7 @@ func (s *TokenStore) insertInfo(ctx context.Context, q sqlx.ExtContext, ti oauth
 	if refresh := ti.GetRefresh(); refresh != "" {
 		n := base
 		n.kind, n.raw = kindRefresh, refresh
+		n.extension = grantExtension(ext)
 		// RFC 9449 §5: a public client's refresh token is bound to the
 		// proof's key; a confidential client's is not (it authenticates).
 		if st := stateFrom(ctx); st != nil && st.client != nil && st.client.Public {

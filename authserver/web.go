@@ -61,6 +61,9 @@ type WebConfig struct {
 	// sharing a database should share it; when empty a random key is made,
 	// valid for this process only.
 	CSRFKey []byte
+	// Audience is the aud of tokens for authgate's own API (default the
+	// issuer); a resource parameter naming it is accepted (RFC 8707).
+	Audience string
 	// Now replaces time.Now in tests.
 	Now func() time.Time
 }
@@ -220,6 +223,7 @@ func NewWebFor(s *Server, cfg WebConfig, deps WebDeps) (*Web, error) {
 	cfg.Issuer = set.Issuer
 	cfg.RequirePKCE = set.RequirePKCEAll
 	cfg.AllowPlainPKCE = set.AllowPlainPKCE
+	cfg.Audience = set.Audience
 	deps.OAuth = s.OAuth2
 	if deps.Clients == nil {
 		deps.Clients = ClientStoreWebClients(s.Clients)

@@ -28,6 +28,10 @@ type Resource struct {
 	// token when false; unset means allowed.
 	APITokenAccess *bool `koanf:"api_token_access"`
 	OAuth2Access   *bool `koanf:"oauth2_access"`
+	// Audience is the resource server's base URL (https, or http on a
+	// loopback host): access tokens for it carry it as aud, when the client
+	// names it with resource= (RFC 8707) or asks only for its scopes.
+	Audience string `koanf:"audience"`
 }
 
 // validateResources checks what can be checked without the scope registry

@@ -46,6 +46,18 @@ func (ag *authgate) serviceClient(scopes ...string) registeredClient {
 	return registeredClient{ID: c.ID, Secret: secret}
 }
 
+// resourceServer registers a client flagged as a resource server: it may
+// introspect every access token and API token.
+func (ag *authgate) resourceServer() registeredClient {
+	ag.t.Helper()
+	c, secret, err := ag.App.OAuth.CreateClient(context.Background(), authserver.ClientSpec{
+		Name: "resource server", GrantTypes: []string{authserver.GrantClientCredentials}, ResourceServer: true})
+	if err != nil {
+		ag.t.Fatal(err)
+	}
+	return registeredClient{ID: c.ID, Secret: secret}
+}
+
 func (ag *authgate) ccConfig(c registeredClient, style oauth2.AuthStyle, scopes ...string) *clientcredentials.Config {
 	return &clientcredentials.Config{ClientID: c.ID, ClientSecret: c.Secret, TokenURL: ag.URL + authserver.PathToken,
 		Scopes: scopes, AuthStyle: style}
@@ -237,7 +249,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 func TestRevokeAndIntrospect(t *testing.T) {
 	eachDB(t, nil, func(t *testing.T, ag *authgate) {
 		ctx := context.Background()
-		rs := ag.serviceClient()
+		rs := ag.resourceServer()
 		b := ag.browser()
 
 		_, tok := ag.userToken(t, b, "session:read")

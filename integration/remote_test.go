@@ -64,7 +64,7 @@ func TestRemoteResourceServer(t *testing.T) {
 			return registeredClient{ID: c.ID, Secret: secret}
 		}
 		app := register(authserver.ClientSpec{Name: "photo app", GrantTypes: []string{"client_credentials"}, Scopes: []string{"photos:read", "photos:write"}})
-		rs := register(authserver.ClientSpec{Name: "photos resource server", GrantTypes: []string{"client_credentials"}, Scopes: []string{"photos:read"}})
+		rs := register(authserver.ClientSpec{Name: "photos resource server", GrantTypes: []string{"client_credentials"}, Scopes: []string{"photos:read"}, ResourceServer: true})
 		cc := clientcredentials.Config{ClientID: app.ID, ClientSecret: app.Secret, TokenURL: ag.URL + "/oauth/token", Scopes: []string{"photos:read"}}
 		tok, err := cc.Token(ctx)
 		if err != nil {

@@ -44,6 +44,9 @@ type Decl struct {
 	OAuth2Access   *bool
 	// Origin records where the declaration came from; default OriginBuiltin.
 	Origin Origin
+	// Audience is the base URL of the resource server serving the resource
+	// (see ValidAudience); tokens meant for it carry it as aud. "" for none.
+	Audience string
 }
 
 // AllowsAPITokens reports whether API tokens may reach the resource.
@@ -105,6 +108,11 @@ func (d Decl) Normalize() (Decl, error) {
 	if d.Origin == "" {
 		d.Origin = OriginBuiltin
 	}
+	if d.Audience != "" {
+		if err := ValidAudience(d.Audience); err != nil {
+			return Decl{}, fmt.Errorf("resource %q: audience: %w", d.Name, err)
+		}
+	}
 	ms := slices.Clone(d.Methods)
 	for _, m := range ms {
 		if m == "" || strings.TrimLeft(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
@@ -132,6 +140,7 @@ type Info struct {
 	Description string
 	Action      Action
 	PolicyID    string // the policy ID of the resource that declared it
+	Audience    string // the audience of that resource, "" for none
 }
 
 // ErrNotRegistered is returned when a policy ID is not in the registry.
@@ -152,10 +161,11 @@ type Registry struct {
 }
 
 type snapshot struct {
-	decls    []Decl // sorted by policy ID
-	byPolicy map[string]int
-	scopes   []Info // sorted by name
-	byScope  map[string]int
+	decls     []Decl // sorted by policy ID
+	byPolicy  map[string]int
+	scopes    []Info // sorted by name
+	byScope   map[string]int
+	audiences map[string]struct{}
 }
 
 // NewRegistry returns an empty registry.
@@ -257,11 +267,15 @@ func (r *Registry) load() *snapshot {
 // description (methods are not merged).
 func build(decls []Decl) *snapshot {
 	s := &snapshot{
-		decls:    slices.Clone(decls),
-		byPolicy: make(map[string]int, len(decls)),
-		byScope:  make(map[string]int),
+		decls:     slices.Clone(decls),
+		byPolicy:  make(map[string]int, len(decls)),
+		byScope:   make(map[string]int),
+		audiences: make(map[string]struct{}),
 	}
 	for _, d := range decls {
+		if d.Audience != "" {
+			s.audiences[d.Audience] = struct{}{}
+		}
 		if !d.AllowsOAuth2() {
 			continue
 		}
@@ -280,6 +294,7 @@ func build(decls []Decl) *snapshot {
 				Description: "Ability to perform HTTP " + strings.Join(ms, ", ") + " on the " + d.Name + " resource",
 				Action:      a,
 				PolicyID:    d.PolicyID,
+				Audience:    d.Audience,
 			}
 			if d.Description != "" {
 				info.Description += " (" + d.Description + ")"

@@ -29,6 +29,17 @@ type Authenticated struct {
 // time); then invalid, expired and inactive-owner checks, in Djblets'
 // order. Failures are *AuthError with Djblets' client-facing messages.
 func (m *Manager) Authenticate(ctx context.Context, raw string) (*Authenticated, error) {
+	return m.authenticate(ctx, raw, true)
+}
+
+// Inspect decides like Authenticate but records nothing: no last_used
+// write, no token.used or token.expired event. Introspection uses it, since
+// asking about a token is not using it (docs/introspection-and-audience.md).
+func (m *Manager) Inspect(ctx context.Context, raw string) (*Authenticated, error) {
+	return m.authenticate(ctx, raw, false)
+}
+
+func (m *Manager) authenticate(ctx context.Context, raw string, record bool) (*Authenticated, error) {
 	gen, _ := m.recognize(raw)
 	if gen == nil {
 		return nil, &AuthError{Kind: ErrMalformedToken}
@@ -57,14 +68,18 @@ func (m *Manager) Authenticate(ctx context.Context, raw string) (*Authenticated,
 		return nil, &AuthError{Kind: ErrTokenInvalid, Message: invalidMessage(when, tok.InvalidReason)}
 	}
 	if tok.IsExpired(now) {
-		m.log.Debug(fmt.Sprintf("API Login failed for %s. The token is expired.", l.Owner.Username))
-		m.noteExpired(ctx, tok, now, entry)
+		if record {
+			m.log.Debug(fmt.Sprintf("API Login failed for %s. The token is expired.", l.Owner.Username))
+			m.noteExpired(ctx, tok, now, entry)
+		}
 		return nil, &AuthError{Kind: ErrTokenExpired, Message: expiredMessage(*tok.Expires)}
 	}
 	if !l.Owner.IsActive {
 		return nil, &AuthError{Kind: ErrUserInactive}
 	}
-	m.noteUsed(ctx, tok, now, entry)
+	if record {
+		m.noteUsed(ctx, tok, now, entry)
+	}
 	return &Authenticated{
 		Token:      tok,
 		User:       l.Owner,

@@ -169,8 +169,8 @@ func TestAPIRootAndUsers(t *testing.T) {
 // immediately usable in policies and as scopes.
 func TestAPIResourceRegistry(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, harnessOpts{registrar: func(p *resources.Principal) bool {
-			return p.Method == resources.MethodOAuth2 && p.ClientID == "photos-server"
+		h := newHarness(t, d, harnessOpts{registrar: func(_ context.Context, p *resources.Principal) (bool, error) {
+			return p.Method == resources.MethodOAuth2 && (p.ClientID == "photos-server" || p.ClientID == "albums-server"), nil
 		}})
 		adminTok, _ := h.apiToken(h.admin, `{}`)
 		photos := url.Values{"methods": {"GET POST,DELETE"}, "description": {"Your photo library"}}

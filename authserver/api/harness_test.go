@@ -97,7 +97,7 @@ type harness struct {
 
 type harnessOpts struct {
 	tokenOpts     func(*tokens.Options)
-	registrar     func(*resources.Principal) bool
+	registrar     func(context.Context, *resources.Principal) (bool, error)
 	reportLimiter resources.Limiter
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -74,7 +75,7 @@ type Deps struct {
 	// RegistrarAllowed says whether a caller that is not a first-party
 	// admin may register resources; the authorization server supplies it
 	// for OAuth2 clients flagged as resource servers. nil: admins only.
-	RegistrarAllowed func(*resources.Principal) bool
+	RegistrarAllowed func(context.Context, *resources.Principal) (bool, error)
 	// Sessions lets GET /api/session/ tell a session caller its CSRF
 	// token; nil leaves csrf_token out.
 	Sessions resources.SessionValidator

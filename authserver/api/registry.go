@@ -34,6 +34,7 @@ func (h *handlers) resourceJSON(d scopes.Decl) gin.H {
 		"api_token_access": d.AllowsAPITokens(),
 		"oauth2_access":    d.AllowsOAuth2(),
 		"origin":           string(d.Origin),
+		"audience":         d.Audience,
 		"scopes":           sc,
 		"links":            gin.H{"self": link(PathResources + d.PolicyID + "/")},
 	}
@@ -59,21 +60,54 @@ func (h *handlers) getResource(c *gin.Context) {
 	resources.OK(c, http.StatusOK, gin.H{"resource": h.resourceJSON(d)})
 }
 
-// mayRegister: first-party admins, and whoever RegistrarAllowed admits
-// (the authorization server's hook for resource-server clients).
-func (h *handlers) mayRegister(c *gin.Context) bool {
+// registrant returns who the caller registers as: a first-party admin, or
+// a client the RegistrarAllowed hook admits (the authorization server's
+// rule for resource-server clients). ok is false for anyone else.
+func (h *handlers) registrant(c *gin.Context) (r Registrant, ok bool, err error) {
 	p := principal(c)
 	if p.IsFirstParty() && p.User.IsAdmin {
-		return true
+		return Registrant{Username: p.User.Username}, true, nil
 	}
-	return h.RegistrarAllowed != nil && h.RegistrarAllowed(p)
+	if h.RegistrarAllowed == nil || p.Method != resources.MethodOAuth2 || p.ClientID == "" {
+		return Registrant{}, false, nil
+	}
+	ok, err = h.RegistrarAllowed(c.Request.Context(), p)
+	return Registrant{ClientID: p.ClientID}, ok, err
 }
 
-func registrant(p *resources.Principal) string {
-	if p.Method == resources.MethodOAuth2 && p.ClientID != "" {
-		return "client:" + p.ClientID
+// registrantOrFail answers 403 (or 500) for a caller who may not register
+// resources, and 503 when registration is not configured.
+func (h *handlers) registrantOrFail(c *gin.Context) (Registrant, bool) {
+	r, ok, err := h.registrant(c)
+	switch {
+	case err != nil:
+		h.serverError(c, "check resource registrar", err)
+		return r, false
+	case !ok:
+		resources.Fail(c, resources.PermissionDenied())
+		return r, false
+	case h.Resources == nil:
+		resources.Fail(c, resources.ServiceNotConfigured().WithMessage("Run-time resource registration is not configured on this server."))
+		return r, false
 	}
-	return "user:" + p.User.Username
+	return r, true
+}
+
+// failStore maps the store's refusals to the API's envelope.
+func (h *handlers) failStore(c *gin.Context, what, policyID string, n scopes.Decl, err error) {
+	switch {
+	case errors.Is(err, ErrNotOwner):
+		resources.Fail(c, resources.PermissionDenied().WithMessage(`The resource "`+policyID+`" is registered by another client.`))
+	case errors.Is(err, ErrScopeNameTaken):
+		resources.Fail(c, resources.DuplicateItem().WithMessage(`The scope name "`+n.ScopeName+`" is already declared by another resource.`))
+	case errors.Is(err, ErrAudienceTaken):
+		resources.Fail(c, resources.DuplicateItem().WithMessage(`The audience "`+n.Audience+`" belongs to a resource registered by another client.`))
+	case errors.Is(err, scopes.ErrNotRegistered):
+		h.Registry.Remove(policyID) // another instance removed it first
+		resources.Fail(c, resources.DoesNotExist())
+	default:
+		h.serverError(c, what, err)
+	}
 }
 
 // parseMethods accepts a JSON array of strings or a list separated by
@@ -92,15 +126,15 @@ func parseMethods(s string) ([]string, bool) {
 
 // putResource is PUT /api/resources/{policy_id}/: register or replace a
 // resource-server resource. Fields: name (default the policy ID),
-// scope_name, methods, description, api_token_access, oauth2_access.
-// Resources declared by authgate or its configuration cannot be replaced.
+// scope_name, methods, description, api_token_access, oauth2_access,
+// audience. Resources declared by authgate or its configuration cannot be
+// replaced; a registration can be replaced only by the client that made it
+// (or an admin); a scope name another resource declares is refused (409),
+// so no registration can take over another resource's scopes or rewrite
+// their consent text.
 func (h *handlers) putResource(c *gin.Context) {
-	if !h.mayRegister(c) {
-		resources.Fail(c, resources.PermissionDenied())
-		return
-	}
-	if h.Resources == nil {
-		resources.Fail(c, resources.ServiceNotConfigured().WithMessage("Run-time resource registration is not configured on this server."))
+	by, ok := h.registrantOrFail(c)
+	if !ok {
 		return
 	}
 	policyID := c.Param("policy_id")
@@ -117,7 +151,8 @@ func (h *handlers) putResource(c *gin.Context) {
 		resources.Fail(c, e)
 		return
 	}
-	d := scopes.Decl{PolicyID: policyID, Name: f["name"], ScopeName: f["scope_name"], Description: f["description"], Origin: scopes.OriginRegistered}
+	d := scopes.Decl{PolicyID: policyID, Name: f["name"], ScopeName: f["scope_name"], Description: f["description"],
+		Audience: f["audience"], Origin: scopes.OriginRegistered}
 	if d.Name == "" {
 		d.Name = policyID
 	}
@@ -132,6 +167,11 @@ func (h *handlers) putResource(c *gin.Context) {
 	}
 	check("name", d.Name)
 	check("scope_name", d.ScopeName)
+	if d.Audience != "" {
+		if err := scopes.ValidAudience(d.Audience); err != nil {
+			fields["audience"] = []string{strings.TrimPrefix(err.Error(), scopes.ErrInvalidAudience.Error()+": ")}
+		}
+	}
 	ms, ok := parseMethods(f["methods"])
 	switch {
 	case !ok:
@@ -170,10 +210,13 @@ func (h *handlers) putResource(c *gin.Context) {
 		resources.Fail(c, resources.InvalidFormData(map[string][]string{"resource": {err.Error()}}))
 		return
 	}
-	p := principal(c)
-	created, err := h.Resources.Put(c.Request.Context(), n, registrant(p))
+	if holder, taken := h.Registry.ScopeNameHolder(n.ScopeName, n.PolicyID); taken {
+		resources.Fail(c, resources.DuplicateItem().WithMessage(`The scope name "`+n.ScopeName+`" is already declared by the resource "`+holder+`".`))
+		return
+	}
+	created, err := h.Resources.Put(c.Request.Context(), n, by)
 	if err != nil {
-		h.serverError(c, "register resource", err)
+		h.failStore(c, "register resource", policyID, n, err)
 		return
 	}
 	if err := h.Registry.Add(n); err != nil {
@@ -181,7 +224,7 @@ func (h *handlers) putResource(c *gin.Context) {
 		return
 	}
 	h.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "resource registered",
-		slog.String("policy_id", n.PolicyID), slog.String("by", registrant(p)), slog.Bool("created", created))
+		slog.String("policy_id", n.PolicyID), slog.String("by", by.String()), slog.Bool("created", created))
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
@@ -190,14 +233,10 @@ func (h *handlers) putResource(c *gin.Context) {
 }
 
 // deleteResource is DELETE /api/resources/{policy_id}/ (204) for
-// run-time registrations.
+// run-time registrations, by the client that made them or an admin.
 func (h *handlers) deleteResource(c *gin.Context) {
-	if !h.mayRegister(c) {
-		resources.Fail(c, resources.PermissionDenied())
-		return
-	}
-	if h.Resources == nil {
-		resources.Fail(c, resources.ServiceNotConfigured().WithMessage("Run-time resource registration is not configured on this server."))
+	by, ok := h.registrantOrFail(c)
+	if !ok {
 		return
 	}
 	policyID := c.Param("policy_id")
@@ -206,19 +245,13 @@ func (h *handlers) deleteResource(c *gin.Context) {
 		resources.Fail(c, resources.DuplicateItem().WithMessage(`The resource "`+policyID+`" is declared by authgate's `+originName(cur.Origin)+` and cannot be removed at run time.`))
 		return
 	}
-	err := h.Resources.Delete(c.Request.Context(), policyID)
-	if errors.Is(err, scopes.ErrNotRegistered) {
-		h.Registry.Remove(policyID) // another instance removed it first
-		resources.Fail(c, resources.DoesNotExist())
-		return
-	}
-	if err != nil {
-		h.serverError(c, "unregister resource", err)
+	if err := h.Resources.Delete(c.Request.Context(), policyID, by); err != nil {
+		h.failStore(c, "unregister resource", policyID, cur, err)
 		return
 	}
 	h.Registry.Remove(policyID)
 	h.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "resource unregistered",
-		slog.String("policy_id", policyID), slog.String("by", registrant(principal(c))))
+		slog.String("policy_id", policyID), slog.String("by", by.String()))
 	c.Status(http.StatusNoContent)
 }
 

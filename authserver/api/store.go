@@ -15,8 +15,10 @@ import (
 )
 
 // ResourceStore persists the resources registered at run time (table
-// registered_resources, migration 00005), so that every instance sharing
-// the database serves the same registry.
+// registered_resources, migrations 00005 and 00007), so that every
+// instance sharing the database serves the same registry. A registration
+// belongs to the client that made it: only that client, or an admin, may
+// replace or remove it (docs/introspection-and-audience.md).
 type ResourceStore struct {
 	db       *db.DB
 	now      func() time.Time
@@ -63,6 +65,36 @@ func (s *ResourceStore) inTx(ctx context.Context, policyID string, fn func(tx *s
 	return s.db.InTx(ctx, fn)
 }
 
+// Errors of Put and Delete, compared with errors.Is.
+var (
+	// ErrNotOwner: the registration belongs to another client.
+	ErrNotOwner = errors.New("the resource is registered by another client")
+	// ErrScopeNameTaken: another registration declares the scope name.
+	ErrScopeNameTaken = errors.New("the scope name is declared by another registered resource")
+	// ErrAudienceTaken: another client's registration has the audience.
+	ErrAudienceTaken = errors.New("the audience belongs to a resource registered by another client")
+)
+
+// Registrant is who registers or removes a resource: a resource-server
+// client (ClientID), or an admin user (ClientID "", Username set).
+type Registrant struct {
+	ClientID string
+	Username string
+}
+
+// String is the registered_by value: "client:<client_id>" or
+// "user:<username>".
+func (r Registrant) String() string {
+	if r.ClientID != "" {
+		return "client:" + r.ClientID
+	}
+	return "user:" + r.Username
+}
+
+// admin reports whether the registrant acts as an admin, who may change
+// any registration.
+func (r Registrant) admin() bool { return r.ClientID == "" }
+
 type resourceRow struct {
 	PolicyID       string    `db:"policy_id"`
 	Name           string    `db:"name"`
@@ -72,6 +104,8 @@ type resourceRow struct {
 	APITokenAccess bool      `db:"api_token_access"`
 	OAuth2Access   bool      `db:"oauth2_access"`
 	RegisteredBy   string    `db:"registered_by"`
+	OwnerClientID  string    `db:"owner_client_id"`
+	Audience       string    `db:"audience"`
 	CreatedAt      time.Time `db:"created_at"`
 	UpdatedAt      time.Time `db:"updated_at"`
 }
@@ -81,7 +115,7 @@ func (r resourceRow) decl() scopes.Decl {
 	return scopes.Decl{
 		Name: r.Name, PolicyID: r.PolicyID, ScopeName: r.ScopeName,
 		Methods: strings.Fields(r.Methods), Description: r.Description,
-		APITokenAccess: &api, OAuth2Access: &oauth, Origin: scopes.OriginRegistered,
+		APITokenAccess: &api, OAuth2Access: &oauth, Origin: scopes.OriginRegistered, Audience: r.Audience,
 	}
 }
 
@@ -91,7 +125,7 @@ func (r resourceRow) decl() scopes.Decl {
 func (s *ResourceStore) List(ctx context.Context) ([]scopes.Decl, error) {
 	var rows []resourceRow
 	if err := s.db.SelectContext(ctx, &rows, `SELECT policy_id, name, scope_name, methods, description,
-		api_token_access, oauth2_access, registered_by, created_at, updated_at
+		api_token_access, oauth2_access, registered_by, owner_client_id, audience, created_at, updated_at
 		FROM registered_resources ORDER BY policy_id`); err != nil {
 		return nil, fmt.Errorf("list registered resources: %w", err)
 	}
@@ -108,28 +142,55 @@ func (s *ResourceStore) List(ctx context.Context) ([]scopes.Decl, error) {
 	return out, errors.Join(errs...)
 }
 
+// Owner returns the client that owns a registration ("" for one made by an
+// admin); scopes.ErrNotRegistered if there is none.
+func (s *ResourceStore) Owner(ctx context.Context, policyID string) (string, error) {
+	var owner string
+	err := s.db.GetContext(ctx, &owner, s.db.Rebind(`SELECT owner_client_id FROM registered_resources WHERE policy_id = ?`), policyID)
+	if db.IsNoRows(err) {
+		return "", scopes.ErrNotRegistered
+	}
+	if err != nil {
+		return "", fmt.Errorf("registered resource %q: %w", policyID, err)
+	}
+	return owner, nil
+}
+
 // Put inserts or replaces the registration of d (already normalized) and
-// reports whether it was new. by records who registered it.
-func (s *ResourceStore) Put(ctx context.Context, d scopes.Decl, by string) (created bool, err error) {
+// reports whether it was new. A new registration is owned by by's client
+// (none for an admin); a replacement keeps its owner and is refused with
+// ErrNotOwner when by is another client. It is refused with
+// ErrScopeNameTaken when another registration declares d's scope name, and
+// with ErrAudienceTaken when a client registers an audience another
+// client's registration has. Checks and write share one transaction.
+func (s *ResourceStore) Put(ctx context.Context, d scopes.Decl, by Registrant) (created bool, err error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	err = s.inTx(ctx, d.PolicyID, func(tx *sqlx.Tx) error {
-		var n int
-		if err := tx.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM registered_resources WHERE policy_id = ?`), d.PolicyID); err != nil {
+		owner, found, err := s.ownerTx(ctx, tx, d.PolicyID)
+		if err != nil {
 			return err
 		}
-		created = n == 0
+		if found && !by.admin() && owner != by.ClientID {
+			return ErrNotOwner
+		}
+		if err := s.checkClashes(ctx, tx, d, owner, found, by); err != nil {
+			return err
+		}
+		created = !found
 		if created {
 			_, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO registered_resources
-				(policy_id, name, scope_name, methods, description, api_token_access, oauth2_access, registered_by, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				(policy_id, name, scope_name, methods, description, api_token_access, oauth2_access, registered_by,
+				 owner_client_id, audience, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 				d.PolicyID, d.Name, d.ScopeName, strings.Join(d.Methods, " "), d.Description,
-				d.AllowsAPITokens(), d.AllowsOAuth2(), by, now, now)
+				d.AllowsAPITokens(), d.AllowsOAuth2(), by.String(), by.ClientID, d.Audience, now, now)
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE registered_resources SET name = ?, scope_name = ?, methods = ?,
-			description = ?, api_token_access = ?, oauth2_access = ?, registered_by = ?, updated_at = ? WHERE policy_id = ?`),
+		_, err = tx.ExecContext(ctx, s.db.Rebind(`UPDATE registered_resources SET name = ?, scope_name = ?, methods = ?,
+			description = ?, api_token_access = ?, oauth2_access = ?, registered_by = ?, audience = ?, updated_at = ?
+			WHERE policy_id = ?`),
 			d.Name, d.ScopeName, strings.Join(d.Methods, " "), d.Description,
-			d.AllowsAPITokens(), d.AllowsOAuth2(), by, now, d.PolicyID)
+			d.AllowsAPITokens(), d.AllowsOAuth2(), by.String(), d.Audience, now, d.PolicyID)
 		return err
 	})
 	if db.IsUniqueViolation(err) {
@@ -137,23 +198,72 @@ func (s *ResourceStore) Put(ctx context.Context, d scopes.Decl, by string) (crea
 		// other one won, so this is an update of what it wrote.
 		return s.Put(ctx, d, by)
 	}
+	if errors.Is(err, ErrNotOwner) || errors.Is(err, ErrScopeNameTaken) || errors.Is(err, ErrAudienceTaken) {
+		return false, err
+	}
 	if err != nil {
 		return false, fmt.Errorf("register resource %q: %w", d.PolicyID, err)
 	}
 	return created, nil
 }
 
-// Delete removes a registration; scopes.ErrNotRegistered if there is none.
-func (s *ResourceStore) Delete(ctx context.Context, policyID string) error {
-	err := s.inTx(ctx, policyID, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, s.db.Rebind(`DELETE FROM registered_resources WHERE policy_id = ?`), policyID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err == nil && n == 0 {
-			return scopes.ErrNotRegistered // nothing changed: roll back, announce nothing
-		}
+// ownerTx reads a registration's owner inside tx, locking the row on
+// PostgreSQL so the ownership check and the write see one state.
+func (s *ResourceStore) ownerTx(ctx context.Context, tx *sqlx.Tx, policyID string) (owner string, found bool, err error) {
+	q := `SELECT owner_client_id FROM registered_resources WHERE policy_id = ?`
+	if s.db.Dialect == db.Postgres {
+		q += ` FOR UPDATE`
+	}
+	err = tx.GetContext(ctx, &owner, s.db.Rebind(q), policyID)
+	if db.IsNoRows(err) {
+		return "", false, nil
+	}
+	return owner, err == nil, err
+}
+
+// checkClashes applies Put's scope-name and audience rules among the
+// registrations (the handler checks authgate's own and configured
+// resources against the registry).
+func (s *ResourceStore) checkClashes(ctx context.Context, tx *sqlx.Tx, d scopes.Decl, owner string, found bool, by Registrant) error {
+	var n int
+	if err := tx.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM registered_resources
+		WHERE scope_name = ? AND policy_id <> ?`), d.ScopeName, d.PolicyID); err != nil {
+		return err
+	}
+	if n > 0 {
+		return ErrScopeNameTaken
+	}
+	if d.Audience == "" {
 		return nil
+	}
+	if !found {
+		owner = by.ClientID
+	}
+	if err := tx.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM registered_resources
+		WHERE audience = ? AND owner_client_id <> ? AND policy_id <> ?`), d.Audience, owner, d.PolicyID); err != nil {
+		return err
+	}
+	if n > 0 && !by.admin() {
+		return ErrAudienceTaken
+	}
+	return nil
+}
+
+// Delete removes a registration; scopes.ErrNotRegistered if there is none,
+// ErrNotOwner if it belongs to a client other than by's.
+func (s *ResourceStore) Delete(ctx context.Context, policyID string, by Registrant) error {
+	err := s.inTx(ctx, policyID, func(tx *sqlx.Tx) error {
+		owner, found, err := s.ownerTx(ctx, tx, policyID)
+		switch {
+		case err != nil:
+			return err
+		case !found:
+			return scopes.ErrNotRegistered // nothing changed: roll back, announce nothing
+		case !by.admin() && owner != by.ClientID:
+			return ErrNotOwner
+		}
+		_, err = tx.ExecContext(ctx, s.db.Rebind(`DELETE FROM registered_resources WHERE policy_id = ?`), policyID)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("unregister resource %q: %w", policyID, err)

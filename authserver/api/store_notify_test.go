@@ -63,11 +63,11 @@ func TestResourceStoreAnnounces(t *testing.T) {
 			run  func() error
 			want []string
 		}{
-			{"create", func() error { _, err := s.Put(ctx, decl(t, "photos"), "user:a"); return err }, []string{"resource:photos"}},
-			{"replace", func() error { _, err := s.Put(ctx, decl(t, "photos"), "user:a"); return err }, []string{"resource:photos"}},
-			{"delete", func() error { return s.Delete(ctx, "photos") }, []string{"resource:photos"}},
+			{"create", func() error { _, err := s.Put(ctx, decl(t, "photos"), api.Registrant{Username: "a"}); return err }, []string{"resource:photos"}},
+			{"replace", func() error { _, err := s.Put(ctx, decl(t, "photos"), api.Registrant{Username: "a"}); return err }, []string{"resource:photos"}},
+			{"delete", func() error { return s.Delete(ctx, "photos", api.Registrant{Username: "a"}) }, []string{"resource:photos"}},
 			{"delete missing", func() error {
-				if err := s.Delete(ctx, "photos"); !errors.Is(err, scopes.ErrNotRegistered) {
+				if err := s.Delete(ctx, "photos", api.Registrant{Username: "a"}); !errors.Is(err, scopes.ErrNotRegistered) {
 					return errors.Join(errors.New("want ErrNotRegistered"), err)
 				}
 				return nil
@@ -95,7 +95,7 @@ func TestWatchReloadsOnInvalidate(t *testing.T) {
 	go func() { defer close(done); s.Watch(ctx, reg, 0, nil) }()
 	defer func() { cancel(); <-done }()
 
-	if _, err := api.NewResourceStore(d).Put(context.Background(), decl(t, "videos"), "user:a"); err != nil {
+	if _, err := api.NewResourceStore(d).Put(context.Background(), decl(t, "videos"), api.Registrant{Username: "a"}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond)

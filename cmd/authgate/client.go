@@ -52,10 +52,7 @@ func printClient(c *cli, cl *authserver.Client, secret, output string) error {
 		}{cl, secret})
 	}
 	w := tabwriter.NewWriter(c.io.out, 0, 4, 2, ' ', 0)
-	typ := "confidential"
-	if cl.Public {
-		typ = "public"
-	}
+	typ := clientType(cl)
 	fmt.Fprintf(w, "client_id:\t%s\n", cl.ID)
 	if secret != "" {
 		fmt.Fprintf(w, "client_secret:\t%s\n", secret)
@@ -75,6 +72,19 @@ func printClient(c *cli, cl *authserver.Client, secret, output string) error {
 	return nil
 }
 
+// clientType is "public", "confidential" or "resource-server" (a
+// confidential client that may register resources and introspect any
+// token).
+func clientType(cl *authserver.Client) string {
+	switch {
+	case cl.Public:
+		return "public"
+	case cl.ResourceServer:
+		return "resource-server"
+	}
+	return "confidential"
+}
+
 func clientState(cl *authserver.Client) string {
 	if cl.Disabled() {
 		return "disabled"
@@ -91,13 +101,14 @@ func listText(l []string) string {
 
 func newClientCreateCmd(c *cli) *cobra.Command {
 	var (
-		spec   clientSpecFlags
-		public bool
-		owner  string
-		output string
+		spec           clientSpecFlags
+		public         bool
+		resourceServer bool
+		owner          string
+		output         string
 	)
 	cmd := &cobra.Command{
-		Use:   "create --name NAME [--redirect-uri URI]... [--grant G]... [--scope S]... [--public]",
+		Use:   "create --name NAME [--redirect-uri URI]... [--grant G]... [--scope S]... [--public | --resource-server]",
 		Short: "Register an OAuth2 client and print its ID and secret (the secret is shown only this once)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -108,7 +119,7 @@ func newClientCreateCmd(c *cli) *cobra.Command {
 				return usageError("--name is required")
 			}
 			return c.withApp(cmd, func(ctx context.Context, a *app.App) error {
-				sp := authserver.ClientSpec{Name: spec.name, Public: public, RedirectURIs: splitList(spec.redirectURIs),
+				sp := authserver.ClientSpec{Name: spec.name, Public: public, ResourceServer: resourceServer, RedirectURIs: splitList(spec.redirectURIs),
 					GrantTypes: splitList(spec.grants), Scopes: splitList(spec.scopes)}
 				if owner != "" {
 					u, err := lookupUser(ctx, a, owner)
@@ -128,6 +139,7 @@ func newClientCreateCmd(c *cli) *cobra.Command {
 	spec.register(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&public, "public", false, "a public client (native or browser app): no secret, PKCE required")
+	f.BoolVar(&resourceServer, "resource-server", false, "a resource server: may register resources (with the resource:write scope) and introspect any token")
 	f.StringVar(&owner, "owner", "", "username of the client's owner (optional)")
 	f.StringVar(&output, "output", "text", "output format: text or json (keys client_id, client_secret, …)")
 	return cmd
@@ -157,11 +169,7 @@ func newClientListCmd(c *cli) *cobra.Command {
 				w := tabwriter.NewWriter(c.io.out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "CLIENT ID\tNAME\tTYPE\tSTATE\tGRANTS\tSCOPES")
 				for _, cl := range list {
-					typ := "confidential"
-					if cl.Public {
-						typ = "public"
-					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, typ, clientState(cl),
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, clientType(cl), clientState(cl),
 						strings.Join(cl.GrantTypes, ","), strings.Join(cl.Scopes, ","))
 				}
 				return w.Flush()
@@ -204,20 +212,22 @@ func newClientShowCmd(c *cli) *cobra.Command {
 
 func newClientUpdateCmd(c *cli) *cobra.Command {
 	var (
-		spec   clientSpecFlags
-		output string
+		spec           clientSpecFlags
+		resourceServer bool
+		output         string
 	)
 	cmd := &cobra.Command{
-		Use:   "update CLIENT_ID [--name N] [--redirect-uri URI]... [--grant G]... [--scope S]...",
-		Short: "Change a client's name, redirect URIs, grants or scopes (a given list replaces the old one)",
+		Use:   "update CLIENT_ID [--name N] [--redirect-uri URI]... [--grant G]... [--scope S]... [--resource-server=true|false]",
+		Short: "Change a client's name, redirect URIs, grants, scopes or resource-server flag (a given list replaces the old one)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
 			fl := cmd.Flags()
-			if !fl.Changed("name") && !fl.Changed("redirect-uri") && !fl.Changed("grant") && !fl.Changed("scope") {
-				return usageError("nothing to update: give --name, --redirect-uri, --grant or --scope")
+			if !fl.Changed("name") && !fl.Changed("redirect-uri") && !fl.Changed("grant") && !fl.Changed("scope") &&
+				!fl.Changed("resource-server") {
+				return usageError("nothing to update: give --name, --redirect-uri, --grant, --scope or --resource-server")
 			}
 			return c.withApp(cmd, func(ctx context.Context, a *app.App) error {
 				cl, err := a.OAuth.UpdateClient(ctx, args[0], func(sp *authserver.ClientSpec) error {
@@ -233,6 +243,9 @@ func newClientUpdateCmd(c *cli) *cobra.Command {
 					if fl.Changed("scope") {
 						sp.Scopes = splitList(spec.scopes)
 					}
+					if fl.Changed("resource-server") {
+						sp.ResourceServer = resourceServer
+					}
 					return nil
 				})
 				if err != nil {
@@ -243,6 +256,7 @@ func newClientUpdateCmd(c *cli) *cobra.Command {
 		},
 	}
 	spec.register(cmd)
+	cmd.Flags().BoolVar(&resourceServer, "resource-server", false, "mark (true) or unmark (false) the client as a resource server")
 	cmd.Flags().StringVar(&output, "output", "text", "output format: text or json")
 	return cmd
 }

@@ -54,6 +54,11 @@ func TestClientAndKeyCLI(t *testing.T) {
 				t.Fatal("a public client got a secret")
 			}
 		}},
+		{"create resource server", []string{"client", "create", "--name", "photos", "--resource-server", "--scope", "resource:write",
+			"--output", "json"}, 0, `"resource_server": true`, "", nil},
+		{"resource server text", []string{"client", "list"}, 0, "resource-server", "", nil},
+		{"public resource server", []string{"client", "create", "--name", "x", "--public", "--resource-server",
+			"--redirect-uri", "http://127.0.0.1/cb"}, 2, "", "resource server must be a confidential client", nil},
 		{"create needs a name", []string{"client", "create"}, 2, "", "--name is required", nil},
 		{"create http redirect", []string{"client", "create", "--name", "x", "--redirect-uri", "http://evil.example.com/cb"}, 2, "", "loopback", nil},
 		{"create unknown scope", []string{"client", "create", "--name", "x", "--grant", "client_credentials", "--scope", "nope:read"}, 2, "", "unknown", nil},
@@ -68,6 +73,8 @@ func TestClientAndKeyCLI(t *testing.T) {
 		{"show unknown", []string{"client", "show", "agci_nobody"}, 1, "", "not found", nil},
 		{"update", []string{"client", "update", "@id", "--name", "Renamed", "--scope", "session:read"}, 0, "Renamed", "", nil},
 		{"update nothing", []string{"client", "update", "@id"}, 2, "", "nothing to update", nil},
+		{"update resource server", []string{"client", "update", "@id", "--resource-server", "--output", "json"}, 0, `"resource_server": true`, "", nil},
+		{"update resource server off", []string{"client", "update", "@id", "--resource-server=false"}, 0, "type:           confidential", "", nil},
 		{"rotate-secret", []string{"client", "rotate-secret", "@id", "--output", "json"}, 0, `"client_secret"`, "", func(t *testing.T, out string) {
 			var v struct {
 				ClientSecret string `json:"client_secret"`

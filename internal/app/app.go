@@ -54,7 +54,7 @@ type App struct {
 	Bearer resources.BearerValidator
 	// RegistrarAllowed admits non-admin callers (resource-server clients)
 	// to PUT /api/resources/{policy_id}/; nil: admins only.
-	RegistrarAllowed func(*resources.Principal) bool
+	RegistrarAllowed func(context.Context, *resources.Principal) (bool, error)
 	resourceStore    *api.ResourceStore
 	// --- end resources ---
 

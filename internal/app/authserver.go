@@ -24,10 +24,13 @@ func (a *App) wireAuthServer(ctx context.Context) error {
 	a.Bearer = s.Bearer()
 	// A resource server registers its resources with a client_credentials
 	// token carrying the resource:write scope, which only an admin can give
-	// a client.
+	// a client, and the client must be flagged a resource server.
 	if a.RegistrarAllowed == nil {
-		a.RegistrarAllowed = func(p *resources.Principal) bool {
-			return p.Method == resources.MethodOAuth2 && p.User.ID == 0 && p.ClientID != ""
+		a.RegistrarAllowed = func(ctx context.Context, p *resources.Principal) (bool, error) {
+			if p.Method != resources.MethodOAuth2 || p.User.ID != 0 || p.ClientID == "" {
+				return false, nil
+			}
+			return s.IsResourceServer(ctx, p.ClientID)
 		}
 	}
 	s.Mount(a.Router)

@@ -133,7 +133,7 @@ func registerDirect(t *testing.T, a *app.App, policyID string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := api.NewResourceStore(a.DB).Put(context.Background(), d, "user:test"); err != nil {
+	if _, err := api.NewResourceStore(a.DB).Put(context.Background(), d, api.Registrant{Username: "test"}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -56,6 +56,7 @@ func NewRegistry(cfg configs.Config) (*scopes.Registry, error) {
 		decls = append(decls, scopes.Decl{
 			Name: r.Name, PolicyID: r.PolicyID, ScopeName: r.ScopeName, Methods: r.Methods,
 			Description: r.Description, APITokenAccess: r.APITokenAccess, OAuth2Access: r.OAuth2Access,
+			Audience: r.Audience,
 		})
 	}
 	if err := reg.ReplaceOrigin(scopes.OriginConfig, decls); err != nil {

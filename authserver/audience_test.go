@@ -1,0 +1,256 @@
+package authserver
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"testing"
+
+	"github.com/authgate/authgate/resources/remote"
+	"github.com/authgate/authgate/scopes"
+)
+
+const photosAudience = "https://photos.example"
+
+func TestResolveAudience(t *testing.T) {
+	reg := scopes.NewRegistry()
+	for _, d := range []scopes.Decl{
+		{Name: "photos", Methods: []string{"GET", "PUT"}, Audience: photosAudience},
+		{Name: "albums", Methods: []string{"GET"}, Audience: photosAudience},
+		{Name: "mail", Methods: []string{"GET"}, Audience: "https://mail.example"},
+		{Name: "plain", Methods: []string{"GET"}},
+	} {
+		if err := reg.Add(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const own = "https://auth.example"
+	for _, tc := range []struct {
+		name     string
+		resource []string
+		scope    string
+		want     []string
+		err      bool
+	}{
+		{"no resource, no audience", nil, "plain:read", nil, false},
+		{"default: every scope of one audience", nil, "photos:read photos:write", []string{photosAudience}, false},
+		{"default: two resources, same audience", nil, "photos:read albums:read", []string{photosAudience}, false},
+		{"default: mixed audiences", nil, "photos:read mail:read", nil, false},
+		{"default: one scope without audience", nil, "photos:read plain:read", nil, false},
+		{"default: no scope", nil, "", nil, false},
+		{"resource named", []string{photosAudience}, "plain:read", []string{photosAudience}, false},
+		{"resources repeat, sorted, deduplicated", []string{"https://mail.example", photosAudience, photosAudience}, "",
+			[]string{"https://mail.example", photosAudience}, false},
+		{"own audience", []string{own}, "photos:read", []string{own}, false},
+		{"unknown", []string{"https://evil.example"}, "", nil, true},
+		{"relative", []string{"/photos"}, "", nil, true},
+		{"fragment", []string{photosAudience + "#x"}, "", nil, true},
+		{"one bad among good", []string{photosAudience, "https://evil.example"}, "", nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			set, err := scopes.ParseSet(tc.scope)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, e := resolveAudience(reg, own, tc.resource, set)
+			if (e != nil) != tc.err || (e != nil && e.Code != codeInvalidTarget) {
+				t.Fatalf("error = %v, want error %v", e, tc.err)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("audience = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if got, e := narrowAudience([]string{own, photosAudience}, []string{photosAudience}); e != nil || !slices.Equal(got, []string{photosAudience}) {
+		t.Fatalf("narrow = %v %v", got, e)
+	}
+	if _, e := narrowAudience([]string{own}, []string{photosAudience}); e == nil || e.Code != codeInvalidTarget {
+		t.Fatalf("widening = %v, want invalid_target", e)
+	}
+}
+
+// audienceOf returns the aud of an access token: the JWT claim, or what
+// introspection reports for an opaque token.
+func (h *harness) audienceOf(access string) []string {
+	h.t.Helper()
+	r := h.introspect(access)
+	if r.Body["active"] != true {
+		h.t.Fatalf("token inactive: %s", r.Raw)
+	}
+	var out []string
+	switch v := r.Body["aud"].(type) {
+	case string:
+		out = []string{v}
+	case []any:
+		for _, a := range v {
+			s, _ := a.(string)
+			out = append(out, s)
+		}
+	}
+	if looksLikeJWT(access) {
+		var claims struct {
+			Aud any `json:"aud"`
+		}
+		decodeSegment(h.t, access, 1, &claims)
+		var jwtAud []string
+		switch v := claims.Aud.(type) {
+		case string:
+			jwtAud = []string{v}
+		case []any:
+			for _, a := range v {
+				s, _ := a.(string)
+				jwtAud = append(jwtAud, s)
+			}
+		}
+		if !slices.Equal(jwtAud, out) {
+			h.t.Fatalf("JWT aud %v, introspection aud %v", jwtAud, out)
+		}
+	}
+	return out
+}
+
+// TestAudience: RFC 8707 resource indicators at /oauth/authorize and
+// /oauth/token, and the default audience of a resource's own scopes.
+func TestAudience(t *testing.T) {
+	eachFormat(t, func(t *testing.T, h *harness) {
+		if err := h.reg.Add(scopes.Decl{Name: "photos", Methods: []string{"GET", "PUT"}, Audience: photosAudience}); err != nil {
+			t.Fatal(err)
+		}
+		own := h.s.Settings().Audience
+		svc, svcSecret := h.serviceClient("photos:read", "photos:write", "test:read")
+		cc := func(scope string, resource ...string) response {
+			form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}, "resource": resource}
+			return h.token(form, svc.ID, svcSecret)
+		}
+		t.Run("client_credentials: resource= sets aud", func(t *testing.T) {
+			r := cc("test:read", photosAudience)
+			if r.Status != http.StatusOK || !slices.Equal(h.audienceOf(r.str("access_token")), []string{photosAudience}) {
+				t.Fatalf("%d %s", r.Status, r.Raw)
+			}
+		})
+		t.Run("client_credentials: resource may repeat", func(t *testing.T) {
+			r := cc("test:read", photosAudience, own)
+			if r.Status != http.StatusOK || len(h.audienceOf(r.str("access_token"))) != 2 {
+				t.Fatalf("%d %s", r.Status, r.Raw)
+			}
+		})
+		t.Run("client_credentials: unknown or malformed resource is invalid_target", func(t *testing.T) {
+			expectError(t, cc("test:read", "https://evil.example"), http.StatusBadRequest, codeInvalidTarget)
+			expectError(t, cc("test:read", "photos"), http.StatusBadRequest, codeInvalidTarget)
+			expectError(t, cc("test:read", photosAudience+"#frag"), http.StatusBadRequest, codeInvalidTarget)
+		})
+		t.Run("default: every scope belongs to the resource", func(t *testing.T) {
+			r := cc("photos:read photos:write")
+			if got := h.audienceOf(r.str("access_token")); !slices.Equal(got, []string{photosAudience}) {
+				t.Fatalf("aud = %v", got)
+			}
+			// authgate's own API refuses a token meant for another server.
+			if api := h.api("Bearer " + r.str("access_token")); api.Status != http.StatusUnauthorized {
+				t.Fatalf("own API accepted a photos token: %d %s", api.Status, api.Raw)
+			}
+		})
+		t.Run("default: mixed scopes keep the issuer's audience", func(t *testing.T) {
+			r := cc("photos:read test:read")
+			if got := h.audienceOf(r.str("access_token")); !slices.Equal(got, []string{own}) {
+				t.Fatalf("aud = %v", got)
+			}
+			if api := h.api("Bearer " + r.str("access_token")); api.Status != http.StatusOK {
+				t.Fatalf("own API: %d %s", api.Status, api.Raw)
+			}
+		})
+
+		web, webSecret := h.webClient("photos:read", "test:read")
+		authz := func(resource ...string) response {
+			_, ch := pkce()
+			cookie := h.browserSession(h.alice, web, "photos:read test:read")
+			return h.authorize(url.Values{
+				"response_type": {"code"}, "client_id": {web.ID}, "redirect_uri": {web.RedirectURIs[0]},
+				"scope": {"photos:read test:read"}, "state": {"s1"}, "code_challenge": {ch}, "code_challenge_method": {"S256"},
+				"resource": resource,
+			}, cookie)
+		}
+		t.Run("authorize: unknown resource is invalid_target by redirect", func(t *testing.T) {
+			r := authz("https://evil.example")
+			loc, _ := url.Parse(r.Header.Get("Location"))
+			if r.Status != http.StatusSeeOther || loc.Query().Get("error") != codeInvalidTarget || loc.Query().Get("state") != "s1" {
+				t.Fatalf("%d %s", r.Status, r.Header.Get("Location"))
+			}
+		})
+		codeFor := func(t *testing.T, resource ...string) (code, verifier string) {
+			t.Helper()
+			v, ch := pkce()
+			cookie := h.browserSession(h.alice, web, "photos:read test:read")
+			r := h.authorize(url.Values{
+				"response_type": {"code"}, "client_id": {web.ID}, "redirect_uri": {web.RedirectURIs[0]},
+				"scope": {"photos:read test:read"}, "code_challenge": {ch}, "code_challenge_method": {"S256"},
+				"resource": resource,
+			}, cookie)
+			loc, _ := url.Parse(r.Header.Get("Location"))
+			if loc == nil || loc.Query().Get("code") == "" {
+				t.Fatalf("authorize: %d %s", r.Status, r.Header.Get("Location"))
+			}
+			return loc.Query().Get("code"), v
+		}
+		redeem := func(code, verifier string, resource ...string) response {
+			form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {web.RedirectURIs[0]},
+				"code_verifier": {verifier}, "resource": resource}
+			return h.token(form, web.ID, webSecret)
+		}
+		t.Run("code: the audience is bound into the code", func(t *testing.T) {
+			code, v := codeFor(t, photosAudience)
+			r := redeem(code, v)
+			if r.Status != http.StatusOK || !slices.Equal(h.audienceOf(r.str("access_token")), []string{photosAudience}) {
+				t.Fatalf("%d %s", r.Status, r.Raw)
+			}
+		})
+		t.Run("code: the token request cannot widen the audience", func(t *testing.T) {
+			code, v := codeFor(t, photosAudience)
+			expectError(t, redeem(code, v, own), http.StatusBadRequest, codeInvalidTarget)
+		})
+		t.Run("refresh: resource narrows the access token only", func(t *testing.T) {
+			code, v := codeFor(t, photosAudience, own)
+			r := redeem(code, v)
+			if r.Status != http.StatusOK || len(h.audienceOf(r.str("access_token"))) != 2 {
+				t.Fatalf("%d %s", r.Status, r.Raw)
+			}
+			form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r.str("refresh_token")}, "resource": {photosAudience}}
+			r = h.token(form, web.ID, webSecret)
+			if r.Status != http.StatusOK || !slices.Equal(h.audienceOf(r.str("access_token")), []string{photosAudience}) {
+				t.Fatalf("narrowed refresh: %d %s", r.Status, r.Raw)
+			}
+			form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r.str("refresh_token")}, "resource": {"https://evil.example"}}
+			expectError(t, h.token(form, web.ID, webSecret), http.StatusBadRequest, codeInvalidTarget)
+			// The refused request left the refresh token unspent, and it
+			// still holds the whole grant's audience.
+			form.Del("resource")
+			r = h.token(form, web.ID, webSecret)
+			if r.Status != http.StatusOK || len(h.audienceOf(r.str("access_token"))) != 2 {
+				t.Fatalf("refresh after narrowing: %d %s", r.Status, r.Raw)
+			}
+		})
+		t.Run("a JWT for the resource validates at that resource server", func(t *testing.T) {
+			r := cc("photos:read")
+			raw := r.str("access_token")
+			if !looksLikeJWT(raw) {
+				t.Skip("opaque tokens are introspected, not verified locally")
+			}
+			for _, tc := range []struct {
+				audience string
+				ok       bool
+			}{{photosAudience, true}, {own, false}} {
+				v, err := remote.NewJWKSValidator(remote.JWKSOptions{Issuer: h.srv.URL, Audience: tc.audience})
+				if err != nil {
+					t.Fatal(err)
+				}
+				bt, err := v.ValidateBearer(context.Background(), raw)
+				if (err == nil) != tc.ok {
+					t.Fatalf("audience %s: %v", tc.audience, err)
+				}
+				if tc.ok && !bt.Scopes.Has("photos:read") {
+					t.Fatalf("scopes = %v", bt.Scopes)
+				}
+			}
+		})
+	})
+}
