@@ -28,16 +28,28 @@ var _ resources.TokenAuthenticator = (*Introspector)(nil)
 //   - a token of a deprecated format carries Deprecated, and the Guard adds
 //     X-API-Token-Deprecated.
 //
-// The policy is compiled fail-closed: a response without one denies
-// everything.
+// The policy is compiled fail-closed (a response without one denies
+// everything), once per introspection call; the answer is shared by every
+// cache hit and must not be modified.
 func (in *Introspector) AuthenticateAPIToken(ctx context.Context, raw string) (*resources.AuthenticatedToken, error) {
 	if !wellFormedAPIToken(raw, in.opts.APITokenTypes) {
-		return nil, &resources.TokenError{Kind: resources.ErrTokenMalformed}
+		return nil, errMalformed
 	}
 	res, err := in.introspect(ctx, raw, hintAPIToken)
 	if err != nil {
 		return nil, err
 	}
+	if res.apiTokenErr != nil {
+		return nil, res.apiTokenErr
+	}
+	return res.apiToken, nil
+}
+
+// errMalformed is shared: the Guard only reads it.
+var errMalformed = &resources.TokenError{Kind: resources.ErrTokenMalformed}
+
+// apiTokenAnswer turns an introspection into AuthenticateAPIToken's answer.
+func (in *Introspector) apiTokenAnswer(res *introspection, raw string) (*resources.AuthenticatedToken, error) {
 	if res.TokenType != "" && res.TokenType != hintAPIToken {
 		return nil, &resources.TokenError{Kind: resources.ErrTokenUnknown}
 	}

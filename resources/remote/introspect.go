@@ -110,6 +110,12 @@ type introspection struct {
 	Deprecated       *bool  `json:"deprecated"`
 	InactiveReason   string `json:"inactive_reason"`
 	ErrorDescription string `json:"error_description"`
+
+	// apiToken and apiTokenErr are the answer to AuthenticateAPIToken,
+	// built once per call (with the compiled policy) and shared by every
+	// cache hit.
+	apiToken    *resources.AuthenticatedToken
+	apiTokenErr error
 }
 
 // NewIntrospector checks opts and returns an error for a configuration it
@@ -184,6 +190,10 @@ func (in *Introspector) introspect(ctx context.Context, raw, hint string) (*intr
 		if err != nil {
 			return nil, err
 		}
+		in.expire(res)
+		if hint == hintAPIToken {
+			res.apiToken, res.apiTokenErr = in.apiTokenAnswer(res, raw)
+		}
 		in.store(key, res, hint)
 		return res, nil
 	})
@@ -193,12 +203,17 @@ func (in *Introspector) introspect(ctx context.Context, raw, hint string) (*intr
 	return v.(*introspection), nil
 }
 
+// expire marks an answer whose exp has passed inactive (RFC 7662 §4: check
+// exp ourselves too).
+func (in *Introspector) expire(res *introspection) {
+	if res.Active && res.Exp != 0 && !in.opts.Now().Before(time.Unix(res.Exp, 0)) {
+		res.Active = false
+	}
+}
+
 // store caches res for its bounded lifetime.
 func (in *Introspector) store(key cacheKey, res *introspection, hint string) {
 	now := in.opts.Now()
-	if res.Active && res.Exp != 0 && !now.Before(time.Unix(res.Exp, 0)) {
-		res.Active = false // RFC 7662 §4: check exp ourselves too
-	}
 	ttl := in.opts.NegativeTTL
 	if res.Active {
 		ttl = in.opts.AccessTokenTTL
@@ -288,6 +303,8 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
+var errNotAccessToken = fmt.Errorf("%w: not an authgate access token", resources.ErrBearerInvalid)
+
 func audience(raw json.RawMessage) []string {
 	var one string
 	if json.Unmarshal(raw, &one) == nil && one != "" {
@@ -304,7 +321,7 @@ func audience(raw json.RawMessage) []string {
 // token, gives an error wrapping resources.ErrBearerInvalid.
 func (in *Introspector) ValidateBearer(ctx context.Context, raw string) (*resources.BearerToken, error) {
 	if !wellFormedAccessToken(raw) {
-		return nil, fmt.Errorf("%w: not an authgate access token", resources.ErrBearerInvalid)
+		return nil, errNotAccessToken
 	}
 	res, err := in.introspect(ctx, raw, hintAccessToken)
 	if err != nil {

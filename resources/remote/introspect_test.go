@@ -47,6 +47,15 @@ func (s *issuerServer) set(tok string, res map[string]any) {
 	s.mu.Unlock()
 }
 
+func newJWKS(t testing.TB, srv *issuerServer) *remote.JWKSValidator {
+	t.Helper()
+	v, err := remote.NewJWKSValidator(remote.JWKSOptions{Issuer: issuer, JWKSURL: srv.URL + "/oauth/jwks.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 func newIntrospector(t testing.TB, srv *issuerServer, mod func(*remote.IntrospectorOptions)) *remote.Introspector {
 	t.Helper()
 	o := remote.IntrospectorOptions{URL: srv.URL + "/oauth/introspect", ClientID: "rs_1", ClientSecret: "s3cret"}

@@ -47,7 +47,7 @@ type issuerServer struct {
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
-func newIssuer(t *testing.T) *issuerServer {
+func newIssuer(t testing.TB) *issuerServer {
 	s := &issuerServer{keys: map[string]any{}, intro: map[string]map[string]any{}, clientID: "rs_1", clientToken: "s3cret"}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/oauth/jwks.json", func(w http.ResponseWriter, r *http.Request) {
@@ -121,7 +121,7 @@ type claims struct {
 	Scope    string `json:"scope"`
 }
 
-func sign(t *testing.T, m jwt.SigningMethod, key crypto.Signer, kid string, mod func(*claims, map[string]any)) string {
+func sign(t testing.TB, m jwt.SigningMethod, key crypto.Signer, kid string, mod func(*claims, map[string]any)) string {
 	t.Helper()
 	now := time.Now()
 	c := claims{RegisteredClaims: jwt.RegisteredClaims{
