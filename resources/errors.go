@@ -11,7 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// Djblets' error codes (spec/djblets-tokens.md §8), plus Review Board's 228.
+// Djblets' error codes (djblets.webapi.errors), plus Review Board's 228.
 const (
 	CodeNoError               = 0
 	CodeServiceNotConfigured  = 1
@@ -87,7 +87,7 @@ func newError(code, status int, typ, msg string) *APIError {
 	return &APIError{Code: code, HTTPStatus: status, Type: typ, Msg: msg}
 }
 
-// The errors of spec/djblets-tokens.md §8, each a fresh value with the
+// Djblets' errors, each a fresh value with the
 // default message.
 
 // ServiceNotConfigured is code 1, HTTP 503.
@@ -192,8 +192,8 @@ func Unavailable(retryAfter time.Duration) *APIError {
 	return e
 }
 
-// defaultChallenges are used on a 401 rendered outside any Guard: DESIGN §7
-// says 401s advertise the Bearer and token schemes.
+// defaultChallenges are used on a 401 rendered outside any Guard: the
+// Bearer and token schemes authgate always offers.
 var defaultChallenges = []string{`Bearer realm="authgate"`, `token realm="authgate"`}
 
 // Fail renders e as Djblets' error envelope and aborts the request:
