@@ -386,6 +386,13 @@ func TestUnavailable503(t *testing.T) {
 		t.Fatalf("%d calls during the back-off", n)
 	}
 
+	// A JWT whose key cannot be fetched: 503 too.
+	srv.failJWKS.Store(true)
+	_, k2, _ := ed25519.GenerateKey(rand.Reader)
+	if got := do(r, "GET", "Bearer "+sign(t, jwt.SigningMethodEdDSA, k2, "k2", nil)); got.status != 503 || got.code != resources.CodeUnavailable || got.header.Get("Retry-After") == "" {
+		t.Fatalf("JWKS down: %+v", got)
+	}
+
 	// Unreachable.
 	srv.Close()
 	srv2 := newIssuer(t)
