@@ -168,7 +168,8 @@ func (in *Introspector) RequiresAudience() bool { return true }
 // introspect returns the introspection of raw (Active false when
 // inactive), from the cache or from one call shared by concurrent callers.
 func (in *Introspector) introspect(ctx context.Context, raw, hint string) (*introspection, error) {
-	key := cacheKey{sha256.Sum256([]byte(raw)), hint}
+	var buf [256]byte // no allocation for API and opaque tokens
+	key := cacheKey{sha256.Sum256(append(buf[:0], raw...)), hint}
 	now := in.opts.Now()
 	in.mu.Lock()
 	c, ok := in.cache[key]
@@ -182,7 +183,14 @@ func (in *Introspector) introspect(ctx context.Context, raw, hint string) (*intr
 		// prolong its overload.
 		return nil, &resources.UnavailableError{RetryAfter: backoff.Sub(now), Err: errors.New("introspection backing off")}
 	}
-	v, err, _ := in.group.Do(string(key.digest[:])+hint, func() (any, error) {
+	return in.lookup(ctx, key, raw, hint)
+}
+
+// lookup is the cache miss: one call per key, shared by concurrent
+// callers. (A separate function, so that the hit path allocates nothing
+// for the closure.)
+func (in *Introspector) lookup(ctx context.Context, key cacheKey, raw, hint string) (*introspection, error) {
+	ch := in.group.DoChan(string(key.digest[:])+hint, func() (any, error) {
 		// The first caller's cancellation must not fail the others.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.opts.Timeout)
 		defer cancel()
@@ -197,10 +205,16 @@ func (in *Introspector) introspect(ctx context.Context, raw, hint string) (*intr
 		in.store(key, res, hint)
 		return res, nil
 	})
-	if err != nil {
-		return nil, err
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*introspection), nil
+	case <-ctx.Done():
+		// This caller gave up; the call goes on for the others.
+		return nil, fmt.Errorf("introspect: %w", ctx.Err())
 	}
-	return v.(*introspection), nil
 }
 
 // expire marks an answer whose exp has passed inactive (RFC 7662 §4: check
