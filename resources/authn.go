@@ -294,7 +294,7 @@ func (g *Guard) oauthToken(c *call, raw, scheme string) (*Principal, *APIError) 
 				LoginFailed().WithMessage("The user of this OAuth2 access token is inactive or no longer exists."),
 				"invalid_token", "The resource owner is inactive")
 		case err != nil:
-			return nil, g.serverError(c, "load bearer token user", err)
+			return nil, g.upstreamError(c, "load bearer token user", err)
 		}
 		p.User = u
 	}
@@ -317,7 +317,7 @@ func (g *Guard) basic(c *call, cred string) (*Principal, *APIError) {
 			g.refused(c, "basic", "bad username or password")
 			return nil, LoginFailed()
 		}
-		return nil, g.serverError(c, "basic authentication failed", err)
+		return nil, g.upstreamError(c, "basic authentication failed", err)
 	}
 	return &Principal{Method: MethodBasic, User: u}, nil
 }
