@@ -1,12 +1,15 @@
 package authserver
 
 import (
-	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"testing"
 
+	"github.com/gin-gonic/gin"
+
+	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/resources/remote"
 	"github.com/authgate/authgate/scopes"
 )
@@ -235,20 +238,28 @@ func TestAudience(t *testing.T) {
 			if !looksLikeJWT(raw) {
 				t.Skip("opaque tokens are introspected, not verified locally")
 			}
+			// The remote validator verifies the signature and leaves the
+			// audience to the Guard's one Audience setting.
+			v, err := remote.NewJWKSValidator(remote.JWKSOptions{Issuer: h.srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, tc := range []struct {
 				audience string
 				ok       bool
 			}{{photosAudience, true}, {own, false}} {
-				v, err := remote.NewJWKSValidator(remote.JWKSOptions{Issuer: h.srv.URL, Audience: tc.audience})
+				g, err := resources.NewGuard(resources.GuardConfig{Bearer: v, Audience: tc.audience})
 				if err != nil {
 					t.Fatal(err)
 				}
-				bt, err := v.ValidateBearer(context.Background(), raw)
-				if (err == nil) != tc.ok {
-					t.Fatalf("audience %s: %v", tc.audience, err)
-				}
-				if tc.ok && !bt.Scopes.Has("photos:read") {
-					t.Fatalf("scopes = %v", bt.Scopes)
+				r := gin.New()
+				r.GET("/photos/", g.Protect(resources.Resource{Name: "photos"}), func(c *gin.Context) { c.Status(http.StatusNoContent) })
+				req := httptest.NewRequest(http.MethodGet, "/photos/", nil)
+				req.Header.Set("Authorization", "Bearer "+raw)
+				rec := httptest.NewRecorder()
+				r.ServeHTTP(rec, req)
+				if got := rec.Code == http.StatusNoContent; got != tc.ok {
+					t.Fatalf("audience %s: status %d %s", tc.audience, rec.Code, rec.Body)
 				}
 			}
 		})

@@ -26,7 +26,7 @@ func (s *Server) newDPoP() (*dpop.Verifier, error) {
 	}
 	return dpop.NewVerifier(dpop.Options{
 		Algs: s.cfg.DPoP.SigningAlgs, MaxAge: s.cfg.DPoP.ProofMaxAge,
-		Replay: dpop.NewSQLReplayStore(s.db), Now: s.now,
+		Replay: NewSQLReplayStore(s.db), Now: s.now,
 	})
 }
 

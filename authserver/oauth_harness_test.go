@@ -22,6 +22,7 @@ import (
 	"github.com/go-oauth2/oauth2/v4/server"
 
 	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/resourceauth"
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
 	"github.com/authgate/authgate/resources"
@@ -98,8 +99,12 @@ func newHarness(t testing.TB, d *db.DB, mutate func(*Config)) *harness {
 	r := gin.New()
 	h.s.Mount(r)
 	web.Mount(r)
-	guard := resources.NewGuard(resources.GuardConfig{Bearer: h.s.Bearer(), Tokens: h.apiTokens, Users: h.users, EnableBasic: true,
-		DPoP: h.s.DPoP(), PublicURL: h.srv.URL})
+	gcfg := resources.GuardConfig{Bearer: h.s.Bearer(), EnableBasic: true, DPoP: h.s.DPoP(), PublicURL: h.srv.URL}
+	resourceauth.Configure(&gcfg, h.apiTokens, h.users, nil)
+	guard, err := resources.NewGuard(gcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	testAPI := func(c *gin.Context) {
 		p, _ := resources.PrincipalFrom(c)
 		c.JSON(http.StatusOK, gin.H{"stat": "ok", "client_id": p.ClientID, "user_id": p.User.ID})

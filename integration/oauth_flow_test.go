@@ -24,6 +24,7 @@ import (
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/app"
 	"github.com/authgate/authgate/internal/db/dbtest"
+	"github.com/authgate/authgate/internal/resourceauth"
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
 	"github.com/authgate/authgate/resources"
@@ -35,7 +36,7 @@ import (
 // http.Client with a cookie jar as the browser.
 
 // internal/sessions.Manager is the resource guard's session validator.
-var _ resources.SessionValidator = (*sessions.Manager)(nil)
+var _ resources.SessionValidator = resourceauth.Sessions{M: (*sessions.Manager)(nil)}
 
 const (
 	userName     = "alice"

@@ -77,16 +77,21 @@ func TestRemoteResourceServer(t *testing.T) {
 		}
 		apiTok := raw
 
-		jv, err := remote.NewJWKSValidator(remote.JWKSOptions{Issuer: ag.URL, Audience: ag.URL})
+		jv, err := remote.NewJWKSValidator(remote.JWKSOptions{Issuer: ag.URL})
 		if err != nil {
 			t.Fatal(err)
 		}
-		in, err := remote.NewIntrospector(remote.IntrospectorOptions{URL: ag.URL + "/oauth/introspect", ClientID: rs.ID, ClientSecret: rs.Secret, CacheTTL: -1, NegativeTTL: -1})
+		in, err := remote.NewIntrospector(remote.IntrospectorOptions{URL: ag.URL + "/oauth/introspect", ClientID: rs.ID, ClientSecret: rs.Secret,
+			APITokenTTL: -1, AccessTokenTTL: -1, NegativeTTL: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
 		server := func(bearer resources.BearerValidator) *gin.Engine {
-			g := resources.NewGuard(resources.GuardConfig{Bearer: bearer, Tokens: in})
+			// authgate's default audience is its issuer URL.
+			g, err := resources.NewGuard(resources.GuardConfig{Bearer: bearer, Tokens: in, Audience: ag.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
 			r := gin.New()
 			h := g.Protect(resources.Resource{Name: "photos", Methods: []string{"GET", "POST", "DELETE"}})
 			for _, m := range []string{"GET", "POST", "DELETE"} {

@@ -22,7 +22,10 @@ func mustCompile(tb testing.TB, s string) *policy.Compiled {
 
 // authorizeFixture is a resource and two principals whose checks pass.
 func authorizeFixture(tb testing.TB) (*protected, *Principal, *Principal) {
-	g := NewGuard(GuardConfig{})
+	g, err := NewGuard(GuardConfig{})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	pr := g.prepare(Resource{Name: "review_request", IDParam: "id"})
 	set, err := scopes.ParseSet("root:read session:read user:read review:read review:write review_request:read review_request:write diff:read")
 	if err != nil {
@@ -70,7 +73,8 @@ func TestAuthorizeDecisions(t *testing.T) {
 		})
 	}
 	// Closed resources.
-	closed := NewGuard(GuardConfig{}).prepare(Resource{Name: "api_token", APITokenAccess: Bool(false), OAuth2Access: Bool(false)})
+	g, _ := NewGuard(GuardConfig{})
+	closed := g.prepare(Resource{Name: "api_token", APITokenAccess: Bool(false), OAuth2Access: Bool(false)})
 	if e := closed.authorize(oauth, "GET", ""); e == nil || e.Code != CodeOAuthAccessDenied {
 		t.Fatalf("oauth on closed: %v", e)
 	}

@@ -1,13 +1,17 @@
-// Package resources is the gin middleware that protects an API with
-// authgate's credentials: declare a Resource, get a gin.HandlerFunc from
-// Guard.Protect, and read the caller from PrincipalFrom in the handler.
+// Package resources is the middleware that protects an API with authgate's
+// credentials: declare a Resource, wrap the handler with Guard.Middleware
+// (net/http) or Guard.Protect (gin), and read the caller with
+// PrincipalFromContext (or PrincipalFrom) in the handler. It stands alone:
+// it links no database driver and none of authgate's stores; a resource
+// server apart from authgate plugs in the validators of resources/remote.
+// See docs/resource-servers.md.
 //
 // The middleware authenticates (API token, OAuth2 bearer token, HTTP Basic
 // or a browser session), then authorizes with Djblets' rules: OAuth2 tokens
 // by "<scope name>:<action>" scopes, API tokens by their policy. Every
 // failure is rendered by Fail as Djblets' error envelope
-// {"stat":"fail","err":{"code","msg","type"}} with the HTTP status of
-// spec/djblets-tokens.md §8 and, on 401s, WWW-Authenticate challenges for
+// {"stat":"fail","err":{"code","msg","type"}} with Djblets' HTTP status for
+// each code and, on 401s, WWW-Authenticate challenges for
 // the schemes the Guard accepts.
 //
 // The effective method is always the request's real HTTP method. Djblets'

@@ -20,6 +20,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/resourceauth"
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
 	"github.com/authgate/authgate/resources"
@@ -133,14 +134,16 @@ func newEnv(t testing.TB, d *db.DB) *env {
 // guard returns a Guard with every scheme on, with the modifications mod
 // applies to its config.
 func (e *env) guard(mod func(*resources.GuardConfig)) *resources.Guard {
-	cfg := resources.GuardConfig{
-		Tokens: e.tokens, Bearer: e.bearer, Sessions: e.sessions, Users: e.users,
-		EnableBasic: true, Logger: e.logger,
-	}
+	cfg := resources.GuardConfig{Bearer: e.bearer, EnableBasic: true, Logger: e.logger}
+	resourceauth.Configure(&cfg, e.tokens, e.users, e.sessions)
 	if mod != nil {
 		mod(&cfg)
 	}
-	return resources.NewGuard(cfg)
+	g, err := resources.NewGuard(cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return g
 }
 
 // apiToken creates a real API token for u with the given policy.

@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -10,7 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// Djblets' error codes (spec/djblets-tokens.md §8), plus Review Board's 228.
+// Djblets' error codes (djblets.webapi.errors), plus Review Board's 228.
 const (
 	CodeNoError               = 0
 	CodeServiceNotConfigured  = 1
@@ -30,6 +31,9 @@ const (
 	// failure (Djblets answers those with a bare HTTP 500 page). It is
 	// outside Djblets' (0–114) and Review Board's (200–2xx) ranges.
 	CodeServerError = 1000
+	// CodeUnavailable is authgate's code for a credential that could not be
+	// checked because the authorization server did not answer (HTTP 503).
+	CodeUnavailable = 1001
 )
 
 // APIError is one error response: the Djblets code, its HTTP status and
@@ -83,7 +87,7 @@ func newError(code, status int, typ, msg string) *APIError {
 	return &APIError{Code: code, HTTPStatus: status, Type: typ, Msg: msg}
 }
 
-// The errors of spec/djblets-tokens.md §8, each a fresh value with the
+// Djblets' errors, each a fresh value with the
 // default message.
 
 // ServiceNotConfigured is code 1, HTTP 503.
@@ -173,12 +177,23 @@ func ServerError() *APIError {
 	return newError(CodeServerError, http.StatusInternalServerError, "server-error", "An internal error occurred. Please try again later.")
 }
 
-// challengesKey holds, in the gin context, the WWW-Authenticate challenges
-// of the Guard that protected the request.
-const challengesKey = "authgate.resources.challenges"
+// Unavailable is authgate's code 1001, HTTP 503, with Retry-After (whole
+// seconds, rounded up; DefaultRetryAfter when retryAfter is 0): the
+// authorization server could not be asked about the credential. See
+// docs/resource-servers.md, "When authgate is down".
+func Unavailable(retryAfter time.Duration) *APIError {
+	if retryAfter <= 0 {
+		retryAfter = DefaultRetryAfter
+	}
+	secs := int64((retryAfter + time.Second - 1) / time.Second)
+	e := newError(CodeUnavailable, http.StatusServiceUnavailable, "auth-server-unavailable", "The authorization server is unavailable; try again later.")
+	e.Headers = http.Header{}
+	e.Headers.Set("Retry-After", strconv.FormatInt(secs, 10))
+	return e
+}
 
-// defaultChallenges are used on a 401 rendered outside any Guard: DESIGN §7
-// says 401s advertise the Bearer and token schemes.
+// defaultChallenges are used on a 401 rendered outside any Guard: the
+// Bearer and token schemes authgate always offers.
 var defaultChallenges = []string{`Bearer realm="authgate"`, `token realm="authgate"`}
 
 // Fail renders e as Djblets' error envelope and aborts the request:
@@ -190,10 +205,29 @@ var defaultChallenges = []string{`Bearer realm="authgate"`, `token realm="authga
 // line each), e.g. `Bearer realm="authgate"`, `token realm="authgate"`,
 // `Basic realm="authgate"`.
 func Fail(c *gin.Context, e *APIError) {
+	ch := defaultChallenges
+	if g, ok := c.Request.Context().Value(ctxKey{}).(*guarded); ok {
+		ch = g.challenges
+	}
+	writeError(c.Writer, e, ch)
+	c.Abort()
+}
+
+// WriteError is Fail for net/http handlers: it renders e as Djblets' error
+// envelope, with the challenges of the Guard that protected r on a 401.
+func WriteError(w http.ResponseWriter, r *http.Request, e *APIError) {
+	ch := defaultChallenges
+	if g, ok := r.Context().Value(ctxKey{}).(*guarded); ok {
+		ch = g.challenges
+	}
+	writeError(w, e, ch)
+}
+
+func writeError(w http.ResponseWriter, e *APIError, challenges []string) {
 	if e == nil {
 		e = ServerError()
 	}
-	h := c.Writer.Header()
+	h := w.Header()
 	for k, vs := range e.Headers {
 		h.Del(k)
 		for _, v := range vs {
@@ -201,16 +235,17 @@ func Fail(c *gin.Context, e *APIError) {
 		}
 	}
 	if e.HTTPStatus == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" {
-		ch := defaultChallenges
-		if v, ok := c.Get(challengesKey); ok {
-			ch = v.([]string)
-		}
-		for _, v := range ch {
+		for _, v := range challenges {
 			h.Add("WWW-Authenticate", v)
 		}
 	}
-	body := envelope{Stat: "fail", Err: envelopeErr{Code: e.Code, Msg: e.Msg, Type: e.Type}, Fields: e.Fields}
-	c.AbortWithStatusJSON(e.HTTPStatus, body)
+	body, err := json.Marshal(envelope{Stat: "fail", Err: envelopeErr{Code: e.Code, Msg: e.Msg, Type: e.Type}, Fields: e.Fields})
+	if err != nil {
+		body = []byte(`{"stat":"fail","err":{"code":1000,"msg":"An internal error occurred. Please try again later."}}`)
+	}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(e.HTTPStatus)
+	_, _ = w.Write(body)
 }
 
 type envelope struct {

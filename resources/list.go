@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"context"
 	"slices"
 
 	"github.com/gin-gonic/gin"
@@ -14,23 +15,24 @@ import (
 //
 // Only IDs named in the policy are returned; a resource-wide block already
 // refused the list request itself.
-func DeniedObjectIDs(c *gin.Context) []string {
-	p, ok := PrincipalFrom(c)
-	if !ok || p.Method != MethodAPIToken {
+//
+// ctx is the request's context, or the *gin.Context of a gin handler.
+func DeniedObjectIDs(ctx context.Context) []string {
+	if gc, ok := ctx.(*gin.Context); ok {
+		ctx = gc.Request.Context()
+	}
+	g, ok := ctx.Value(ctxKey{}).(*guarded)
+	if !ok || g.p == nil || g.p.Method != MethodAPIToken {
 		return nil
 	}
-	v, ok := c.Get(resourceKey)
-	if !ok {
-		return nil
-	}
-	return p.Policy.DeniedIDs(v.(*protected).policyID, "GET")
+	return g.p.Policy.DeniedIDs(g.pr.policyID, "GET")
 }
 
 // FilterList returns the items whose object ID (objectID(item), the raw URL
 // value an item URL would carry) the caller's policy does not deny for GET;
 // see DeniedObjectIDs. The input slice is not modified.
-func FilterList[T any](c *gin.Context, items []T, objectID func(T) string) []T {
-	denied := DeniedObjectIDs(c)
+func FilterList[T any](ctx context.Context, items []T, objectID func(T) string) []T {
+	denied := DeniedObjectIDs(ctx)
 	if len(denied) == 0 {
 		return items
 	}

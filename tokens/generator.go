@@ -7,11 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/authgate/authgate/internal/tokenformat"
 )
 
 // Generator IDs of the built-in token formats (spec §2).
@@ -36,8 +37,7 @@ const (
 	// §10.10 requires a guessing chance of at most 2^-128.
 	MinEntropyLength = 22
 	// checksumLength: Djblets §2.2 pads the base62 CRC-32 to 6 characters.
-	checksumLength = 6
-	legacyLength   = 40
+	checksumLength = tokenformat.ChecksumLength
 )
 
 // base62Alphabet is Djblets' CHARSET: digits, then upper case, then lower
@@ -143,31 +143,7 @@ func minVendorLength(tokenType string) int {
 // 255, so tokens made with an earlier Length setting keep working
 // (DESIGN §6; match on the prefix, never a fixed length: checklist §3b).
 func (VendorChecksum) Validate(token string, info TokenInfo) bool {
-	tt := info.TokenType
-	if tt == "" || len(token) > DjbletsTokenLength || len(token) < minVendorLength(tt) {
-		return false
-	}
-	if token[:len(tt)] != tt || token[len(tt)] != '_' {
-		return false
-	}
-	for i := len(tt) + 1; i < len(token); i++ {
-		if !isBase62(token[i]) {
-			return false
-		}
-	}
-	split := len(token) - checksumLength
-	sum := checksum(token[len(tt)+1 : split])
-	tail := token[split:]
-	same, swapped := true, true
-	for i := range checksumLength {
-		if tail[i] != sum[i] {
-			same = false
-		}
-		if tail[i] != swapCase(sum[i]) {
-			swapped = false
-		}
-	}
-	return same || swapped
+	return tokenformat.ValidVendorChecksum(token, info.TokenType)
 }
 
 // DisplayPrefix implements Generator: "<type>_" and 4 entropy characters.
@@ -188,40 +164,12 @@ func VendorChecksumOf(entropy string) string {
 }
 
 func checksum[S string | []byte](entropy S) [checksumLength]byte {
-	var crc uint32
-	switch e := any(entropy).(type) {
-	case string:
-		crc = crc32.ChecksumIEEE([]byte(e))
-	case []byte:
-		crc = crc32.ChecksumIEEE(e)
-	}
-	return base62Pad6(crc)
+	return tokenformat.Checksum(entropy)
 }
 
-// base62Pad6 encodes n in base 62, most significant digit first, left-padded
-// with '0' to 6 characters. 2^32-1 is "4gfFC3", so 6 digits always suffice.
-func base62Pad6(n uint32) [checksumLength]byte {
-	var out [checksumLength]byte
-	for i := checksumLength - 1; i >= 0; i-- {
-		out[i] = base62Alphabet[n%62]
-		n /= 62
-	}
-	return out
-}
+func base62Pad6(n uint32) [checksumLength]byte { return tokenformat.Base62Pad6(n) }
 
-func isBase62(c byte) bool {
-	return '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z'
-}
-
-func swapCase(c byte) byte {
-	switch {
-	case 'A' <= c && c <= 'Z':
-		return c + ('a' - 'A')
-	case 'a' <= c && c <= 'z':
-		return c - ('a' - 'A')
-	}
-	return c
-}
+func isBase62(c byte) bool { return tokenformat.IsBase62(c) }
 
 // LegacySHA1 is Djblets' deprecated legacy_sha1 format (spec §2.1): 40 hex
 // digits of SHA-1. Djblets hashed SECRET_KEY, the user ID, the user's
@@ -269,16 +217,7 @@ func (g *LegacySHA1) Create(info TokenInfo) (string, error) {
 // Validate implements Generator: exactly 40 characters of [0-9A-Fa-f]
 // (spec §2.1; either case is accepted).
 func (*LegacySHA1) Validate(token string, _ TokenInfo) bool {
-	if len(token) != legacyLength {
-		return false
-	}
-	for i := 0; i < len(token); i++ {
-		c := token[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
+	return tokenformat.ValidLegacy(token)
 }
 
 // DisplayPrefix implements Generator: the first 4 hex digits.

@@ -24,6 +24,7 @@ import (
 
 	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/resourceauth"
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
 	"github.com/authgate/authgate/resources"
@@ -126,16 +127,18 @@ func newHarness(t testing.TB, d *db.DB, o harnessOpts) *harness {
 	if pub, h.priv, err = ed25519.GenerateKey(rand.Reader); err != nil {
 		t.Fatal(err)
 	}
-	guard := resources.NewGuard(resources.GuardConfig{
-		Tokens: h.tokens, Bearer: &jwtValidator{pub: pub}, Sessions: h.sessions, Users: h.users,
-		EnableBasic: true, Logger: logger,
-	})
+	gcfg := resources.GuardConfig{Bearer: &jwtValidator{pub: pub}, EnableBasic: true, Logger: logger}
+	resourceauth.Configure(&gcfg, h.tokens, h.users, h.sessions)
+	guard, err := resources.NewGuard(gcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.router = gin.New()
 	h.router.HandleMethodNotAllowed = true
 	if err := api.Mount(h.router, api.Deps{
 		Guard: guard, Registry: h.registry, Tokens: h.tokens, Users: h.users,
 		Resources: h.store, RegistrarAllowed: o.registrar, Logger: logger,
-		Sessions: h.sessions, ReportLimiter: o.reportLimiter,
+		Sessions: resourceauth.Sessions{M: h.sessions}, ReportLimiter: o.reportLimiter,
 	}); err != nil {
 		t.Fatal(err)
 	}

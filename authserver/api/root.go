@@ -57,7 +57,14 @@ func (h *handlers) getSession(c *gin.Context) {
 		"links":         gin.H{"self": link(PathSession)},
 	}
 	if p.User.ID != 0 {
-		s["user"] = userJSON(p.User, true)
+		// The Principal carries only what a resource server can know; the
+		// full record comes from the store.
+		u, err := h.Users.Get(c.Request.Context(), p.User.ID)
+		if err != nil {
+			h.serverError(c, "load session user", err)
+			return
+		}
+		s["user"] = userJSON(u, true)
 		s["links"].(gin.H)["user"] = link(userPath(p.User.Username))
 	}
 	switch p.Method {
@@ -77,7 +84,7 @@ func (h *handlers) getSession(c *gin.Context) {
 		s["policy"] = p.APIToken.Policy
 		s["token"] = gin.H{
 			"id": p.APIToken.ID, "token_prefix": p.APIToken.Prefix, "note": p.APIToken.Note,
-			"expires": timePtr(p.APIToken.Expires), "deprecated": h.Tokens.IsDeprecated(p.APIToken),
+			"expires": timePtr(p.APIToken.Expires), "deprecated": p.APIToken.Deprecated,
 		}
 	case resources.MethodOAuth2:
 		s["token_id"] = p.TokenID

@@ -7,6 +7,7 @@ import (
 
 	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/configs"
+	"github.com/authgate/authgate/internal/resourceauth"
 	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/resources/dpop"
 	"github.com/authgate/authgate/scopes"
@@ -77,19 +78,24 @@ func (a *App) wireResourcesAPI() error {
 	if a.OAuth != nil {
 		dpopVerifier, publicURL = a.OAuth.DPoP(), a.OAuth.Settings().Issuer
 	}
-	a.Guard = resources.NewGuard(resources.GuardConfig{
-		DPoP: dpopVerifier, PublicURL: publicURL,
-		Tokens: a.Tokens, Bearer: a.Bearer, Sessions: a.Sessions, Users: a.Users,
+	gc := resources.GuardConfig{
+		DPoP: dpopVerifier, PublicURL: publicURL, Bearer: a.Bearer,
 		EnableBasic: ac.EnableBasic, Logger: a.Logger,
 		Limiter: &resources.WindowLimiter{
 			Authenticated: ac.APIRateAuthenticated, Anonymous: ac.APIRateAnonymous, Period: ac.APIRatePeriod,
 		},
 		OnDecision: authDecisions(a.Metrics),
-	})
+	}
+	resourceauth.Configure(&gc, a.Tokens, a.Users, a.Sessions)
+	guard, err := resources.NewGuard(gc)
+	if err != nil {
+		return err
+	}
+	a.Guard = guard
 	deps := api.Deps{
 		Guard: a.Guard, Registry: a.Scopes, Tokens: a.Tokens, Users: a.Users,
 		Resources: a.resourceStore, RegistrarAllowed: a.RegistrarAllowed, Logger: a.Logger,
-		Sessions: a.Sessions,
+		Sessions: resourceauth.Sessions{M: a.Sessions},
 	}
 	if a.OAuth != nil {
 		// Leaked-credential reports revoke OAuth grants too.

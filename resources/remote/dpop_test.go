@@ -42,21 +42,25 @@ func TestRemoteDPoP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jv, _ := remote.NewJWKSValidator(remote.JWKSOptions{Issuer: issuer, Audience: "https://photos.example", JWKSURL: srv.URL + "/oauth/jwks.json"})
+	jv, _ := remote.NewJWKSValidator(remote.JWKSOptions{Issuer: issuer, JWKSURL: srv.URL + "/oauth/jwks.json"})
 	bt, err := jv.ValidateBearer(context.Background(), bound)
 	if err != nil || bt.JKT != jkt {
 		t.Fatalf("JWKS validator: jkt %q, %v", bt.JKT, err)
 	}
 
-	srv.intro["agat_bound"] = map[string]any{"active": true, "token_type": "DPoP", "client_id": "agci_app", "sub": "7",
-		"scope": "photos:read", "exp": now.Add(time.Hour).Unix(), "cnf": map[string]string{"jkt": jkt}}
+	boundOpaque := opaqueAT(t)
+	srv.set(boundOpaque, map[string]any{"active": true, "token_type": "DPoP", "client_id": "agci_app", "sub": "7",
+		"scope": "photos:read", "exp": now.Add(time.Hour).Unix(), "cnf": map[string]string{"jkt": jkt}})
 	in, _ := remote.NewIntrospector(remote.IntrospectorOptions{URL: srv.URL + "/oauth/introspect", ClientID: "rs_1", ClientSecret: "s3cret"})
-	if bt, err := in.ValidateBearer(context.Background(), "agat_bound"); err != nil || bt.JKT != jkt {
+	if bt, err := in.ValidateBearer(context.Background(), boundOpaque); err != nil || bt.JKT != jkt {
 		t.Fatalf("introspector: %+v %v", bt, err)
 	}
 
 	v, _ := dpop.NewVerifier(dpop.Options{}) // in-memory replay store
-	g := resources.NewGuard(resources.GuardConfig{Bearer: jv, DPoP: v, PublicURL: "https://photos.example"})
+	g, err := resources.NewGuard(resources.GuardConfig{Bearer: jv, DPoP: v, PublicURL: "https://photos.example", Audience: "https://photos.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := gin.New()
 	r.GET("/photos/", g.Protect(resources.Resource{Name: "photos"}), func(c *gin.Context) { c.JSON(200, gin.H{"stat": "ok"}) })
 	proof := func(key *ecdsa.PrivateKey) string {

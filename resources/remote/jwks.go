@@ -3,45 +3,45 @@ package remote
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/sync/singleflight"
 
+	"github.com/authgate/authgate/internal/tokenformat"
 	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/scopes"
 )
 
-// JWKSOptions configures a JWKSValidator.
+// JWKSOptions configures a JWKSValidator. The audience is not here: it is
+// the Guard's one Audience setting (resources.GuardConfig.Audience).
 type JWKSOptions struct {
 	// Issuer is the authorization server's identifier; tokens must carry
 	// it as iss. Required.
 	Issuer string
-	// Audience must be among a token's aud values (RFC 9068 §4). Required.
-	Audience string
 	// JWKSURL is where the keys are; default Issuer + "/oauth/jwks.json".
 	JWKSURL string
-	// HTTPClient fetches the JWKS; default a client with a 10s timeout.
+	// HTTPClient fetches the JWKS; default http.DefaultClient.
 	HTTPClient *http.Client
+	// Timeout bounds one fetch; default DefaultTimeout.
+	Timeout time.Duration
 	// MaxAge is how long fetched keys are trusted before a refetch;
-	// default 1h.
+	// default 1h. Known keys keep working past MaxAge while the issuer
+	// cannot be reached.
 	MaxAge time.Duration
-	// MinRefetch is the least time between two fetches triggered by a token
-	// with an unknown kid (so junk tokens cannot hammer the issuer);
-	// default 1m.
+	// MinRefetch is the least time between two fetches, successful or not
+	// (so neither junk tokens with unknown kids nor an issuer outage make
+	// every validation a fetch); default 1m.
 	MinRefetch time.Duration
 	// Leeway allows for clock skew on exp, nbf and iat; default 5s.
 	Leeway time.Duration
@@ -51,17 +51,23 @@ type JWKSOptions struct {
 
 // JWKSValidator validates RFC 9068 JWT access tokens against the issuer's
 // published keys. It implements resources.BearerValidator and is safe for
-// concurrent use. It cannot see revocations: a revoked JWT stays valid
-// here until it expires (authgate keeps access tokens short-lived); use an
-// Introspector where that matters.
+// concurrent use; validating with a known key takes no lock that a fetch
+// holds. It cannot see revocations: a revoked JWT stays valid here until it
+// expires (authgate keeps access tokens short-lived); use an Introspector
+// where that matters. It leaves the audience to the Guard, which refuses a
+// config without one (resources.AudienceRequirer).
 type JWKSValidator struct {
 	opts   JWKSOptions
 	parser *jwt.Parser
+	group  singleflight.Group
+	// inflight is set while a fetch runs (tests wait on it).
+	inflight atomic.Bool
 
-	mu        sync.Mutex
-	keys      map[string]jwk // by kid
+	mu        sync.RWMutex
+	keys      map[string]jwk // by kid; nil until the first good fetch
 	fetchedAt time.Time
 	lastTry   time.Time
+	lastErr   error // of the last fetch; nil when it succeeded
 }
 
 type jwk struct {
@@ -72,26 +78,28 @@ type jwk struct {
 // The algorithms authgate signs with.
 var supportedAlgs = []string{"EdDSA", "RS256", "ES256"}
 
-// NewJWKSValidator checks opts; keys are fetched on first use.
+// NewJWKSValidator checks opts and returns an error for a configuration it
+// cannot use; keys are fetched on first use.
 func NewJWKSValidator(opts JWKSOptions) (*JWKSValidator, error) {
-	if opts.Issuer == "" || opts.Audience == "" {
-		return nil, errors.New("remote JWKS validator: Issuer and Audience are required")
+	if opts.Issuer == "" {
+		return nil, errors.New("remote JWKS validator: Issuer is required")
 	}
 	if opts.JWKSURL == "" {
 		opts.JWKSURL = strings.TrimRight(opts.Issuer, "/") + "/oauth/jwks.json"
 	}
+	if u, err := url.Parse(opts.JWKSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("remote JWKS validator: JWKS URL %q is not an absolute http(s) URL", opts.JWKSURL)
+	}
+	if opts.MaxAge < 0 || opts.MinRefetch < 0 || opts.Leeway < 0 || opts.Timeout < 0 {
+		return nil, errors.New("remote JWKS validator: durations may not be negative")
+	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		opts.HTTPClient = http.DefaultClient
 	}
-	if opts.MaxAge <= 0 {
-		opts.MaxAge = time.Hour
-	}
-	if opts.MinRefetch <= 0 {
-		opts.MinRefetch = time.Minute
-	}
-	if opts.Leeway <= 0 {
-		opts.Leeway = 5 * time.Second
-	}
+	opts.Timeout = orDefault(opts.Timeout, DefaultTimeout)
+	opts.MaxAge = orDefault(opts.MaxAge, time.Hour)
+	opts.MinRefetch = orDefault(opts.MinRefetch, time.Minute)
+	opts.Leeway = orDefault(opts.Leeway, 5*time.Second)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -99,7 +107,6 @@ func NewJWKSValidator(opts JWKSOptions) (*JWKSValidator, error) {
 	v.parser = jwt.NewParser(
 		jwt.WithValidMethods(supportedAlgs),
 		jwt.WithIssuer(opts.Issuer),
-		jwt.WithAudience(opts.Audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(opts.Leeway),
@@ -108,10 +115,14 @@ func NewJWKSValidator(opts JWKSOptions) (*JWKSValidator, error) {
 	return v, nil
 }
 
+// RequiresAudience implements resources.AudienceRequirer.
+func (v *JWKSValidator) RequiresAudience() bool { return true }
+
 type atClaims struct {
 	jwt.RegisteredClaims
 	ClientID string `json:"client_id"`
 	Scope    string `json:"scope"`
+	Username string `json:"username"`
 	// Cnf is RFC 9449 §6.1's confirmation of a DPoP-bound token.
 	Cnf *cnf `json:"cnf,omitempty"`
 }
@@ -131,9 +142,13 @@ func jktOf(c *cnf) (string, bool) {
 }
 
 // ValidateBearer implements resources.BearerValidator. Tokens that fail any
-// check give an error wrapping resources.ErrBearerInvalid; a JWKS that
-// cannot be fetched is a plain error (a server fault, not the client's).
+// check give an error wrapping resources.ErrBearerInvalid (a value that is
+// not shaped like a JWS is refused before any parsing); keys that cannot be
+// fetched give *resources.UnavailableError.
 func (v *JWKSValidator) ValidateBearer(ctx context.Context, raw string) (*resources.BearerToken, error) {
+	if !tokenformat.LooksLikeJWS(raw) {
+		return nil, fmt.Errorf("%w: not a JWT", resources.ErrBearerInvalid)
+	}
 	var fetchErr error
 	var c atClaims
 	tok, err := v.parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
@@ -148,7 +163,7 @@ func (v *JWKSValidator) ValidateBearer(ctx context.Context, raw string) (*resour
 			return nil, err
 		}
 		if !ok {
-			return nil, fmt.Errorf("unknown kid %q", kid)
+			return nil, errors.New("unknown kid")
 		}
 		// The key decides the algorithm, never the token (RFC 8725 §3.1).
 		if t.Method.Alg() != k.alg {
@@ -166,7 +181,11 @@ func (v *JWKSValidator) ValidateBearer(ctx context.Context, raw string) (*resour
 	if !ok {
 		return nil, fmt.Errorf("%w: cnf without jkt", resources.ErrBearerInvalid)
 	}
-	bt, err := bearerFromClaims(c.ID, c.ClientID, c.Subject, "", c.Scope, c.Audience, c.ExpiresAt)
+	var exp time.Time
+	if c.ExpiresAt != nil {
+		exp = c.ExpiresAt.Time
+	}
+	bt, err := bearerFromClaims(c.ID, c.ClientID, c.Subject, c.Username, c.Scope, c.Audience, exp)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +197,7 @@ func (v *JWKSValidator) ValidateBearer(ctx context.Context, raw string) (*resour
 // bearerFromClaims builds a BearerToken from RFC 9068 / RFC 7662 claims.
 // authgate's sub is the user's decimal ID, or the client ID for a
 // client_credentials token (client IDs are never numeric).
-func bearerFromClaims(jti, clientID, sub, username, scope string, aud []string, exp *jwt.NumericDate) (*resources.BearerToken, error) {
+func bearerFromClaims(jti, clientID, sub, username, scope string, aud []string, exp time.Time) (*resources.BearerToken, error) {
 	if clientID == "" || sub == "" {
 		return nil, fmt.Errorf("%w: client_id or sub missing", resources.ErrBearerInvalid)
 	}
@@ -186,10 +205,7 @@ func bearerFromClaims(jti, clientID, sub, username, scope string, aud []string, 
 	if err != nil {
 		return nil, fmt.Errorf("%w: scope claim: %v", resources.ErrBearerInvalid, err)
 	}
-	bt := &resources.BearerToken{TokenID: jti, ClientID: clientID, Username: username, Scopes: set, Audience: aud}
-	if exp != nil {
-		bt.ExpiresAt = exp.Time
-	}
+	bt := &resources.BearerToken{TokenID: jti, ClientID: clientID, Username: username, Scopes: set, Audience: aud, ExpiresAt: exp}
 	if sub != clientID {
 		if bt.UserID, err = strconv.ParseInt(sub, 10, 64); err != nil || bt.UserID <= 0 {
 			return nil, fmt.Errorf("%w: sub is neither a user ID nor the client", resources.ErrBearerInvalid)
@@ -198,32 +214,75 @@ func bearerFromClaims(jti, clientID, sub, username, scope string, aud []string, 
 	return bt, nil
 }
 
-// key returns the key with this kid, fetching the JWKS when the cache is
-// stale, or when the kid is unknown and MinRefetch has passed (a key
-// rotation publishes the new key before it signs, so this is rare).
+// key returns the key with this kid. It fetches the JWKS when the keys are
+// older than MaxAge or the kid is unknown, but never twice within
+// MinRefetch, whether the last fetch worked or not; concurrent callers
+// share one fetch. Known keys keep working while fetches fail. An unknown
+// kid is an invalid token when the last fetch worked, and the issuer's
+// unavailability (503) when it did not.
 func (v *JWKSValidator) key(ctx context.Context, kid string) (jwk, bool, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
 	now := v.opts.Now()
+	v.mu.RLock()
 	k, ok := v.keys[kid]
-	stale := v.keys == nil || now.Sub(v.fetchedAt) >= v.opts.MaxAge
-	if ok && !stale {
+	fresh := v.keys != nil && now.Sub(v.fetchedAt) < v.opts.MaxAge
+	throttled := !v.lastTry.IsZero() && now.Sub(v.lastTry) < v.opts.MinRefetch
+	lastErr := v.lastErr
+	v.mu.RUnlock()
+	switch {
+	case ok && (fresh || throttled):
 		return k, true, nil
-	}
-	if !stale && now.Sub(v.lastTry) < v.opts.MinRefetch {
+	case ok:
+		// Stale but known: refresh in the background, validate now.
+		v.group.DoChan("jwks", v.refresh(ctx))
+		return k, true, nil
+	case throttled && lastErr != nil:
+		return jwk{}, false, v.unavailable(now, lastErr)
+	case throttled:
 		return jwk{}, false, nil
 	}
-	v.lastTry = now
-	keys, err := v.fetch(ctx)
-	if err != nil {
-		if v.keys != nil && ok {
-			return k, true, nil // keep serving known keys through an outage
-		}
-		return jwk{}, false, err
+	_, _, _ = v.group.Do("jwks", v.refresh(ctx))
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if k, ok := v.keys[kid]; ok {
+		return k, true, nil
 	}
-	v.keys, v.fetchedAt = keys, now
-	k, ok = v.keys[kid]
-	return k, ok, nil
+	if v.lastErr != nil {
+		return jwk{}, false, v.unavailable(now, v.lastErr)
+	}
+	return jwk{}, false, nil
+}
+
+// refresh returns the fetch run under the singleflight group.
+func (v *JWKSValidator) refresh(ctx context.Context) func() (any, error) {
+	return func() (any, error) {
+		v.mu.RLock()
+		again := !v.lastTry.IsZero() && v.opts.Now().Sub(v.lastTry) < v.opts.MinRefetch
+		v.mu.RUnlock()
+		if again { // a fetch finished while this caller waited
+			return nil, nil
+		}
+		v.inflight.Store(true)
+		defer v.inflight.Store(false)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.opts.Timeout)
+		defer cancel()
+		keys, err := v.fetch(cctx)
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		v.lastTry, v.lastErr = v.opts.Now(), err
+		if err == nil {
+			v.keys, v.fetchedAt = keys, v.lastTry
+		}
+		return nil, nil
+	}
+}
+
+// unavailable is the error for a kid that could not be checked because the
+// JWKS fetch failed; Retry-After is the time until the next fetch.
+func (v *JWKSValidator) unavailable(now time.Time, err error) error {
+	v.mu.RLock()
+	next := v.lastTry.Add(v.opts.MinRefetch)
+	v.mu.RUnlock()
+	return &resources.UnavailableError{RetryAfter: max(next.Sub(now), time.Second), Err: err}
 }
 
 func (v *JWKSValidator) fetch(ctx context.Context) (map[string]jwk, error) {
@@ -255,58 +314,4 @@ func (v *JWKSValidator) fetch(ctx context.Context) (map[string]jwk, error) {
 		out[r.KID] = k
 	}
 	return out, nil
-}
-
-type rawJWK struct {
-	Kty string `json:"kty"`
-	Use string `json:"use"`
-	Alg string `json:"alg"`
-	KID string `json:"kid"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Y   string `json:"y"`
-	N   string `json:"n"`
-	E   string `json:"e"`
-}
-
-func b64(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
-
-// parse turns a JWK into a public key and the one algorithm it may verify.
-func (r rawJWK) parse() (jwk, error) {
-	if r.Use != "" && r.Use != "sig" {
-		return jwk{}, errors.New("not a signing key")
-	}
-	switch {
-	case r.Kty == "OKP" && r.Crv == "Ed25519" && (r.Alg == "" || r.Alg == "EdDSA"):
-		x, err := b64(r.X)
-		if err != nil || len(x) != ed25519.PublicKeySize {
-			return jwk{}, errors.New("bad Ed25519 key")
-		}
-		return jwk{alg: "EdDSA", key: ed25519.PublicKey(x)}, nil
-	case r.Kty == "RSA" && (r.Alg == "" || r.Alg == "RS256"):
-		n, err1 := b64(r.N)
-		e, err2 := b64(r.E)
-		if err1 != nil || err2 != nil || len(e) == 0 || len(e) > 4 {
-			return jwk{}, errors.New("bad RSA key")
-		}
-		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
-		if pub.N.BitLen() < 2048 {
-			return jwk{}, errors.New("RSA key shorter than 2048 bits")
-		}
-		return jwk{alg: "RS256", key: pub}, nil
-	case r.Kty == "EC" && r.Crv == "P-256" && (r.Alg == "" || r.Alg == "ES256"):
-		x, err1 := b64(r.X)
-		y, err2 := b64(r.Y)
-		if err1 != nil || err2 != nil || len(x) != 32 || len(y) != 32 {
-			return jwk{}, errors.New("bad P-256 key")
-		}
-		// Validate the point via the uncompressed encoding.
-		pt := append(append([]byte{4}, x...), y...)
-		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), pt)
-		if err != nil {
-			return jwk{}, errors.New("P-256 point not on the curve")
-		}
-		return jwk{alg: "ES256", key: pub}, nil
-	}
-	return jwk{}, errors.New("unsupported key")
 }

@@ -14,18 +14,15 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/resources/remote"
-	"github.com/authgate/authgate/tokens"
 )
 
 const issuer = "https://auth.example"
@@ -40,13 +37,17 @@ type issuerServer struct {
 	introHits   atomic.Int32
 	intro       map[string]map[string]any // token -> response
 	failJWKS    atomic.Bool
+	status      atomic.Int32  // when set, introspection answers this status
+	retryAfter  atomic.Value  // string Retry-After with status
+	stall       atomic.Bool   // when set, introspection hangs until the client gives up
+	delay       chan struct{} // when set, introspection waits for it to close
 	clientID    string
 	clientToken string
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
-func newIssuer(t *testing.T) *issuerServer {
+func newIssuer(t testing.TB) *issuerServer {
 	s := &issuerServer{keys: map[string]any{}, intro: map[string]map[string]any{}, clientID: "rs_1", clientToken: "s3cret"}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/oauth/jwks.json", func(w http.ResponseWriter, r *http.Request) {
@@ -73,6 +74,23 @@ func newIssuer(t *testing.T) *issuerServer {
 	})
 	mux.HandleFunc("/oauth/introspect", func(w http.ResponseWriter, r *http.Request) {
 		s.introHits.Add(1)
+		if s.delay != nil {
+			<-s.delay
+		}
+		if s.stall.Load() {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(time.Second):
+			}
+			return
+		}
+		if st := s.status.Load(); st != 0 {
+			if ra, _ := s.retryAfter.Load().(string); ra != "" {
+				w.Header().Set("Retry-After", ra)
+			}
+			http.Error(w, `{"error":"unavailable"}`, int(st))
+			return
+		}
 		id, secret, ok := r.BasicAuth()
 		if !ok || id != s.clientID || secret != s.clientToken {
 			http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
@@ -103,7 +121,7 @@ type claims struct {
 	Scope    string `json:"scope"`
 }
 
-func sign(t *testing.T, m jwt.SigningMethod, key crypto.Signer, kid string, mod func(*claims, map[string]any)) string {
+func sign(t testing.TB, m jwt.SigningMethod, key crypto.Signer, kid string, mod func(*claims, map[string]any)) string {
 	t.Helper()
 	now := time.Now()
 	c := claims{RegisteredClaims: jwt.RegisteredClaims{
@@ -133,7 +151,7 @@ func TestJWKSValidator(t *testing.T) {
 	srv.publish("rsa", rsaKey.Public())
 	srv.publish("ec", ecKey.Public())
 
-	v, err := remote.NewJWKSValidator(remote.JWKSOptions{Issuer: issuer, Audience: "https://photos.example", JWKSURL: srv.URL + "/oauth/jwks.json"})
+	v, err := remote.NewJWKSValidator(remote.JWKSOptions{Issuer: issuer, JWKSURL: srv.URL + "/oauth/jwks.json"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +177,11 @@ func TestJWKSValidator(t *testing.T) {
 		{"key of another algorithm (ES256 header, EdDSA kid)", sign(t, jwt.SigningMethodES256, ecKey, "ed", nil), true, nil},
 		{"unknown kid", sign(t, jwt.SigningMethodEdDSA, edKey, "nope", nil), true, nil},
 		{"wrong issuer", sign(t, jwt.SigningMethodEdDSA, edKey, "ed", func(c *claims, _ map[string]any) { c.Issuer = "https://evil" }), true, nil},
-		{"wrong audience", sign(t, jwt.SigningMethodEdDSA, edKey, "ed", func(c *claims, _ map[string]any) { c.Audience = jwt.ClaimStrings{"https://other"} }), true, nil},
+		{"audience is reported, for the Guard to check", sign(t, jwt.SigningMethodEdDSA, edKey, "ed", func(c *claims, _ map[string]any) { c.Audience = jwt.ClaimStrings{"https://other"} }), false, func(t *testing.T, bt *resources.BearerToken) {
+			if len(bt.Audience) != 1 || bt.Audience[0] != "https://other" {
+				t.Fatalf("%+v", bt)
+			}
+		}},
 		{"expired", sign(t, jwt.SigningMethodEdDSA, edKey, "ed", func(c *claims, _ map[string]any) { c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-time.Minute)) }), true, nil},
 		{"no exp", sign(t, jwt.SigningMethodEdDSA, edKey, "ed", func(c *claims, _ map[string]any) { c.ExpiresAt = nil }), true, nil},
 		{"typ JWT (an ID token, say)", sign(t, jwt.SigningMethodEdDSA, edKey, "ed", func(_ *claims, h map[string]any) { h["typ"] = "JWT" }), true, nil},
@@ -205,9 +227,12 @@ func TestJWKSRotationAndOutage(t *testing.T) {
 	_, k1, _ := ed25519.GenerateKey(rand.Reader)
 	_, k2, _ := ed25519.GenerateKey(rand.Reader)
 	srv.publish("k1", k1.Public())
-	now := time.Now()
-	clock := func() time.Time { return now }
-	v, _ := remote.NewJWKSValidator(remote.JWKSOptions{Issuer: issuer, Audience: "https://photos.example",
+	start := time.Now()
+	var offset atomic.Int64 // the background refresh reads the clock
+	clock := func() time.Time { return start.Add(time.Duration(offset.Load())) }
+	advance := func(d time.Duration) { offset.Add(int64(d)) }
+	now := start
+	v, _ := remote.NewJWKSValidator(remote.JWKSOptions{Issuer: issuer,
 		JWKSURL: srv.URL + "/oauth/jwks.json", MinRefetch: time.Minute, MaxAge: time.Hour, Now: clock})
 	ctx := context.Background()
 	mustValid := func(tok string) {
@@ -226,131 +251,48 @@ func TestJWKSRotationAndOutage(t *testing.T) {
 	// Rotation: k2 is published; its first token triggers one refetch
 	// (after MinRefetch since the last fetch).
 	srv.publish("k2", k2.Public())
-	now = now.Add(2 * time.Minute)
+	advance(2 * time.Minute)
 	mustValid(sign(t, jwt.SigningMethodEdDSA, k2, "k2", nil))
 	if srv.jwksHits.Load() != 2 {
 		t.Fatalf("hits = %d after rotation", srv.jwksHits.Load())
 	}
-	// An outage after MaxAge: known keys keep working; the error for an
-	// unknown kid is a server fault, not ErrBearerInvalid.
+	// An outage after MaxAge: known keys keep working, and the failed
+	// refresh is throttled like a successful one: many validations, at
+	// most one fetch per MinRefetch.
 	srv.failJWKS.Store(true)
-	now = now.Add(2 * time.Hour)
-	mustValid(t1)
+	advance(2 * time.Hour)
+	before := srv.jwksHits.Load()
+	for range 50 {
+		mustValid(t1)
+		waitIdle(v)
+	}
+	if n := srv.jwksHits.Load() - before; n > 1 {
+		t.Fatalf("%d JWKS fetches during an outage within MinRefetch; want at most 1", n)
+	}
+	// An unknown kid during the outage cannot be checked: unavailable
+	// (503), not an invalid token.
 	_, k3, _ := ed25519.GenerateKey(rand.Reader)
-	now = now.Add(2 * time.Hour)
+	advance(2 * time.Hour)
 	_, err := v.ValidateBearer(ctx, sign(t, jwt.SigningMethodEdDSA, k3, "k3", longLived))
-	if err == nil || errors.Is(err, resources.ErrBearerInvalid) {
-		t.Fatalf("outage error = %v", err)
+	if !errors.Is(err, resources.ErrUnavailable) {
+		t.Fatalf("outage error = %v; want resources.ErrUnavailable", err)
 	}
-}
-
-func TestIntrospector(t *testing.T) {
-	srv := newIssuer(t)
-	exp := time.Now().Add(time.Hour).Unix()
-	srv.intro["agat_live"] = map[string]any{"active": true, "token_type": "Bearer", "client_id": "agci_app", "sub": "7", "username": "alice", "scope": "photos:read photos:write", "exp": exp, "aud": "https://photos.example", "jti": "agat_liv"}
-	srv.intro["agrt_refresh"] = map[string]any{"active": true, "token_type": "refresh_token", "client_id": "agci_app", "sub": "7", "exp": exp}
-	srv.intro["agp_apitoken"] = map[string]any{"active": true, "token_type": "api_token", "sub": "7", "username": "alice", "exp": exp,
-		"policy": map[string]any{"resources": map[string]any{"photos": map[string]any{"*": map[string]any{"block": []string{"DELETE"}}}}}}
-	srv.intro["agp_nopolicy"] = map[string]any{"active": true, "token_type": "api_token", "sub": "7", "username": "alice"}
-	srv.intro["agat_expired"] = map[string]any{"active": true, "token_type": "Bearer", "client_id": "c", "sub": "7", "exp": time.Now().Add(-time.Minute).Unix()}
-
-	now := time.Now()
-	in, err := remote.NewIntrospector(remote.IntrospectorOptions{URL: srv.URL + "/oauth/introspect", ClientID: "rs_1", ClientSecret: "s3cret", Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	bt, err := in.ValidateBearer(ctx, "agat_live")
-	if err != nil || bt.UserID != 7 || bt.Username != "alice" || !bt.Scopes.Has("photos:write") || len(bt.Audience) != 1 {
-		t.Fatalf("live: %+v %v", bt, err)
-	}
-	for _, tok := range []string{"agrt_refresh", "agat_unknown", "agat_expired", "agp_apitoken"} {
-		if _, err := in.ValidateBearer(ctx, tok); !errors.Is(err, resources.ErrBearerInvalid) {
-			t.Errorf("%s: %v", tok, err)
-		}
-	}
-	// Cached: repeated validation makes no new call until CacheTTL.
-	hits := srv.introHits.Load()
-	for range 5 {
-		if _, err := in.ValidateBearer(ctx, "agat_live"); err != nil {
+	before = srv.jwksHits.Load()
+	for range 20 {
+		if _, err := v.ValidateBearer(ctx, sign(t, jwt.SigningMethodEdDSA, k3, "k3", longLived)); !errors.Is(err, resources.ErrUnavailable) {
 			t.Fatal(err)
 		}
 	}
-	if srv.introHits.Load() != hits {
-		t.Fatalf("cache missed: %d -> %d", hits, srv.introHits.Load())
+	if n := srv.jwksHits.Load() - before; n != 0 {
+		t.Fatalf("%d fetches for unknown kids within MinRefetch of a failed fetch", n)
 	}
-	now = now.Add(31 * time.Second)
-	srv.mu.Lock()
-	srv.intro["agat_live"] = map[string]any{"active": false} // revoked
-	srv.mu.Unlock()
-	if _, err := in.ValidateBearer(ctx, "agat_live"); !errors.Is(err, resources.ErrBearerInvalid) {
-		t.Fatalf("revocation not seen after CacheTTL: %v", err)
-	}
-
-	// API tokens.
-	a, err := in.Authenticate(ctx, "agp_apitoken")
-	if err != nil || a.User.ID != 7 || a.User.Username != "alice" {
-		t.Fatalf("api token: %+v %v", a, err)
-	}
-	if a.Policy.Decide("photos", "DELETE", "").Allowed || !a.Policy.Decide("photos", "GET", "").Allowed {
-		t.Fatal("policy not applied")
-	}
-	if a, err := in.Authenticate(ctx, "agp_nopolicy"); err != nil || a.Policy.Decide("photos", "GET", "").Allowed {
-		t.Fatalf("a response without a policy must deny: %v", err)
-	}
-	var ae *tokens.AuthError
-	if _, err := in.Authenticate(ctx, "agat_expired"); !errors.As(err, &ae) || !errors.Is(err, tokens.ErrTokenNotFound) {
-		t.Fatalf("inactive api token: %v", err)
-	}
-
-	// Wrong client credentials are a server-side fault, never "invalid".
-	bad, _ := remote.NewIntrospector(remote.IntrospectorOptions{URL: srv.URL + "/oauth/introspect", ClientID: "rs_1", ClientSecret: "wrong"})
-	if _, err := bad.ValidateBearer(ctx, "agat_live2"); err == nil || errors.Is(err, resources.ErrBearerInvalid) || strings.Contains(err.Error(), "agat_live2") {
-		t.Fatalf("bad client: %v", err)
-	}
+	mustValid(t1)
 }
 
-// TestRemoteGuard: a resource server's Guard built from the remote
-// validators enforces scopes and API-token policies like authgate's.
-func TestRemoteGuard(t *testing.T) {
-	gin.SetMode(gin.TestMode)
-	srv := newIssuer(t)
-	_, k, _ := ed25519.GenerateKey(rand.Reader)
-	srv.publish("k", k.Public())
-	srv.intro["agp_ro"] = map[string]any{"active": true, "token_type": "api_token", "sub": "7", "username": "alice",
-		"policy": map[string]any{"resources": map[string]any{"*": map[string]any{"allow": []string{"GET"}, "block": []string{"*"}}}}}
-	jv, _ := remote.NewJWKSValidator(remote.JWKSOptions{Issuer: issuer, Audience: "https://photos.example", JWKSURL: srv.URL + "/oauth/jwks.json"})
-	in, _ := remote.NewIntrospector(remote.IntrospectorOptions{URL: srv.URL + "/oauth/introspect", ClientID: "rs_1", ClientSecret: "s3cret"})
-	g := resources.NewGuard(resources.GuardConfig{Bearer: jv, Tokens: in})
-	r := gin.New()
-	h := g.Protect(resources.Resource{Name: "photos"})
-	ok := func(c *gin.Context) { c.JSON(200, gin.H{"stat": "ok"}) }
-	r.GET("/photos/", h, ok)
-	r.POST("/photos/", h, ok)
-	jwtTok := sign(t, jwt.SigningMethodEdDSA, k, "k", nil) // scope photos:read
-	tests := []struct {
-		name, method, authz string
-		status, code        int
-	}{
-		{"jwt read", "GET", "Bearer " + jwtTok, 200, 0},
-		{"jwt write without scope", "POST", "Bearer " + jwtTok, 403, 112},
-		{"api token read", "GET", "token agp_ro", 200, 0},
-		{"api token write blocked", "POST", "token agp_ro", 403, 101},
-		{"unknown api token", "GET", "token agp_nope", 401, 104},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			req := httptest.NewRequest(tc.method, "/photos/", nil)
-			req.Header.Set("Authorization", tc.authz)
-			w := httptest.NewRecorder()
-			r.ServeHTTP(w, req)
-			var body struct {
-				Err struct{ Code int } `json:"err"`
-			}
-			_ = json.Unmarshal(w.Body.Bytes(), &body)
-			if w.Code != tc.status || body.Err.Code != tc.code {
-				t.Fatalf("%d %s", w.Code, w.Body)
-			}
-		})
+// waitIdle waits for a background JWKS refresh to finish, so that fetch
+// counts are deterministic.
+func waitIdle(v *remote.JWKSValidator) {
+	for i := 0; i < 1000 && remote.Refreshing(v); i++ {
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -1,0 +1,42 @@
+package tokenformat
+
+import "testing"
+
+func TestVendorChecksum(t *testing.T) {
+	entropy := "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+	sum := Checksum(entropy)
+	good := "agat_" + entropy + string(sum[:])
+	if !ValidOpaque(good, PrefixAccessToken) || !HasPrefix(good, PrefixAccessToken) {
+		t.Fatalf("%q refused", good)
+	}
+	bad := []byte(good)
+	bad[10] ^= 1
+	if ValidOpaque(string(bad), PrefixAccessToken) {
+		t.Fatal("corrupted value accepted")
+	}
+	if ValidOpaque(good, PrefixRefreshToken) {
+		t.Fatal("wrong prefix accepted")
+	}
+	// Djblets 3.0's swapped-case checksum is still accepted.
+	swapped := []byte(good)
+	for i := len(swapped) - ChecksumLength; i < len(swapped); i++ {
+		swapped[i] = swapCase(swapped[i])
+	}
+	if !ValidVendorChecksum(string(swapped), "agat") {
+		t.Fatal("swapped-case checksum refused")
+	}
+}
+
+func TestLegacyAndJWS(t *testing.T) {
+	if !ValidLegacy("0123456789abcdefABCDEF0123456789abcdef01") || ValidLegacy("0123456789abcdefABCDEF0123456789abcdef0g") {
+		t.Fatal("legacy layout")
+	}
+	for s, want := range map[string]bool{
+		"a.b.c": true, "eyJ.eyJ.sig-_": true, "a..c": false, "a.b": false, "a.b.c.d": false,
+		"a.b.": false, ".b.c": false, "a.b+.c": false, "": false,
+	} {
+		if LooksLikeJWS(s) != want {
+			t.Errorf("LooksLikeJWS(%q) = %v", s, !want)
+		}
+	}
+}
