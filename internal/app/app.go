@@ -16,7 +16,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/authgate/authgate/authserver"
 	"github.com/authgate/authgate/authserver/api"
@@ -179,7 +178,9 @@ func (a *App) buildRouter(ctx context.Context) error {
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ok"})
 	})
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{})))
+	if a.Config.Server.MetricsAddr == "" {
+		r.GET("/metrics", gin.WrapH(a.metricsHandler()))
+	}
 
 	a.Router = r
 	return a.wire(ctx)

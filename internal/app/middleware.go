@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/authgate/authgate/resources"
 )
@@ -68,38 +67,6 @@ func limitBody(n int64) gin.HandlerFunc {
 	}
 }
 
-type httpMetrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-}
-
-func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
-	m := &httpMetrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "authgate_http_requests_total", Help: "HTTP requests by route, method and status.",
-		}, []string{"route", "method", "status"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "authgate_http_request_duration_seconds", Help: "HTTP request latency by route.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
-		}, []string{"route"}),
-	}
-	reg.MustRegister(m.requests, m.duration)
-	return m
-}
-
-func (m *httpMetrics) middleware() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		start := time.Now()
-		c.Next()
-		route := c.FullPath()
-		if route == "" {
-			route = "unmatched"
-		}
-		m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
-		m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
-	}
-}
-
 // tokenEndpointPaths are the OAuth endpoints a client calls with its
 // credentials; they are rate-limited per client IP (DESIGN §8) so that
 // secret guessing and token hammering are bounded.
@@ -140,22 +107,5 @@ func tokenEndpointLimit(perMinute int) gin.HandlerFunc {
 			"error":             "temporarily_unavailable",
 			"error_description": "too many requests from this address; retry after " + strconv.Itoa(secs) + "s",
 		})
-	}
-}
-
-// authDecisions counts the resource middleware's outcomes by how the caller
-// authenticated (DESIGN §8: auth decisions by outcome).
-func authDecisions(reg prometheus.Registerer) func(resources.AuthMethod, string) {
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "authgate_auth_decisions_total",
-		Help: "Requests to protected resources by authentication method (none when anonymous) and outcome.",
-	}, []string{"method", "outcome"})
-	reg.MustRegister(c)
-	return func(m resources.AuthMethod, outcome string) {
-		method := string(m)
-		if method == "" {
-			method = "none"
-		}
-		c.WithLabelValues(method, outcome).Inc()
 	}
 }
