@@ -91,6 +91,10 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 		return nil, err
 	}
 	a := &App{Config: cfg, Logger: logger, DB: d, closers: []func() error{d.Close}}
+	for _, f := range d.ExposedFiles() {
+		// See docs/operations-security.md, "Database files".
+		logger.Warn("database file is readable by other users; restrict it with chmod 600", "file", f)
+	}
 	if cfg.Database.AutoMigrate || opts.Migrate {
 		n, err := d.Migrate(ctx)
 		if err != nil {
