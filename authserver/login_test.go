@@ -7,7 +7,7 @@ import (
 
 func TestLoginLimiter(t *testing.T) {
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-	l := newLoginLimiter(3, time.Minute, func() time.Time { return now })
+	l := newBucketLimiter(3, time.Minute, func() time.Time { return now })
 	allow := func(key string) (bool, time.Duration) {
 		ok, wait, _ := l.take(key)
 		return ok, wait
@@ -38,7 +38,7 @@ func TestLoginLimiter(t *testing.T) {
 
 func TestLoginLimiterRefund(t *testing.T) {
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-	l := newLoginLimiter(2, time.Minute, func() time.Time { return now })
+	l := newBucketLimiter(2, time.Minute, func() time.Time { return now })
 	for i := range 10 { // successful sign-ins give their attempt back
 		ok, _, refund := l.take("k")
 		if !ok {

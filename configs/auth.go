@@ -22,6 +22,17 @@ type Auth struct {
 	// and username; one more is allowed every LoginWindow/LoginAttempts.
 	LoginAttempts int           `koanf:"login_attempts"`
 	LoginWindow   time.Duration `koanf:"login_window"`
+	// LoginIPAttempts is the burst of failed sign-ins allowed per client
+	// IP whatever the username (refilled over LoginWindow), so rotating
+	// usernames is limited too; negative means no per-IP limit.
+	LoginIPAttempts int `koanf:"login_ip_attempts"`
+	// PasswordHashMemoryMiB bounds the memory of concurrent argon2id
+	// password checks (sign-in, HTTP Basic): max(1, this / 19) run at once;
+	// default 128 (6 at once).
+	PasswordHashMemoryMiB int `koanf:"password_hash_memory_mib"`
+	// PasswordHashWait is how long a password check queues for memory
+	// before the request is refused with 503 and Retry-After; default 1s.
+	PasswordHashWait time.Duration `koanf:"password_hash_wait"`
 	// CSRFKey signs the login form's CSRF token; instances sharing a
 	// database should share it (at least 32 characters). Empty: a random
 	// key per process. Set it from the environment (AUTHGATE_AUTH__CSRF_KEY).
@@ -82,6 +93,12 @@ func (a Auth) Validate() []error {
 	}
 	if a.LoginAttempts > 0 && a.LoginWindow > 0 && a.LoginWindow/time.Duration(a.LoginAttempts) <= 0 {
 		bad("login_window", "is too short for auth.login_attempts")
+	}
+	if a.PasswordHashMemoryMiB < 0 {
+		bad("password_hash_memory_mib", "must not be negative")
+	}
+	if a.PasswordHashWait < 0 {
+		bad("password_hash_wait", "must not be negative")
 	}
 	if a.CSRFKey != "" && len(a.CSRFKey) < 32 {
 		bad("csrf_key", "must be at least 32 characters")

@@ -111,7 +111,9 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 		}
 		return nil, errors.New("database has pending migrations: run `authgate migrate` or set database.auto_migrate")
 	}
-	a.Users = users.NewSQLStore(d)
+	a.Users = users.NewSQLStoreWith(d, users.HashLimits{
+		MemoryMiB: cfg.Auth.PasswordHashMemoryMiB, Wait: cfg.Auth.PasswordHashWait,
+	})
 
 	// --- notify: before any cache loads ---
 	if err := a.wireNotify(ctx, opts.PublishOnly); err != nil {

@@ -35,7 +35,7 @@ func (a *App) wireAuthServer(ctx context.Context) error {
 	ac := a.Config.Auth
 	secure := ac.SecureCookiesFor(issuerScheme(a.Config.OAuth.Issuer))
 	web, err := authserver.NewWebFor(s, authserver.WebConfig{
-		SecureCookies: &secure, LoginAttempts: ac.LoginAttempts, LoginWindow: ac.LoginWindow,
+		SecureCookies: &secure, LoginAttempts: ac.LoginAttempts, LoginWindow: ac.LoginWindow, LoginIPAttempts: ac.LoginIPAttempts,
 		CSRFKey: []byte(ac.CSRFKey),
 	}, authserver.WebDeps{
 		Sessions: a.Sessions, Users: a.Users, Consents: authserver.NewSQLConsentStore(a.DB), Scopes: a.Scopes,
