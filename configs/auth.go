@@ -28,7 +28,7 @@ type Auth struct {
 	LoginIPAttempts int `koanf:"login_ip_attempts"`
 	// PasswordHashMemoryMiB bounds the memory of concurrent argon2id
 	// password checks (sign-in, HTTP Basic): max(1, this / 19) run at once;
-	// default 128 (6 at once).
+	// default 64 (3 at once).
 	PasswordHashMemoryMiB int `koanf:"password_hash_memory_mib"`
 	// PasswordHashWait is how long a password check queues for memory
 	// before the request is refused with 503 and Retry-After; default 1s.

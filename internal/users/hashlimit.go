@@ -19,7 +19,7 @@ const HashRetryAfter = time.Second
 
 // Defaults of HashLimits' zero fields.
 const (
-	DefaultHashMemoryMiB = 128
+	DefaultHashMemoryMiB = 64
 	DefaultHashWait      = time.Second
 )
 
@@ -29,7 +29,8 @@ const (
 // docs/operations-security.md, "Password hashing".
 type HashLimits struct {
 	// MemoryMiB is the most memory concurrent hashes may use together:
-	// max(1, MemoryMiB / 19) of our hashes run at once. 0 = 128.
+	// max(1, MemoryMiB / 19) of our hashes run at once. 0 = 64 (3 at once:
+	// with the garbage the collector lets build up, ~2× that at peak).
 	MemoryMiB int
 	// Wait is how long a hash queues for memory before ErrBusy. 0 = 1s.
 	Wait time.Duration

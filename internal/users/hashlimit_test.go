@@ -17,7 +17,7 @@ func TestHashSlots(t *testing.T) {
 	d := dbtest.Open(t)
 	for _, tc := range []struct {
 		mib, want int
-	}{{0, 6}, {128, 6}, {19, 1}, {1, 1}, {512, 26}} {
+	}{{0, 3}, {64, 3}, {128, 6}, {19, 1}, {1, 1}, {512, 26}} {
 		if got := users.NewSQLStoreWith(d, users.HashLimits{MemoryMiB: tc.mib}).HashSlots(); got != tc.want {
 			t.Errorf("HashSlots with %d MiB = %d, want %d", tc.mib, got, tc.want)
 		}
