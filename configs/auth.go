@@ -48,9 +48,16 @@ type Auth struct {
 	APIRateAuthenticated int           `koanf:"api_rate_authenticated"`
 	APIRateAnonymous     int           `koanf:"api_rate_anonymous"`
 	APIRatePeriod        time.Duration `koanf:"api_rate_period"`
-	// TokenEndpointRate is the requests per minute one client IP may make
-	// to /oauth/token, /oauth/revoke and /oauth/introspect; negative means
-	// unlimited, zero the default (600).
+	// TokenEndpointClientRate is the calls per minute one authenticated
+	// client may make to /oauth/token, /oauth/revoke and /oauth/introspect,
+	// from any address; negative means unlimited, zero the default (6000).
+	TokenEndpointClientRate int `koanf:"token_endpoint_client_rate"`
+	// TokenEndpointIPFailRate is the failed calls (4xx) per minute one
+	// client IP may make to those endpoints; successful calls do not count.
+	// Negative means unlimited, zero the default (60); at least 60.
+	TokenEndpointIPFailRate int `koanf:"token_endpoint_ip_fail_rate"`
+	// TokenEndpointRate is the removed per-IP limit on every call; setting
+	// it is an error naming its replacements.
 	TokenEndpointRate int `koanf:"token_endpoint_rate"`
 }
 
@@ -102,6 +109,15 @@ func (a Auth) Validate() []error {
 	}
 	if a.CSRFKey != "" && len(a.CSRFKey) < 32 {
 		bad("csrf_key", "must be at least 32 characters")
+	}
+	if a.TokenEndpointRate != 0 {
+		bad("token_endpoint_rate", "the key was removed: it limited every call per IP, so clients behind one proxy "+
+			"shared it; use auth.token_endpoint_client_rate (calls per client) and auth.token_endpoint_ip_fail_rate "+
+			"(failed calls per IP)")
+	}
+	if a.TokenEndpointIPFailRate > 0 && a.TokenEndpointIPFailRate < 60 {
+		bad("token_endpoint_ip_fail_rate", "must be at least 60 (or negative for no limit), so that a client "+
+			"with a few mistakes is not locked out")
 	}
 	if a.APIRatePeriod < 0 {
 		bad("api_rate_period", "must not be negative")

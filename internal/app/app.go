@@ -170,8 +170,7 @@ func (a *App) buildRouter(ctx context.Context) error {
 		return fmt.Errorf("trusted proxies: %w", err)
 	}
 	m := newHTTPMetrics(a.Metrics)
-	r.Use(recoverer(a.Logger), requestLogger(a.Logger), m.middleware(), limitBody(a.Config.Server.MaxBodyBytes),
-		tokenEndpointLimit(a.Config.Auth.TokenEndpointRate))
+	r.Use(recoverer(a.Logger), requestLogger(a.Logger), m.middleware(), limitBody(a.Config.Server.MaxBodyBytes))
 
 	r.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok"})

@@ -4,12 +4,9 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/authgate/authgate/resources"
 )
 
 // requestLogger logs one line per request: method, route, path, status,
@@ -64,48 +61,5 @@ func limitBody(n int64) gin.HandlerFunc {
 			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
 		}
 		c.Next()
-	}
-}
-
-// tokenEndpointPaths are the OAuth endpoints a client calls with its
-// credentials; they are rate-limited per client IP (DESIGN §8) so that
-// secret guessing and token hammering are bounded.
-var tokenEndpointPaths = map[string]bool{"/oauth/token": true, "/oauth/revoke": true, "/oauth/introspect": true}
-
-// DefaultTokenEndpointRate is the requests per minute per IP when
-// auth.token_endpoint_rate is 0.
-const DefaultTokenEndpointRate = 600
-
-// tokenEndpointLimit answers 429 with Retry-After, in the RFC 6749 §5.2
-// JSON shape, once an IP exceeds perMinute requests to the token
-// endpoints in a minute. A negative perMinute disables it.
-func tokenEndpointLimit(perMinute int) gin.HandlerFunc {
-	if perMinute < 0 {
-		return func(c *gin.Context) { c.Next() }
-	}
-	if perMinute == 0 {
-		perMinute = DefaultTokenEndpointRate
-	}
-	l := &resources.WindowLimiter{Anonymous: perMinute, Period: time.Minute}
-	return func(c *gin.Context) {
-		if !tokenEndpointPaths[c.Request.URL.Path] {
-			c.Next()
-			return
-		}
-		ok, retry, _ := l.Allow("ip:"+c.ClientIP(), false)
-		if ok {
-			c.Next()
-			return
-		}
-		secs := int(retry.Seconds() + 0.999)
-		if secs < 1 {
-			secs = 1
-		}
-		c.Header("Retry-After", strconv.Itoa(secs))
-		c.Header("Cache-Control", "no-store")
-		c.AbortWithStatusJSON(http.StatusTooManyRequests, gin.H{
-			"error":             "temporarily_unavailable",
-			"error_description": "too many requests from this address; retry after " + strconv.Itoa(secs) + "s",
-		})
 	}
 }
