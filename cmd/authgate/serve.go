@@ -44,6 +44,7 @@ SIGINT or SIGTERM shut the server down gracefully.`,
 			if err := a.EnsureAdmin(ctx, c.io.err); err != nil {
 				return err
 			}
+			a.WarnAtStart()
 
 			ln, err := net.Listen("tcp", cfg.Server.Addr)
 			if err != nil {
