@@ -35,11 +35,45 @@ var ErrKEKMismatch = errors.New("signing key does not decrypt with the configure
 
 // keyCipher seals signing keys with a key-encryption key. A nil *keyCipher
 // stores keys as PEM.
-type keyCipher struct{ aead cipher.AEAD }
+type keyCipher struct {
+	aead cipher.AEAD
+	// previous opens keys still sealed with the key-encryption key being
+	// replaced (nil: none), so instances keep loading them until
+	// `authgate key encrypt --previous-key-file` has re-sealed them.
+	previous cipher.AEAD
+}
 
 // newKeyCipher returns the cipher for a 32-byte key-encryption key, nil
 // for an empty one.
 func newKeyCipher(kek []byte) (*keyCipher, error) {
+	aead, err := newAEAD(kek)
+	if err != nil || aead == nil {
+		return nil, err
+	}
+	return &keyCipher{aead: aead}, nil
+}
+
+// newKeyCipherWithPrevious is newKeyCipher that also opens keys sealed
+// with previous (optional).
+func newKeyCipherWithPrevious(kek, previous []byte) (*keyCipher, error) {
+	kc, err := newKeyCipher(kek)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := newAEAD(previous)
+	if err != nil {
+		return nil, fmt.Errorf("previous %w", err)
+	}
+	if prev != nil && kc == nil {
+		return nil, errors.New("a previous key-encryption key is configured without a current one")
+	}
+	if kc != nil {
+		kc.previous = prev
+	}
+	return kc, nil
+}
+
+func newAEAD(kek []byte) (cipher.AEAD, error) {
 	if len(kek) == 0 {
 		return nil, nil
 	}
@@ -54,7 +88,7 @@ func newKeyCipher(kek []byte) (*keyCipher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key-encryption key: %w", err)
 	}
-	return &keyCipher{aead: aead}, nil
+	return aead, nil
 }
 
 // seal returns the column value for the PKCS #8 DER of key kid.
@@ -90,6 +124,9 @@ func (kc *keyCipher) open(kid, stored string) ([]byte, error) {
 	}
 	n := kc.aead.NonceSize()
 	der, err := kc.aead.Open(nil, raw[:n], raw[n:], []byte(kid))
+	if err != nil && kc.previous != nil {
+		der, err = kc.previous.Open(nil, raw[:n], raw[n:], []byte(kid))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", kid, ErrKEKMismatch)
 	}

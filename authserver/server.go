@@ -155,11 +155,11 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	s.Tokens.now = deps.Now
 	s.Keys = NewKeySet(deps.DB, cfg.AccessTokenTTL)
 	s.Keys.now = deps.Now
-	kek, err := cfg.KeyEncryptionKeyBytes()
+	kek, prevKEK, err := cfg.KeyEncryptionKeys()
 	if err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)
 	}
-	if s.Keys.kc, err = newKeyCipher(kek); err != nil {
+	if s.Keys.kc, err = newKeyCipherWithPrevious(kek, prevKEK); err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)
 	}
 	if err := s.Keys.Ensure(ctx, cfg.SigningAlg); err != nil {

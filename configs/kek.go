@@ -34,6 +34,22 @@ func (o OAuth) KeyEncryptionKeyBytes() ([]byte, error) {
 	return nil, nil
 }
 
+// KeyEncryptionKeys returns KeyEncryptionKeyBytes and the previous
+// key-encryption key from oauth.previous_key_encryption_key_file (nil when
+// unset), which the server still accepts for opening keys while they are
+// re-sealed with the new one.
+func (o OAuth) KeyEncryptionKeys() (current, previous []byte, err error) {
+	if current, err = o.KeyEncryptionKeyBytes(); err != nil {
+		return nil, nil, err
+	}
+	if o.PreviousKeyEncryptionKeyFile != "" {
+		if previous, err = ReadKEKFile(o.PreviousKeyEncryptionKeyFile); err != nil {
+			return nil, nil, fmt.Errorf("previous %w", err)
+		}
+	}
+	return current, previous, nil
+}
+
 // ReadKEKFile reads a key-encryption key from a file (see DecodeKEK).
 func ReadKEKFile(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)

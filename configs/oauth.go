@@ -51,6 +51,10 @@ type OAuth struct {
 	KeyEncryptionKey string `koanf:"key_encryption_key"`
 	// KeyEncryptionKeyFile names a file holding the key-encryption key.
 	KeyEncryptionKeyFile string `koanf:"key_encryption_key_file"`
+	// PreviousKeyEncryptionKeyFile names a file holding the key-encryption
+	// key being replaced: keys sealed with it still load until `authgate
+	// key encrypt` re-seals them. Empty: none.
+	PreviousKeyEncryptionKeyFile string `koanf:"previous_key_encryption_key_file"`
 }
 
 // DPoP configures DPoP (RFC 9449). Clients that send no DPoP header get

@@ -116,8 +116,8 @@ func newKeyEncryptCmd(c *cli) *cobra.Command {
 		Short: "Encrypt the stored signing keys with the configured key-encryption key",
 		Long: "encrypt seals every signing key stored as PEM with the key-encryption key configured in\n" +
 			"oauth.key_encryption_key_file or AUTHGATE_OAUTH__KEY_ENCRYPTION_KEY (AES-256-GCM). With\n" +
-			"--previous-key-file it also re-seals keys encrypted with that earlier key-encryption key, to\n" +
-			"replace it. Keys already sealed with the current key are left alone; the kids and the JWKS do\n" +
+			"--previous-key-file (or oauth.previous_key_encryption_key_file) it also re-seals keys encrypted\n" +
+			"with that earlier key-encryption key, to replace it. Keys already sealed with the current key are left alone; the kids and the JWKS do\n" +
 			"not change. Configure the key-encryption key on every instance before running it: an instance\n" +
 			"without it cannot load the keys any more.",
 		Args: cobra.NoArgs,
@@ -129,14 +129,13 @@ func newKeyEncryptCmd(c *cli) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			kek, err := cfg.OAuth.KeyEncryptionKeyBytes()
+			kek, previous, err := cfg.OAuth.KeyEncryptionKeys()
 			if err != nil {
 				return err
 			}
 			if kek == nil {
 				return usageError("no key-encryption key configured: set oauth.key_encryption_key_file or AUTHGATE_OAUTH__KEY_ENCRYPTION_KEY")
 			}
-			var previous []byte
 			if previousFile != "" {
 				if previous, err = configs.ReadKEKFile(previousFile); err != nil {
 					return err
@@ -162,7 +161,7 @@ func newKeyEncryptCmd(c *cli) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&previousFile, "previous-key-file", "", "file holding the key-encryption key being replaced")
+	f.StringVar(&previousFile, "previous-key-file", "", "file holding the key-encryption key being replaced (default oauth.previous_key_encryption_key_file)")
 	f.StringVar(&output, "output", "text", "output format: text or json")
 	return cmd
 }

@@ -38,7 +38,13 @@ func TestKeyEncryptCLI(t *testing.T) {
 	dir := t.TempDir()
 	dbURL := filepath.Join(dir, "keys.db")
 	kekA, cfgA := writeKEKConfig(t, dir, "a")
-	_, cfgB := writeKEKConfig(t, dir, "b")
+	kekB, cfgB := writeKEKConfig(t, dir, "b")
+	// The documented replacement: the new KEK plus the previous one.
+	cfgBA := filepath.Join(dir, "b-and-a.yaml")
+	if err := os.WriteFile(cfgBA, []byte("oauth:\n  key_encryption_key_file: "+kekB+
+		"\n  previous_key_encryption_key_file: "+kekA+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	steps := []struct {
 		name     string
 		args     []string
@@ -54,8 +60,11 @@ func TestKeyEncryptCLI(t *testing.T) {
 		{"list with the KEK", []string{"key", "list", "--config", cfgA}, 0, "pending"},
 		{"list with another KEK", []string{"key", "list", "--config", cfgB}, 1, "does not decrypt with the configured key-encryption key"},
 		{"replace without the previous KEK", []string{"key", "encrypt", "--config", cfgB}, 1, "give the previous one"},
-		{"replace the KEK", []string{"key", "encrypt", "--config", cfgB, "--previous-key-file", kekA}, 0, "re-encrypted 2"},
-		{"list with the new KEK", []string{"key", "list", "--config", cfgB}, 0, "active"},
+		{"list with the new and the previous KEK", []string{"key", "list", "--config", cfgBA}, 0, "pending"},
+		{"replace the KEK", []string{"key", "encrypt", "--config", cfgBA}, 0, "re-encrypted 2"},
+		{"list with the new KEK alone", []string{"key", "list", "--config", cfgB}, 0, "active"},
+		{"back to A with a flag", []string{"key", "encrypt", "--config", cfgA, "--previous-key-file", kekB}, 0, "re-encrypted 2"},
+		{"list with A", []string{"key", "list", "--config", cfgA}, 0, "active"},
 	}
 	for _, s := range steps {
 		code, stdout, stderr := runCLI(t, "", append(s.args, "--database-url", dbURL)...)
