@@ -158,7 +158,7 @@ func (w *Web) loginSubmit(c *gin.Context) {
 // usernames must not escape the limit). When either is spent it answers 429
 // with Retry-After and returns false. refund gives both attempts back.
 func (w *Web) takeLoginAttempt(c *gin.Context, returnTo, username string) (refund func(), ok bool) {
-	ip := c.ClientIP()
+	ip := addressKey(c.ClientIP())
 	ok, wait, refundUser := w.limiter.take(ip + "\x00" + strings.ToLower(username))
 	problem := "Too many sign-in attempts for this account from your network. Try again in %d seconds."
 	if ok {

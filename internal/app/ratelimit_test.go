@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -122,5 +123,24 @@ func TestTokenEndpointIPFailureLimit(t *testing.T) {
 	}
 	if w := e.revoke("203.0.113.9:1234", id, secret); w.Code != http.StatusOK {
 		t.Fatalf("another address: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestTokenEndpointIPv6FailuresPerPrefix: an IPv6 client cannot escape the
+// failure limit by rotating addresses inside its /64.
+func TestTokenEndpointIPv6FailuresPerPrefix(t *testing.T) {
+	e := newLimitedApp(t)
+	id, _ := e.client("a")
+	for i := range 60 {
+		remote := fmt.Sprintf("[2001:db8:1:2::%x]:443", i+1)
+		if w := e.revoke(remote, id, "wrong secret"); w.Code != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, w.Code)
+		}
+	}
+	if w := e.revoke("[2001:db8:1:2::ffff]:443", id, "wrong secret"); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("61st failure from the same /64: %d", w.Code)
+	}
+	if w := e.revoke("[2001:db8:1:3::1]:443", id, "wrong secret"); w.Code != http.StatusUnauthorized {
+		t.Fatalf("another /64: %d", w.Code)
 	}
 }
