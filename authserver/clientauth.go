@@ -93,7 +93,8 @@ func clientCredentials(r *http.Request) (id, secret, method string, err error) {
 // authenticateClient identifies and authenticates the client of r: a
 // confidential client by its secret (SHA-256 digest, constant time), a
 // public client by client_id alone and never with a secret. An unknown,
-// disabled or wrongly authenticated client all get the same invalid_client.
+// disabled or wrongly authenticated client all get the same invalid_client;
+// an authenticated one then spends a call of its rate limit.
 func (s *Server) authenticateClient(r *http.Request) (*Client, string, string, error) {
 	id, secret, method, err := clientCredentials(r)
 	if err != nil {
@@ -111,11 +112,17 @@ func (s *Server) authenticateClient(r *http.Request) (*Client, string, string, e
 		if secret != "" || c.Disabled() {
 			return nil, "", "", errClientAuthFailed
 		}
+		if err := s.admitClient(c); err != nil {
+			return nil, "", "", err
+		}
 		return c, "", AuthMethodNone, nil
 	}
 	ok := c.VerifySecret(secret)
 	if !ok || c.Disabled() {
 		return nil, "", "", errClientAuthFailed
+	}
+	if err := s.admitClient(c); err != nil {
+		return nil, "", "", err
 	}
 	return c, secret, method, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	oerrors "github.com/go-oauth2/oauth2/v4/errors"
 )
@@ -29,13 +30,21 @@ const (
 type oauthError struct {
 	Code        string
 	Description string
+	// retryAfter, when positive, makes the answer 429 with Retry-After
+	// (seconds): a rate limit (see rateLimited).
+	retryAfter int
 }
 
 func (e *oauthError) Error() string { return e.Code + ": " + e.Description }
 
 // Status is the HTTP status RFC 6749 §5.2 gives the code: 401 for
 // invalid_client, 400 for every other client mistake.
-func (e *oauthError) Status() int { return statusFor(e.Code) }
+func (e *oauthError) Status() int {
+	if e.retryAfter > 0 {
+		return http.StatusTooManyRequests
+	}
+	return statusFor(e.Code)
+}
 
 func statusFor(code string) int {
 	switch code {
@@ -114,7 +123,11 @@ var shortDescriptions = map[string]string{
 // the library's unmapped sentinels become RFC 6749 errors instead of 500.
 func (s *Server) internalErrorHandler(err error) *oerrors.Response {
 	oe := classify(err, s.log)
-	return &oerrors.Response{Error: errors.New(oe.Code), Description: oe.Description, StatusCode: oe.Status()}
+	re := &oerrors.Response{Error: errors.New(oe.Code), Description: oe.Description, StatusCode: oe.Status()}
+	if oe.retryAfter > 0 {
+		re.SetHeader("Retry-After", strconv.Itoa(oe.retryAfter))
+	}
+	return re
 }
 
 // responseErrorHandler is go-oauth2's ResponseErrorHandler. It fixes the
@@ -126,7 +139,9 @@ func (s *Server) responseErrorHandler(re *oerrors.Response) {
 	if re.Error != nil {
 		code = re.Error.Error()
 	}
-	re.StatusCode = statusFor(code)
+	if re.StatusCode != http.StatusTooManyRequests { // a rate limit keeps its 429
+		re.StatusCode = statusFor(code)
+	}
 	if re.Description == "" || len(re.Description) > 120 {
 		if d, ok := shortDescriptions[code]; ok {
 			re.Description = d
@@ -144,6 +159,9 @@ func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 	h := w.Header()
 	if e.Status() == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `Basic realm="authgate", charset="UTF-8"`)
+	}
+	if e.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(e.retryAfter))
 	}
 	writeJSON(w, e.Status(), map[string]string{"error": e.Code, "error_description": e.Description})
 }

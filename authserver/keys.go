@@ -8,15 +8,11 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -94,6 +90,10 @@ type KeySet struct {
 	// storedLoad; loads numbered up to invalidLoad started before the
 	// last Invalidate, so their keys may predate the change announced.
 	loads, storedLoad, invalidLoad uint64
+	// kc seals new keys and opens encrypted ones (nil: PEM, see
+	// keys_enc.go); plaintext counts the PEM keys of the last load.
+	kc        *keyCipher
+	plaintext int
 }
 
 // KeyNotifyKind is the invalidation kind (DESIGN §3) announced when a
@@ -147,12 +147,16 @@ func (ks *KeySet) load(ctx context.Context) error {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
 	keys := make([]*signingKey, 0, len(rows))
+	plaintext := 0
 	for _, r := range rows {
-		k, err := parseKeyRow(r)
+		k, err := ks.parseKeyRow(r)
 		if err != nil {
 			return err
 		}
 		keys = append(keys, k)
+		if !strings.HasPrefix(r.PrivateKey, encryptedKeyPrefix) {
+			plaintext++
+		}
 	}
 	slices.SortFunc(keys, func(a, b *signingKey) int {
 		if c := a.ActivatesAt.Compare(b.ActivatesAt); c != 0 {
@@ -161,6 +165,11 @@ func (ks *KeySet) load(ctx context.Context) error {
 		return int(a.ID - b.ID)
 	})
 	ks.store(seq, keys)
+	ks.mu.Lock()
+	if ks.storedLoad == seq {
+		ks.plaintext = plaintext
+	}
+	ks.mu.Unlock()
 	return nil
 }
 
@@ -188,12 +197,12 @@ func (ks *KeySet) store(seq uint64, keys []*signingKey) {
 	}
 }
 
-func parseKeyRow(r keyRow) (*signingKey, error) {
-	block, _ := pem.Decode([]byte(r.PrivateKey))
-	if block == nil {
-		return nil, fmt.Errorf("signing key %s: private key is not PEM", r.KID)
+func (ks *KeySet) parseKeyRow(r keyRow) (*signingKey, error) {
+	der, err := ks.kc.open(r.KID, r.PrivateKey)
+	if err != nil {
+		return nil, err
 	}
-	pk, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	pk, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", r.KID, err)
 	}
@@ -307,10 +316,13 @@ func (ks *KeySet) add(ctx context.Context, alg string, activateIn time.Duration)
 		return nil, err
 	}
 	now := dbNow(ks.now)
-	pemText := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	stored, err := ks.kc.seal(kid, der)
+	if err != nil {
+		return nil, err
+	}
 	insert := func(ex sqlx.ExecerContext) error {
 		_, err := ex.ExecContext(ctx, ks.db.Rebind(`INSERT INTO signing_keys (kid, alg, private_key, created_at, activates_at)
-			VALUES (?, ?, ?, ?, ?)`), kid, alg, pemText, now, now.Add(activateIn))
+			VALUES (?, ?, ?, ?, ?)`), kid, alg, stored, now, now.Add(activateIn))
 		return err
 	}
 	ks.mu.RLock()
@@ -433,24 +445,6 @@ func (ks *KeySet) verifier(ctx context.Context, kid string) (*signingKey, bool) 
 	return k, k != nil
 }
 
-// JWK is one RFC 7517 public key.
-type JWK struct {
-	Kty string `json:"kty"`
-	Use string `json:"use"`
-	Alg string `json:"alg"`
-	KID string `json:"kid"`
-	Crv string `json:"crv,omitempty"`
-	X   string `json:"x,omitempty"`
-	Y   string `json:"y,omitempty"`
-	N   string `json:"n,omitempty"`
-	E   string `json:"e,omitempty"`
-}
-
-// JWKS is an RFC 7517 §5 key set.
-type JWKS struct {
-	Keys []JWK `json:"keys"`
-}
-
 // JWKS returns the published public keys.
 func (ks *KeySet) JWKS(ctx context.Context) (JWKS, error) {
 	if err := ks.ensureFresh(ctx); err != nil {
@@ -466,61 +460,4 @@ func (ks *KeySet) JWKS(ctx context.Context) (JWKS, error) {
 		set.Keys = append(set.Keys, j)
 	}
 	return set, nil
-}
-
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
-func publicJWK(pub crypto.PublicKey) (JWK, error) {
-	switch p := pub.(type) {
-	case ed25519.PublicKey:
-		return JWK{Kty: "OKP", Crv: "Ed25519", X: b64(p)}, nil
-	case *ecdsa.PublicKey:
-		ecdh, err := p.ECDH()
-		if err != nil {
-			return JWK{}, fmt.Errorf("encode EC key: %w", err)
-		}
-		raw := ecdh.Bytes() // 0x04 || X || Y, fixed width
-		n := (len(raw) - 1) / 2
-		return JWK{Kty: "EC", Crv: "P-256", X: b64(raw[1 : 1+n]), Y: b64(raw[1+n:])}, nil
-	case *rsa.PublicKey:
-		return JWK{Kty: "RSA", N: b64(p.N.Bytes()), E: b64(big.NewInt(int64(p.E)).Bytes())}, nil
-	}
-	return JWK{}, fmt.Errorf("unsupported public key type %T", pub)
-}
-
-// thumbprint is the RFC 7638 JWK thumbprint, used as kid.
-func thumbprint(pub crypto.PublicKey) (string, error) {
-	j, err := publicJWK(pub)
-	if err != nil {
-		return "", err
-	}
-	// RFC 7638 §3.2: the required members only, in lexicographic order.
-	var m any
-	switch j.Kty {
-	case "OKP":
-		m = struct {
-			Crv string `json:"crv"`
-			Kty string `json:"kty"`
-			X   string `json:"x"`
-		}{j.Crv, j.Kty, j.X}
-	case "EC":
-		m = struct {
-			Crv string `json:"crv"`
-			Kty string `json:"kty"`
-			X   string `json:"x"`
-			Y   string `json:"y"`
-		}{j.Crv, j.Kty, j.X, j.Y}
-	default:
-		m = struct {
-			E   string `json:"e"`
-			Kty string `json:"kty"`
-			N   string `json:"n"`
-		}{j.E, j.Kty, j.N}
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return b64(sum[:]), nil
 }

@@ -10,9 +10,8 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -69,91 +68,6 @@ func (w *Web) loginCSRFValid(c *gin.Context) bool {
 	return w.csrfSign.valid(ck.Value, c.PostForm(sessions.CSRFField))
 }
 
-// loginLimiter is a token bucket per (client IP, username) that counts
-// failed sign-ins (DESIGN §8; OWASP Authentication Cheat Sheet: throttle per
-// account and source). Idle buckets that have refilled are forgotten, so
-// memory stays bounded by the number of clients currently failing.
-type loginLimiter struct {
-	mu      sync.Mutex
-	buckets map[string]*loginBucket
-	per     time.Duration // one attempt comes back every per
-	burst   float64
-	now     func() time.Time
-	sweeps  int
-}
-
-type loginBucket struct {
-	tokens float64
-	at     time.Time
-}
-
-const loginLimiterMaxKeys = 100_000
-
-func newLoginLimiter(attempts int, window time.Duration, now func() time.Time) *loginLimiter {
-	return &loginLimiter{
-		buckets: map[string]*loginBucket{},
-		per:     window / time.Duration(attempts),
-		burst:   float64(attempts),
-		now:     now,
-	}
-}
-
-// refill brings b up to date at now.
-func (l *loginLimiter) refill(b *loginBucket, now time.Time) {
-	if el := now.Sub(b.at); el > 0 {
-		b.tokens = min(l.burst, b.tokens+float64(el)/float64(l.per))
-		b.at = now
-	}
-}
-
-// take reserves one attempt for key. When none is left it returns false
-// and how long until the next one. Otherwise refund gives the attempt back:
-// it is called after a successful sign-in, so that only failures count while
-// parallel guesses still each hold an attempt until they are decided.
-func (l *loginLimiter) take(key string) (ok bool, wait time.Duration, refund func()) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if l.sweeps++; l.sweeps >= 1024 || len(l.buckets) >= loginLimiterMaxKeys {
-		l.sweeps = 0
-		l.sweep(now)
-	}
-	b, found := l.buckets[key]
-	if !found {
-		b = &loginBucket{tokens: l.burst, at: now}
-		l.buckets[key] = b
-	}
-	l.refill(b, now)
-	if b.tokens < 1 {
-		return false, time.Duration((1 - b.tokens) * float64(l.per)), nil
-	}
-	b.tokens--
-	var once sync.Once
-	return true, 0, func() {
-		once.Do(func() {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			l.refill(b, l.now())
-			b.tokens = min(l.burst, b.tokens+1)
-		})
-	}
-}
-
-// sweep drops buckets that are full again (they behave like new ones). If
-// that is not enough to get under the cap, everything is dropped: a flood of
-// distinct keys must not exhaust memory.
-func (l *loginLimiter) sweep(now time.Time) {
-	for k, b := range l.buckets {
-		l.refill(b, now)
-		if b.tokens >= l.burst {
-			delete(l.buckets, k)
-		}
-	}
-	if len(l.buckets) >= loginLimiterMaxKeys {
-		clear(l.buckets)
-	}
-}
-
 func (w *Web) loginPage(c *gin.Context) {
 	returnTo := safeReturnTo(c.Query("return_to"), webPathAccount)
 	cur, err := w.currentSession(c)
@@ -207,24 +121,27 @@ func (w *Web) loginSubmit(c *gin.Context) {
 			"Your sign-in form expired or did not come from this site. Please try again.")
 		return
 	}
-	ok, wait, refund := w.limiter.take(c.ClientIP() + "\x00" + strings.ToLower(username))
+	refund, ok := w.takeLoginAttempt(c, returnTo, username)
 	if !ok {
-		secs := int(math.Ceil(wait.Seconds()))
-		c.Header("Retry-After", fmt.Sprint(secs))
-		w.renderLogin(c, http.StatusTooManyRequests, returnTo, username,
-			fmt.Sprintf("Too many sign-in attempts for this account from your network. Try again in %d seconds.", secs))
 		return
 	}
 	u, err := w.deps.Users.Authenticate(c.Request.Context(), username, c.PostForm("password"))
-	if errors.Is(err, users.ErrInvalidCredentials) {
+	switch {
+	case errors.Is(err, users.ErrInvalidCredentials):
 		w.renderLogin(c, http.StatusBadRequest, returnTo, username, "The username or password was not correct.")
 		return
-	}
-	if err != nil {
+	case errors.Is(err, users.ErrBusy):
+		// The password was not checked: no attempt is spent.
+		refund()
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(users.HashRetryAfter.Seconds()))))
+		w.renderLogin(c, http.StatusServiceUnavailable, returnTo, username,
+			"The server is busy checking other sign-ins. Please try again in a moment.")
+		return
+	case err != nil:
 		w.internalError(c, "authenticate", err)
 		return
 	}
-	refund() // only failed attempts count against the limit
+	refund() // only failed attempts count against the limits
 	if _, err := w.deps.Sessions.Start(c.Request.Context(), c.Writer, c.Request, u); err != nil {
 		w.internalError(c, "start session", err)
 		return
@@ -234,6 +151,28 @@ func (w *Web) loginSubmit(c *gin.Context) {
 		HttpOnly: true, Secure: w.secureCookies(), SameSite: http.SameSiteLaxMode})
 	w.deps.Logger.Info("user logged in", "user_id", u.ID)
 	seeOther(c, returnTo)
+}
+
+// takeLoginAttempt reserves a sign-in attempt from both limits: per client
+// IP and username, and per client IP whatever the username (rotating
+// usernames must not escape the limit). When either is spent it answers 429
+// with Retry-After and returns false. refund gives both attempts back.
+func (w *Web) takeLoginAttempt(c *gin.Context, returnTo, username string) (refund func(), ok bool) {
+	ip := addressKey(c.ClientIP())
+	ok, wait, refundUser := w.limiter.take(ip + "\x00" + strings.ToLower(username))
+	problem := "Too many sign-in attempts for this account from your network. Try again in %d seconds."
+	if ok {
+		var refundIP func()
+		if ok, wait, refundIP = w.ipLimiter.take(ip); ok {
+			return func() { refundUser(); refundIP() }, true
+		}
+		refundUser()
+		problem = "Too many failed sign-ins from your network. Try again in %d seconds."
+	}
+	secs := max(1, int(math.Ceil(wait.Seconds())))
+	c.Header("Retry-After", strconv.Itoa(secs))
+	w.renderLogin(c, http.StatusTooManyRequests, returnTo, username, fmt.Sprintf(problem, secs))
+	return nil, false
 }
 
 func (w *Web) logoutPage(c *gin.Context) {

@@ -7,7 +7,7 @@ import (
 
 func TestLoginLimiter(t *testing.T) {
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-	l := newLoginLimiter(3, time.Minute, func() time.Time { return now })
+	l := newBucketLimiter(3, time.Minute, func() time.Time { return now })
 	allow := func(key string) (bool, time.Duration) {
 		ok, wait, _ := l.take(key)
 		return ok, wait
@@ -38,7 +38,7 @@ func TestLoginLimiter(t *testing.T) {
 
 func TestLoginLimiterRefund(t *testing.T) {
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-	l := newLoginLimiter(2, time.Minute, func() time.Time { return now })
+	l := newBucketLimiter(2, time.Minute, func() time.Time { return now })
 	for i := range 10 { // successful sign-ins give their attempt back
 		ok, _, refund := l.take("k")
 		if !ok {
@@ -89,5 +89,20 @@ func TestLoginCSRFSigner(t *testing.T) {
 				t.Fatalf("valid = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestAddressKey(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"192.0.2.7", "192.0.2.7"},
+		{"2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"},
+		{"::ffff:192.0.2.7", "::ffff:192.0.2.7"},
+		{"", ""},
+		{"not an ip", "not an ip"},
+	} {
+		if got := addressKey(tc.in); got != tc.want {
+			t.Errorf("addressKey(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

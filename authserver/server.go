@@ -58,6 +58,9 @@ type Deps struct {
 	Logger  *slog.Logger
 	// Now replaces time.Now in tests.
 	Now func() time.Time
+	// Limits are the rate limits of the token, revocation and
+	// introspection endpoints (zero: the defaults).
+	Limits EndpointLimits
 }
 
 // Server is the OAuth2 authorization server. Create it with New.
@@ -87,6 +90,9 @@ type Server struct {
 	metrics   *metrics
 	bearer    *BearerValidator
 	dpop      *dpop.Verifier // nil: DPoP off
+	// clientLimit counts calls per authenticated client, ipFailLimit
+	// failed calls per client IP (nil: unlimited).
+	clientLimit, ipFailLimit *bucketLimiter
 }
 
 // resolve fills the defaults of a zero Config and validates it.
@@ -140,6 +146,8 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, db: deps.DB, users: deps.Users, scopes: deps.Scopes, apiTokens: deps.APITokens,
 		log: deps.Logger, now: deps.Now,
+		clientLimit: newEndpointLimiter(deps.Limits.ClientPerMinute, DefaultClientPerMinute, deps.Now),
+		ipFailLimit: newEndpointLimiter(deps.Limits.IPFailuresPerMinute, DefaultIPFailuresPerMinute, deps.Now),
 	}
 	cs := NewSQLClientStore(deps.DB)
 	cs.now = deps.Now
@@ -148,6 +156,13 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	s.Tokens.now = deps.Now
 	s.Keys = NewKeySet(deps.DB, cfg.AccessTokenTTL)
 	s.Keys.now = deps.Now
+	kek, prevKEK, err := cfg.KeyEncryptionKeys()
+	if err != nil {
+		return nil, fmt.Errorf("authserver: %w", err)
+	}
+	if s.Keys.kc, err = newKeyCipherWithPrevious(kek, prevKEK); err != nil {
+		return nil, fmt.Errorf("authserver: %w", err)
+	}
 	if err := s.Keys.Ensure(ctx, cfg.SigningAlg); err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)
 	}
@@ -228,9 +243,9 @@ func (s *Server) Bearer() *BearerValidator { return s.bearer }
 // endpoints on r. The authorization endpoint and web pages are mounted by
 // Web.Mount.
 func (s *Server) Mount(r gin.IRouter) {
-	r.POST(PathToken, s.handleToken)
-	r.POST(PathRevoke, s.handleRevoke)
-	r.POST(PathIntrospect, s.handleIntrospect)
+	r.POST(PathToken, s.limitFailures(s.handleToken))
+	r.POST(PathRevoke, s.limitFailures(s.handleRevoke))
+	r.POST(PathIntrospect, s.limitFailures(s.handleIntrospect))
 	r.OPTIONS(PathToken, handlePreflight)
 	r.OPTIONS(PathRevoke, handlePreflight)
 	r.GET(PathMetadata, s.handleMetadata)

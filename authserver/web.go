@@ -2,6 +2,7 @@ package authserver
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -39,6 +40,10 @@ const (
 	webPathAccount   = "/account/"
 )
 
+// DefaultLoginIPAttempts is WebConfig.LoginIPAttempts when zero: failed
+// sign-ins a client IP may make per login window, whatever the usernames.
+const DefaultLoginIPAttempts = 20
+
 // WebConfig configures the web pages and the authorization endpoint.
 type WebConfig struct {
 	// Issuer is the authorization server's issuer identifier (RFC 8414 §2),
@@ -57,6 +62,10 @@ type WebConfig struct {
 	// username; one more attempt is allowed every LoginWindow/LoginAttempts.
 	LoginAttempts int
 	LoginWindow   time.Duration
+	// LoginIPAttempts is the burst of sign-in attempts allowed per client
+	// IP whatever the username, refilled over LoginWindow too; 0 means 20,
+	// negative no per-IP limit.
+	LoginIPAttempts int
 	// CSRFKey signs the login form's double-submit CSRF token. Instances
 	// sharing a database should share it; when empty a random key is made,
 	// valid for this process only.
@@ -145,14 +154,15 @@ type WebDeps struct {
 
 // Web serves the browser-facing pages. Create it with NewWeb.
 type Web struct {
-	cfg      WebConfig
-	deps     WebDeps
-	issuer   *url.URL
-	tmpl     *template.Template
-	csp      string
-	css      template.CSS
-	limiter  *loginLimiter
-	csrfSign loginCSRFSigner
+	cfg       WebConfig
+	deps      WebDeps
+	issuer    *url.URL
+	tmpl      *template.Template
+	csp       string
+	css       template.CSS
+	limiter   *bucketLimiter
+	ipLimiter *bucketLimiter // nil: no per-IP limit
+	csrfSign  loginCSRFSigner
 }
 
 // NewWeb checks cfg and deps and returns the web pages' handler set.
@@ -208,8 +218,11 @@ func NewWeb(cfg WebConfig, deps WebDeps) (*Web, error) {
 		// form must be able to redirect to any registered client.
 		csp: "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
 			"'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'",
-		limiter:  newLoginLimiter(cfg.LoginAttempts, cfg.LoginWindow, cfg.Now),
+		limiter:  newBucketLimiter(cfg.LoginAttempts, cfg.LoginWindow, cfg.Now),
 		csrfSign: loginCSRFSigner{key: key},
+	}
+	if cfg.LoginIPAttempts >= 0 {
+		w.ipLimiter = newBucketLimiter(cmp.Or(cfg.LoginIPAttempts, DefaultLoginIPAttempts), cfg.LoginWindow, cfg.Now)
 	}
 	return w, nil
 }

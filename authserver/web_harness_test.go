@@ -93,7 +93,11 @@ const (
 	harnessConf     = "web-app"
 )
 
-func newWebHarness(t *testing.T) *webHarness {
+func newWebHarness(t *testing.T) *webHarness { t.Helper(); return newWebHarnessWith(t, nil) }
+
+// newWebHarnessWith is newWebHarness with tune applied to the web pages'
+// configuration and dependencies before they are built.
+func newWebHarnessWith(t *testing.T, tune func(*WebConfig, *WebDeps)) *webHarness {
 	t.Helper()
 	gin.SetMode(gin.ReleaseMode)
 	d := dbtest.Open(t)
@@ -151,8 +155,12 @@ func newWebHarness(t *testing.T) *webHarness {
 	h.srv = httptest.NewServer(r)
 	t.Cleanup(h.srv.Close)
 	sm := sessions.NewManager(sessions.NewSQLStore(d), us, sessions.Options{})
-	h.web, err = NewWeb(WebConfig{Issuer: h.srv.URL, LoginAttempts: 3, LoginWindow: time.Minute},
-		WebDeps{Sessions: sm, Users: us, Consents: h.consents, Clients: clients, Scopes: reg, OAuth: osrv})
+	wc := WebConfig{Issuer: h.srv.URL, LoginAttempts: 3, LoginWindow: time.Minute}
+	wd := WebDeps{Sessions: sm, Users: us, Consents: h.consents, Clients: clients, Scopes: reg, OAuth: osrv}
+	if tune != nil {
+		tune(&wc, &wd)
+	}
+	h.web, err = NewWeb(wc, wd)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,17 @@ type Auth struct {
 	// and username; one more is allowed every LoginWindow/LoginAttempts.
 	LoginAttempts int           `koanf:"login_attempts"`
 	LoginWindow   time.Duration `koanf:"login_window"`
+	// LoginIPAttempts is the burst of failed sign-ins allowed per client
+	// IP whatever the username (refilled over LoginWindow), so rotating
+	// usernames is limited too; negative means no per-IP limit.
+	LoginIPAttempts int `koanf:"login_ip_attempts"`
+	// PasswordHashMemoryMiB bounds the memory of concurrent argon2id
+	// password checks (sign-in, HTTP Basic): max(1, this / 19) run at once;
+	// default 64 (3 at once).
+	PasswordHashMemoryMiB int `koanf:"password_hash_memory_mib"`
+	// PasswordHashWait is how long a password check queues for memory
+	// before the request is refused with 503 and Retry-After; default 1s.
+	PasswordHashWait time.Duration `koanf:"password_hash_wait"`
 	// CSRFKey signs the login form's CSRF token; instances sharing a
 	// database should share it (at least 32 characters). Empty: a random
 	// key per process. Set it from the environment (AUTHGATE_AUTH__CSRF_KEY).
@@ -37,9 +48,16 @@ type Auth struct {
 	APIRateAuthenticated int           `koanf:"api_rate_authenticated"`
 	APIRateAnonymous     int           `koanf:"api_rate_anonymous"`
 	APIRatePeriod        time.Duration `koanf:"api_rate_period"`
-	// TokenEndpointRate is the requests per minute one client IP may make
-	// to /oauth/token, /oauth/revoke and /oauth/introspect; negative means
-	// unlimited, zero the default (600).
+	// TokenEndpointClientRate is the calls per minute one authenticated
+	// client may make to /oauth/token, /oauth/revoke and /oauth/introspect,
+	// from any address; negative means unlimited, zero the default (6000).
+	TokenEndpointClientRate int `koanf:"token_endpoint_client_rate"`
+	// TokenEndpointIPFailRate is the failed calls (4xx) per minute one
+	// client IP may make to those endpoints; successful calls do not count.
+	// Negative means unlimited, zero the default (60); at least 60.
+	TokenEndpointIPFailRate int `koanf:"token_endpoint_ip_fail_rate"`
+	// TokenEndpointRate is the removed per-IP limit on every call; setting
+	// it is an error naming its replacements.
 	TokenEndpointRate int `koanf:"token_endpoint_rate"`
 }
 
@@ -83,8 +101,23 @@ func (a Auth) Validate() []error {
 	if a.LoginAttempts > 0 && a.LoginWindow > 0 && a.LoginWindow/time.Duration(a.LoginAttempts) <= 0 {
 		bad("login_window", "is too short for auth.login_attempts")
 	}
+	if a.PasswordHashMemoryMiB < 0 {
+		bad("password_hash_memory_mib", "must not be negative")
+	}
+	if a.PasswordHashWait < 0 {
+		bad("password_hash_wait", "must not be negative")
+	}
 	if a.CSRFKey != "" && len(a.CSRFKey) < 32 {
 		bad("csrf_key", "must be at least 32 characters")
+	}
+	if a.TokenEndpointRate != 0 {
+		bad("token_endpoint_rate", "the key was removed: it limited every call per IP, so clients behind one proxy "+
+			"shared it; use auth.token_endpoint_client_rate (calls per client) and auth.token_endpoint_ip_fail_rate "+
+			"(failed calls per IP)")
+	}
+	if a.TokenEndpointIPFailRate > 0 && a.TokenEndpointIPFailRate < 60 {
+		bad("token_endpoint_ip_fail_rate", "must be at least 60 (or negative for no limit), so that a client "+
+			"with a few mistakes is not locked out")
 	}
 	if a.APIRatePeriod < 0 {
 		bad("api_rate_period", "must not be negative")

@@ -19,6 +19,10 @@ func TestAuthValidate(t *testing.T) {
 		{"bad secure_cookies", Auth{SecureCookies: "yes"}, "auth.secure_cookies"},
 		{"negative attempts", Auth{LoginAttempts: -1}, "auth.login_attempts"},
 		{"short csrf key", Auth{CSRFKey: "short"}, "auth.csrf_key"},
+		{"removed token_endpoint_rate", Auth{TokenEndpointRate: 600}, "auth.token_endpoint_rate"},
+		{"ip fail rate below 60", Auth{TokenEndpointIPFailRate: 10}, "auth.token_endpoint_ip_fail_rate"},
+		{"ip fail rate off", Auth{TokenEndpointIPFailRate: -1}, ""},
+		{"negative hash memory", Auth{PasswordHashMemoryMiB: -1}, "auth.password_hash_memory_mib"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

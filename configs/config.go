@@ -43,6 +43,9 @@ type Server struct {
 	// TrustedProxies lists the reverse proxies (IPs or CIDRs) whose
 	// X-Forwarded-For is believed; empty trusts none.
 	TrustedProxies []string `koanf:"trusted_proxies"`
+	// MetricsAddr, when set, serves /metrics on this separate listener
+	// (host:port) and not on Addr, so it can stay on a private interface.
+	MetricsAddr string `koanf:"metrics_addr"`
 }
 
 // Database selects and prepares the database.
@@ -247,6 +250,13 @@ func (c Config) Validate() error {
 	}
 	if c.Server.ShutdownTimeout <= 0 {
 		bad("server.shutdown_timeout", "must be positive")
+	}
+	if c.Server.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.Server.MetricsAddr); err != nil {
+			bad("server.metrics_addr", "%q is not host:port (%v)", c.Server.MetricsAddr, err)
+		} else if c.Server.MetricsAddr == c.Server.Addr {
+			bad("server.metrics_addr", "must differ from server.addr")
+		}
 	}
 	for _, p := range c.Server.TrustedProxies {
 		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -43,6 +44,17 @@ type OAuth struct {
 	KeyPublishDelay time.Duration `koanf:"key_publish_delay"`
 	// DPoP configures sender-constrained tokens (RFC 9449).
 	DPoP DPoP `koanf:"dpop"`
+	// KeyEncryptionKey encrypts the signing keys at rest (AES-256-GCM): 32
+	// bytes in base64 or hex. Set it from the environment
+	// (AUTHGATE_OAUTH__KEY_ENCRYPTION_KEY), never in a file; or use
+	// KeyEncryptionKeyFile. Empty: keys are stored as PEM.
+	KeyEncryptionKey string `koanf:"key_encryption_key"`
+	// KeyEncryptionKeyFile names a file holding the key-encryption key.
+	KeyEncryptionKeyFile string `koanf:"key_encryption_key_file"`
+	// PreviousKeyEncryptionKeyFile names a file holding the key-encryption
+	// key being replaced: keys sealed with it still load until `authgate
+	// key encrypt` re-seals them. Empty: none.
+	PreviousKeyEncryptionKeyFile string `koanf:"previous_key_encryption_key_file"`
 }
 
 // DPoP configures DPoP (RFC 9449). Clients that send no DPoP header get
@@ -107,6 +119,14 @@ func (o OAuth) Validate() []error {
 	}
 	if o.DPoP.ProofMaxAge < 0 || o.DPoP.ProofMaxAge > 10*time.Minute {
 		bad("dpop.proof_max_age", "must be between 0 (default 60s) and 10m")
+	}
+	if o.KeyEncryptionKey != "" {
+		// Checked here so a bad key stops start-up; the file is read later.
+		if _, err := o.KeyEncryptionKeyBytes(); err != nil {
+			errs = append(errs, err)
+		}
+	} else if o.KeyEncryptionKeyFile != "" && strings.TrimSpace(o.KeyEncryptionKeyFile) == "" {
+		bad("key_encryption_key_file", "must not be blank")
 	}
 	for _, a := range o.DPoP.SigningAlgs {
 		if !slices.Contains(dpopAlgs, a) {

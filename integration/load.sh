@@ -20,7 +20,7 @@ dur=${DURATION:-10s}
 ag() { "$work/authgate" --database-url "$db" "$@"; }
 
 AUTHGATE_ADMIN_PASSWORD=load-test-admin AUTHGATE_AUTH__API_RATE_AUTHENTICATED=-1 \
-AUTHGATE_AUTH__TOKEN_ENDPOINT_RATE=-1 AUTHGATE_LOG__LEVEL=warn \
+AUTHGATE_AUTH__TOKEN_ENDPOINT_CLIENT_RATE=-1 AUTHGATE_LOG__LEVEL=warn \
   "$work/authgate" serve --addr "127.0.0.1:$port" --database-url "$db" >"$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done

@@ -44,6 +44,7 @@ SIGINT or SIGTERM shut the server down gracefully.`,
 			if err := a.EnsureAdmin(ctx, c.io.err); err != nil {
 				return err
 			}
+			a.WarnAtStart()
 
 			ln, err := net.Listen("tcp", cfg.Server.Addr)
 			if err != nil {
@@ -59,8 +60,24 @@ SIGINT or SIGTERM shut the server down gracefully.`,
 			}
 			logger.Info("authgate listening", "addr", ln.Addr().String(), "database", db.Redact(cfg.Database.URL), "dialect", string(a.DB.Dialect))
 
-			errc := make(chan error, 1)
-			go func() { errc <- srv.Serve(ln) }()
+			servers := []*http.Server{srv}
+			listeners := []net.Listener{ln}
+			if ma := cfg.Server.MetricsAddr; ma != "" {
+				mln, err := net.Listen("tcp", ma)
+				if err != nil {
+					ln.Close()
+					return fmt.Errorf("listen on %s (server.metrics_addr): %w", ma, err)
+				}
+				servers = append(servers, &http.Server{Handler: a.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second,
+					ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, MaxHeaderBytes: 64 << 10})
+				listeners = append(listeners, mln)
+				logger.Info("metrics listening", "addr", mln.Addr().String())
+			}
+
+			errc := make(chan error, len(servers))
+			for i, s := range servers {
+				go func() { errc <- s.Serve(listeners[i]) }()
+			}
 			select {
 			case err := <-errc:
 				return fmt.Errorf("serve: %w", err)
@@ -69,11 +86,15 @@ SIGINT or SIGTERM shut the server down gracefully.`,
 			logger.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout)
 			sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
 			defer cancel()
-			if err := srv.Shutdown(sctx); err != nil {
-				return fmt.Errorf("graceful shutdown: %w", err)
+			for _, s := range servers {
+				if err := s.Shutdown(sctx); err != nil {
+					return fmt.Errorf("graceful shutdown: %w", err)
+				}
 			}
-			if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
+			for range servers {
+				if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+					return err
+				}
 			}
 			logger.Info("stopped")
 			return nil

@@ -16,7 +16,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/authgate/authgate/authserver"
 	"github.com/authgate/authgate/authserver/api"
@@ -92,6 +91,10 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 		return nil, err
 	}
 	a := &App{Config: cfg, Logger: logger, DB: d, closers: []func() error{d.Close}}
+	for _, f := range d.ExposedFiles() {
+		// See docs/operations-security.md, "Database files".
+		logger.Warn("database file is readable by other users; restrict it with chmod 600", "file", f)
+	}
 	if cfg.Database.AutoMigrate || opts.Migrate {
 		n, err := d.Migrate(ctx)
 		if err != nil {
@@ -108,7 +111,9 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 		}
 		return nil, errors.New("database has pending migrations: run `authgate migrate` or set database.auto_migrate")
 	}
-	a.Users = users.NewSQLStore(d)
+	a.Users = users.NewSQLStoreWith(d, users.HashLimits{
+		MemoryMiB: cfg.Auth.PasswordHashMemoryMiB, Wait: cfg.Auth.PasswordHashWait,
+	})
 
 	// --- notify: before any cache loads ---
 	if err := a.wireNotify(ctx, opts.PublishOnly); err != nil {
@@ -165,8 +170,7 @@ func (a *App) buildRouter(ctx context.Context) error {
 		return fmt.Errorf("trusted proxies: %w", err)
 	}
 	m := newHTTPMetrics(a.Metrics)
-	r.Use(recoverer(a.Logger), requestLogger(a.Logger), m.middleware(), limitBody(a.Config.Server.MaxBodyBytes),
-		tokenEndpointLimit(a.Config.Auth.TokenEndpointRate))
+	r.Use(recoverer(a.Logger), requestLogger(a.Logger), m.middleware(), limitBody(a.Config.Server.MaxBodyBytes))
 
 	r.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok"})
@@ -179,7 +183,9 @@ func (a *App) buildRouter(ctx context.Context) error {
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ok"})
 	})
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{})))
+	if a.Config.Server.MetricsAddr == "" {
+		r.GET("/metrics", gin.WrapH(a.metricsHandler()))
+	}
 
 	a.Router = r
 	return a.wire(ctx)

@@ -240,7 +240,7 @@ func TestTrustedProxies(t *testing.T) {
 
 func TestRateLimitsAndDecisionMetrics(t *testing.T) {
 	cfg, err := configs.Load("", []string{
-		"AUTHGATE_AUTH__TOKEN_ENDPOINT_RATE=3",
+		"AUTHGATE_AUTH__TOKEN_ENDPOINT_IP_FAIL_RATE=60",
 		"AUTHGATE_AUTH__API_RATE_ANONYMOUS=2",
 	}, configs.Overrides{"database.url": dbtest.SQLiteDSN(t)})
 	if err != nil {
@@ -259,17 +259,18 @@ func TestRateLimitsAndDecisionMetrics(t *testing.T) {
 		a.Router.ServeHTTP(w, req)
 		return w
 	}
-	// Three requests (whatever their answer) pass the limiter; the fourth
+	// 60 failed calls (no client credentials) pass the limiter; the 61st
 	// from the same IP, to any of the three endpoints, is refused.
-	for i, path := range []string{"/oauth/token", "/oauth/revoke", "/oauth/introspect"} {
+	for i := range 60 {
+		path := []string{"/oauth/token", "/oauth/revoke", "/oauth/introspect"}[i%3]
 		if w := post(path); w.Code == http.StatusTooManyRequests {
 			t.Fatalf("request %d to %s limited too early", i+1, path)
 		}
 	}
 	w := post("/oauth/token")
 	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" ||
-		!strings.Contains(w.Body.String(), `"error":"temporarily_unavailable"`) {
-		t.Fatalf("4th token request: %d %v %s", w.Code, w.Header(), w.Body)
+		!strings.Contains(w.Body.String(), `"error":"invalid_request"`) {
+		t.Fatalf("61st token request: %d %v %s", w.Code, w.Header(), w.Body)
 	}
 	if w := get(t, a.Router, "/healthz", nil); w.Code != 200 {
 		t.Fatalf("/healthz limited: %d", w.Code)

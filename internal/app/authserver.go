@@ -16,6 +16,10 @@ import (
 func (a *App) wireAuthServer(ctx context.Context) error {
 	s, err := authserver.New(ctx, authserver.Deps{
 		DB: a.DB, Users: a.Users, Scopes: a.Scopes, APITokens: a.Tokens, Metrics: a.Metrics, Logger: a.Logger,
+		Limits: authserver.EndpointLimits{
+			ClientPerMinute:     a.Config.Auth.TokenEndpointClientRate,
+			IPFailuresPerMinute: a.Config.Auth.TokenEndpointIPFailRate,
+		},
 	}, a.Config.OAuth)
 	if err != nil {
 		return fmt.Errorf("authorization server: %w", err)
@@ -38,7 +42,7 @@ func (a *App) wireAuthServer(ctx context.Context) error {
 	ac := a.Config.Auth
 	secure := ac.SecureCookiesFor(issuerScheme(a.Config.OAuth.Issuer))
 	web, err := authserver.NewWebFor(s, authserver.WebConfig{
-		SecureCookies: &secure, LoginAttempts: ac.LoginAttempts, LoginWindow: ac.LoginWindow,
+		SecureCookies: &secure, LoginAttempts: ac.LoginAttempts, LoginWindow: ac.LoginWindow, LoginIPAttempts: ac.LoginIPAttempts,
 		CSRFKey: []byte(ac.CSRFKey),
 	}, authserver.WebDeps{
 		Sessions: a.Sessions, Users: a.Users, Consents: authserver.NewSQLConsentStore(a.DB), Scopes: a.Scopes,

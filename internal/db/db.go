@@ -35,6 +35,7 @@ func init() {
 type DB struct {
 	*sqlx.DB
 	Dialect Dialect
+	exposed []string // see ExposedFiles
 }
 
 // DialectOf reports which dialect a DSN selects: postgres:// and postgresql://
@@ -80,7 +81,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 // sqliteDSN turns a path or sqlite: URL into a modernc DSN with the pragmas we
 // rely on: WAL, foreign keys, a busy timeout, and a time format that
 // round-trips time.Time.
-func sqliteDSN(dsn string) (string, error) {
+func sqliteDSN(dsn string) (full, path string, err error) {
 	path, query := dsn, ""
 	if strings.HasPrefix(dsn, "sqlite:") {
 		rest := strings.TrimPrefix(dsn, "sqlite:")
@@ -90,17 +91,17 @@ func sqliteDSN(dsn string) (string, error) {
 		path, query = p, q
 	}
 	if path == "" {
-		return "", errors.New("sqlite database URL has no path")
+		return "", "", errors.New("sqlite database URL has no path")
 	}
 	vals, err := url.ParseQuery(query)
 	if err != nil {
-		return "", fmt.Errorf("sqlite database URL query: %w", err)
+		return "", "", fmt.Errorf("sqlite database URL query: %w", err)
 	}
-	memory := path == ":memory:" || strings.Contains(path, "mode=memory")
+	memory := path == ":memory:" || strings.Contains(path, "mode=memory") || vals.Get("mode") == "memory"
 	if !memory {
 		if dir := filepath.Dir(path); dir != "." {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return "", fmt.Errorf("create database directory: %w", err)
+				return "", "", fmt.Errorf("create database directory: %w", err)
 			}
 		}
 		vals.Add("_pragma", "journal_mode(WAL)")
@@ -110,13 +111,22 @@ func sqliteDSN(dsn string) (string, error) {
 	vals.Add("_pragma", "synchronous(NORMAL)")
 	vals.Set("_time_format", "sqlite")
 	vals.Set("_txlock", "immediate")
-	return "file:" + path + "?" + vals.Encode(), nil
+	if memory {
+		return "file:" + path + "?" + vals.Encode(), "", nil
+	}
+	return "file:" + path + "?" + vals.Encode(), path, nil
 }
 
 func openSQLite(ctx context.Context, dsn string) (*DB, error) {
-	full, err := sqliteDSN(dsn)
+	full, path, err := sqliteDSN(dsn)
 	if err != nil {
 		return nil, err
+	}
+	var exposed []string
+	if path != "" {
+		if exposed, err = prepareSQLiteFile(path); err != nil {
+			return nil, err
+		}
 	}
 	x, err := sqlx.Open("sqlite", full)
 	if err != nil {
@@ -127,7 +137,7 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 	// without SQLITE_BUSY upgrade deadlocks.
 	x.SetMaxOpenConns(8)
 	x.SetMaxIdleConns(8)
-	d := &DB{DB: x, Dialect: SQLite}
+	d := &DB{DB: x, Dialect: SQLite, exposed: exposed}
 	if err := d.pingWithin(ctx, 10*time.Second); err != nil {
 		x.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)

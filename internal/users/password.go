@@ -82,6 +82,16 @@ func parseHash(encoded string) (argonParams, error) {
 	return p, nil
 }
 
+// hashMemoryKiB is the m parameter of a stored hash (what verifying it
+// allocates); a malformed hash allocates nothing.
+func hashMemoryKiB(encoded string) uint32 {
+	p, err := parseHash(encoded)
+	if err != nil {
+		return 0
+	}
+	return p.memory
+}
+
 // VerifyPassword reports whether password matches the argon2id hash. The key
 // comparison is constant-time; a malformed hash never matches.
 func VerifyPassword(encoded, password string) bool {

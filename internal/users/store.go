@@ -60,7 +60,8 @@ type Store interface {
 	SetAdmin(ctx context.Context, id int64, admin bool) error
 	// Authenticate checks a username and password. Unknown users, inactive
 	// users and wrong passwords all return ErrInvalidCredentials after the
-	// same argon2id work, so timing does not reveal which it was.
+	// same argon2id work, so timing does not reveal which it was. ErrBusy
+	// means the password could not be checked now (answer 503).
 	Authenticate(ctx context.Context, username, password string) (User, error)
 }
 
@@ -78,14 +79,40 @@ type Notifier interface {
 type SQLStore struct {
 	db       *db.DB
 	notifier Notifier
+	hashes   *hashLimiter
 }
 
 // SetNotifier makes SetActive and SetAdmin announce "user:<id>" in their
 // transaction (DESIGN §3). Call it before the store is shared.
 func (s *SQLStore) SetNotifier(n Notifier) { s.notifier = n }
 
-// NewSQLStore returns a Store backed by d.
-func NewSQLStore(d *db.DB) *SQLStore { return &SQLStore{db: d} }
+// NewSQLStore returns a Store backed by d whose password hashing shares
+// the process-wide default bound (DefaultHashMemoryMiB, DefaultHashWait).
+func NewSQLStore(d *db.DB) *SQLStore { return &SQLStore{db: d, hashes: defaultHashes} }
+
+// NewSQLStoreWith returns a Store backed by d whose password hashing (sign-in
+// checks and new passwords) is bounded by limits. Build one per process: the
+// bound is per store.
+func NewSQLStoreWith(d *db.DB, limits HashLimits) *SQLStore {
+	return &SQLStore{db: d, hashes: newHashLimiter(limits)}
+}
+
+// HashSlots is how many argon2id hashes of the current parameters the store
+// runs at once.
+func (s *SQLStore) HashSlots() int { return s.hashes.slots() }
+
+// hashPassword is HashPassword within the memory bound.
+func (s *SQLStore) hashPassword(ctx context.Context, password string) (string, error) {
+	if len(password) < MinPasswordLength {
+		return "", ErrWeakPassword
+	}
+	var hash string
+	var herr error
+	if err := s.hashes.run(ctx, argonMemoryKiB, func() { hash, herr = HashPassword(password) }); err != nil {
+		return "", err
+	}
+	return hash, herr
+}
 
 const userColumns = `id, username, email, is_admin, is_active, created_at, updated_at`
 
@@ -97,7 +124,7 @@ func (s *SQLStore) Create(ctx context.Context, nu NewUser) (User, error) {
 	hash := ""
 	if nu.Password != "" {
 		var err error
-		if hash, err = HashPassword(nu.Password); err != nil {
+		if hash, err = s.hashPassword(ctx, nu.Password); err != nil {
 			return User{}, err
 		}
 	}
@@ -193,7 +220,7 @@ func (s *SQLStore) updateAnnounced(ctx context.Context, id int64, set string, ar
 
 // SetPassword replaces the user's password hash.
 func (s *SQLStore) SetPassword(ctx context.Context, id int64, password string) error {
-	hash, err := HashPassword(password)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return err
 	}
@@ -225,7 +252,10 @@ func (s *SQLStore) Authenticate(ctx context.Context, username, password string) 
 	if db.IsNoRows(err) || hash == "" {
 		hash = dummyHash
 	}
-	ok := VerifyPassword(hash, password)
+	ok := false
+	if err := s.hashes.run(ctx, hashMemoryKiB(hash), func() { ok = VerifyPassword(hash, password) }); err != nil {
+		return User{}, err
+	}
 	if db.IsNoRows(err) || row.PasswordHash == "" || !ok || !row.IsActive {
 		return User{}, ErrInvalidCredentials
 	}
