@@ -198,6 +198,7 @@ type req struct {
 	json                string
 	cookie              *http.Cookie
 	csrf                string
+	header              http.Header
 }
 
 type resp struct {
@@ -229,6 +230,9 @@ func (h *harness) do(r req) resp {
 	}
 	if r.csrf != "" {
 		hr.Header.Set(resources.CSRFHeader, r.csrf)
+	}
+	for k, vs := range r.header {
+		hr.Header[k] = vs
 	}
 	w := httptest.NewRecorder()
 	h.router.ServeHTTP(w, hr)

@@ -114,16 +114,16 @@ func Mount(r gin.IRouter, d Deps) error {
 	tok := protect(PolicyAPIToken)
 	tokens := PathUsers + ":username/api-tokens/"
 	get(tokens, tok, h.listTokens)
-	r.POST(tokens, tok, h.createToken)
+	r.POST(tokens, tok, SameSiteWrites, h.createToken)
 	get(tokens+":id/", tok, h.getToken)
-	r.PUT(tokens+":id/", tok, h.updateToken)
-	r.DELETE(tokens+":id/", tok, h.deleteToken)
+	r.PUT(tokens+":id/", tok, SameSiteWrites, h.updateToken)
+	r.DELETE(tokens+":id/", tok, SameSiteWrites, h.deleteToken)
 
 	res := protect(PolicyResource)
 	get(PathResources, res, h.listResources)
 	get(PathResources+":policy_id/", res, h.getResource)
-	r.PUT(PathResources+":policy_id/", res, h.putResource)
-	r.DELETE(PathResources+":policy_id/", res, h.deleteResource)
+	r.PUT(PathResources+":policy_id/", res, SameSiteWrites, h.putResource)
+	r.DELETE(PathResources+":policy_id/", res, SameSiteWrites, h.deleteResource)
 	return nil
 }
 
