@@ -166,7 +166,7 @@ func (a *App) buildRouter(ctx context.Context) error {
 	}
 	m := newHTTPMetrics(a.Metrics)
 	r.Use(recoverer(a.Logger), requestLogger(a.Logger), m.middleware(), limitBody(a.Config.Server.MaxBodyBytes),
-		tokenEndpointLimit(a.Config.Auth.TokenEndpointRate))
+		tokenEndpointLimit(a.Config.Auth.TokenEndpointRate), databaseUnavailable(a.DB.PingContext))
 
 	r.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok"})
