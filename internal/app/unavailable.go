@@ -3,34 +3,39 @@ package app
 import (
 	"bytes"
 	"context"
-	"database/sql/driver"
-	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"syscall"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/lib/pq"
 
+	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/resources"
 )
-
-// retryAfterSeconds is the Retry-After sent while the database is away: a
-// restart or failover takes seconds, and the pool reconnects on its own.
-const retryAfterSeconds = 5
 
 // databaseUnavailable turns a 500 into 503 Service Unavailable with
 // Retry-After when the cause is the database being unreachable, in the
 // envelope of the endpoint: RFC 6749 §5.2 JSON (temporarily_unavailable) on
 // /oauth/, Djblets' on /api/, a plain page elsewhere. A handler's 500 is
 // held back until it returns; then the request's gin errors are checked for
-// a connection error and, if none says so, the database is pinged. Any
-// other 500 passes through unchanged. See docs/faults-and-fuzzing.md,
+// a connection error and, if none says so, the database is pinged (a ping
+// that failed less than recentOutage ago counts too). Any other 500 passes
+// through unchanged. See docs/faults-and-fuzzing.md,
 // "Database outages".
 func databaseUnavailable(ping func(context.Context) error) gin.HandlerFunc {
+	var lastDown atomic.Int64 // unix nanoseconds of the last failed ping
+	down := func(ctx context.Context) bool {
+		if pingFails(ctx, ping) {
+			lastDown.Store(time.Now().UnixNano())
+			return true
+		}
+		// A statement that failed while the database was coming back
+		// ("starting up", a pool connection from before the restart) can
+		// be followed by a ping that already succeeds.
+		return time.Since(time.Unix(0, lastDown.Load())) < recentOutage
+	}
 	return func(c *gin.Context) {
 		orig := c.Writer
 		hold := &held{ResponseWriter: orig}
@@ -43,7 +48,7 @@ func databaseUnavailable(ping func(context.Context) error) gin.HandlerFunc {
 			return
 		}
 		c.Writer = orig
-		if !unavailableErrs(c.Errors) && !pingFails(c.Request.Context(), ping) {
+		if !unavailableErrs(c.Errors) && !down(c.Request.Context()) {
 			orig.WriteHeader(hold.status)
 			_, _ = orig.Write(hold.body.Bytes())
 			return
@@ -52,9 +57,13 @@ func databaseUnavailable(ping func(context.Context) error) gin.HandlerFunc {
 	}
 }
 
+// recentOutage is how long after a failed ping a 500 is still put down to
+// the database.
+const recentOutage = 2 * time.Second
+
 func unavailableErrs(errs []*gin.Error) bool {
 	for _, e := range errs {
-		if Unavailable(e.Err) {
+		if db.Unavailable(e.Err) {
 			return true
 		}
 	}
@@ -67,35 +76,14 @@ func pingFails(ctx context.Context, ping func(context.Context) error) bool {
 	return ping(ctx) != nil
 }
 
-// Unavailable reports whether err says the database could not be reached
-// (as opposed to refusing a statement): a network error, a connection the
-// driver gave up on, a deadline, or PostgreSQL's connection-exception,
-// insufficient-resources and operator-intervention classes (08, 53, 57P).
-func Unavailable(err error) bool {
-	if err == nil {
-		return false
-	}
-	var ne net.Error
-	var pqe *pq.Error
-	switch {
-	case errors.As(err, &ne), errors.Is(err, driver.ErrBadConn), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return true
-	case errors.As(err, &pqe):
-		code := string(pqe.Code)
-		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "53") || strings.HasPrefix(code, "57P")
-	}
-	return false
-}
-
 func renderUnavailable(c *gin.Context) {
 	h := c.Writer.Header()
 	for _, k := range []string{"Content-Type", "Content-Length", "WWW-Authenticate", "Location"} {
 		h.Del(k)
 	}
-	h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	h.Set("Retry-After", strconv.Itoa(db.RetryAfterSeconds))
 	h.Set("Cache-Control", "no-store")
-	msg := "the database is unavailable; retry after " + strconv.Itoa(retryAfterSeconds) + "s"
+	msg := "the database is unavailable; retry after " + strconv.Itoa(db.RetryAfterSeconds) + "s"
 	path := c.Request.URL.Path
 	switch {
 	case strings.HasPrefix(path, "/oauth/") && path != "/oauth/authorize":

@@ -2,17 +2,14 @@ package app
 
 import (
 	"context"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/gin-gonic/gin"
-	"github.com/lib/pq"
 )
 
 // The 503 mapper: a 500 caused by an unreachable database becomes 503 with
@@ -62,25 +59,5 @@ func TestDatabaseUnavailableMapsOutagesTo503(t *testing.T) {
 				t.Fatalf("body %s", w.Body)
 			}
 		})
-	}
-}
-
-func TestUnavailableClassifiesErrors(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		want bool
-	}{
-		{nil, false},
-		{errors.New("syntax error"), false},
-		{fmt.Errorf("load: %w", &net.OpError{Op: "dial", Err: errors.New("refused")}), true},
-		{driver.ErrBadConn, true},
-		{context.DeadlineExceeded, true},
-		{&pq.Error{Code: "57P01"}, true}, // admin_shutdown
-		{&pq.Error{Code: "08006"}, true}, // connection_failure
-		{&pq.Error{Code: "23505"}, false},
-	} {
-		if got := Unavailable(tc.err); got != tc.want {
-			t.Errorf("Unavailable(%v) = %v, want %v", tc.err, got, tc.want)
-		}
 	}
 }
