@@ -20,13 +20,13 @@ import (
 
 // outageLog records every answer of the load, by phase.
 type outageLog struct {
-	mu       sync.Mutex
-	phase    string
-	statuses map[string]map[string]int // phase → "route status" → count
-	issued   []string                  // access tokens answered with 200
-	bad      []string                  // answers that break the contract
-	recovered time.Time                // first 200 from /oauth/token after the database returned
-	dbBack   time.Time
+	mu        sync.Mutex
+	phase     string
+	statuses  map[string]map[string]int // phase → "route status" → count
+	issued    []string                  // access tokens answered with 200
+	bad       []string                  // answers that break the contract
+	recovered time.Time                 // first 200 from /oauth/token after the database returned
+	dbBack    time.Time
 }
 
 func (l *outageLog) record(route string, status int, hdr http.Header, body []byte) {
@@ -193,7 +193,7 @@ func TestPostgresOutage(t *testing.T) {
 		t.Logf("%-6s %s", phase, strings.Join(parts, ", "))
 	}
 	for _, route := range []string{"token", "unknown"} {
-		if log.statuses["outage"][route+" "+http.StatusText(503)] == 0 {
+		if log.statuses["outage"][route+" "+http.StatusText(http.StatusServiceUnavailable)] == 0 {
 			t.Errorf("no 503 from %s during the outage: %v", route, log.statuses["outage"])
 		}
 	}
@@ -210,4 +210,3 @@ func TestPostgresOutage(t *testing.T) {
 	}
 	t.Logf("%d issued tokens verified active after the outage", len(log.issued))
 }
-
