@@ -177,8 +177,8 @@ func (w *Web) trustRedirect(c *gin.Context, params url.Values) (*authzRequest, b
 	}
 	ar := &authzRequest{Client: cl}
 	if raw, given := params["redirect_uri"]; given {
-		uri, ok := matchAuthorizeRedirect(cl.RedirectURIs, raw[0])
-		if !ok {
+		uri := raw[0]
+		if !MatchRedirectURI(cl.RedirectURIs, uri) {
 			w.errorPage(c, http.StatusBadRequest, "Invalid redirect URI", "The redirect URI in the request is not registered for this application.")
 			return nil, false
 		}

@@ -3,36 +3,42 @@ package authserver
 import (
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
-// matchAuthorizeRedirect returns the redirect URI to use for a request that asked
-// for requested, and whether it is allowed for a client registered with
-// registered.
+// MatchRedirectURI reports whether requested may receive a client's
+// authorization response, given its registered redirect URIs. It is the one
+// matcher of the authorization endpoint, the go-oauth2 manager and the
+// token endpoint's client checks, so they cannot disagree.
 //
 // RFC 9700 §2.1 / §4.1.3: redirect URIs are compared by exact string
 // equality — no prefix, suffix, host or case-insensitive matching, no
 // normalisation. The single exception is RFC 8252 §7.3: for a registered
 // loopback IP literal redirect URI (http://127.0.0.1/... or http://[::1]/...)
-// any port is accepted, because native apps listen on an ephemeral port.
-// "localhost" is not an IP literal and gets no exception (RFC 8252 §8.3
-// recommends against it).
-func matchAuthorizeRedirect(registered []string, requested string) (string, bool) {
+// any port 1–65535 is accepted, because native apps listen on an ephemeral
+// port. "localhost" is not an IP literal and gets no exception (RFC 8252
+// §8.3 recommends against it). See docs/faults-and-fuzzing.md, "Redirect
+// URIs".
+func MatchRedirectURI(registered []string, requested string) bool {
+	if requested == "" {
+		return false
+	}
 	for _, r := range registered {
 		if r == requested {
-			return requested, true
+			return true
 		}
 	}
 	reqKey, ok := loopbackKey(requested)
 	if !ok {
-		return "", false
+		return false
 	}
 	for _, r := range registered {
 		if regKey, ok := loopbackKey(r); ok && regKey == reqKey {
-			return requested, true
+			return true
 		}
 	}
-	return "", false
+	return false
 }
 
 // loopbackKey returns a loopback IP redirect URI without its port, or false
@@ -58,10 +64,8 @@ func loopbackKey(s string) (string, bool) {
 		bracketed = "[" + host + "]"
 	}
 	port := u.Port()
-	if port != "" {
-		if len(port) > 5 || strings.TrimLeft(port, "0123456789") != "" || port[0] == '0' {
-			return "", false
-		}
+	if port != "" && !validPort(port) {
+		return "", false
 	}
 	key := "http://" + bracketed + u.Path
 	if u.RawQuery != "" || u.ForceQuery {
@@ -78,4 +82,15 @@ func loopbackKey(s string) (string, bool) {
 		return "", false
 	}
 	return key, true
+}
+
+// validPort reports whether p is a TCP port number in canonical decimal:
+// 1–65535, no sign, no leading zero (RFC 6335 §6; port 0 means "any" to a
+// listener and is no address a browser can be sent to).
+func validPort(p string) bool {
+	if p == "" || len(p) > 5 || p[0] == '0' || strings.TrimLeft(p, "0123456789") != "" {
+		return false
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
 }

@@ -1,8 +1,16 @@
 package authserver
 
-import "testing"
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
 
-func TestMatchAuthorizeRedirect(t *testing.T) {
+	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/db/dbtest"
+)
+
+func TestMatchRedirectURI(t *testing.T) {
 	registered := []string{
 		"https://app.example.com/cb",
 		"https://app.example.com/cb?tenant=1",
@@ -48,6 +56,14 @@ func TestMatchAuthorizeRedirect(t *testing.T) {
 		{"loopback fragment", "http://127.0.0.1:51234/callback#x", false},
 		{"loopback leading-zero port", "http://127.0.0.1:08080/callback", false},
 		{"loopback huge port", "http://127.0.0.1:999999/callback", false},
+		{"loopback port 99999 (issue #9)", "http://127.0.0.1:99999/callback", false},
+		{"loopback port 65536", "http://[::1]:65536/callback", false},
+		{"loopback port 0", "http://127.0.0.1:0/callback", false},
+		{"loopback port 00", "http://127.0.0.1:00/callback", false},
+		{"loopback empty port", "http://127.0.0.1:/callback", false},
+		{"loopback signed port", "http://127.0.0.1:+80/callback", false},
+		{"loopback port 65535", "http://127.0.0.1:65535/callback", true},
+		{"loopback port 1", "http://[::1]:1/callback", true},
 		{"other loopback address", "http://127.0.0.2:8080/callback", false},
 		{"loopback empty query", "http://127.0.0.1:1/callback?", false},
 		{"localhost exact", "http://localhost:9000/cb", true},
@@ -57,13 +73,45 @@ func TestMatchAuthorizeRedirect(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := matchAuthorizeRedirect(registered, tc.requested)
-			if ok != tc.want {
-				t.Fatalf("matchAuthorizeRedirect(%q) = %v, want %v", tc.requested, ok, tc.want)
+			if ok := MatchRedirectURI(registered, tc.requested); ok != tc.want {
+				t.Fatalf("MatchRedirectURI(%q) = %v, want %v", tc.requested, ok, tc.want)
 			}
-			if ok && got != tc.requested {
-				t.Fatalf("redirect target %q, want the requested %q", got, tc.requested)
+			// The go-oauth2 manager's validator and the client's own
+			// check are the same matcher.
+			if err := exactURIValidator(strings.Join(registered, "\n"), tc.requested); (err == nil) != tc.want {
+				t.Fatalf("exactURIValidator(%q) = %v, want ok=%v", tc.requested, err, tc.want)
+			}
+			if ok := (&Client{RedirectURIs: registered}).RedirectURIAllowed(tc.requested); ok != tc.want {
+				t.Fatalf("RedirectURIAllowed(%q) = %v, want %v", tc.requested, ok, tc.want)
 			}
 		})
 	}
+}
+
+// Issue #9 item 7: a loopback redirect URI with a port outside 1–65535 was
+// accepted by both matchers (99999 by the authorization endpoint's, any
+// five digits by the library's). Over HTTP and through the library path, a
+// native client's out-of-range port is refused; the highest real port works.
+func TestLoopbackRedirectPortRange(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, nil)
+		native, _ := h.client(ClientSpec{Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}, Scopes: []string{"test:read"}})
+		cookie := h.browserSession(h.alice, native, "test:read")
+		_, ch := pkce()
+		for _, uri := range []string{"http://127.0.0.1:99999/cb", "http://127.0.0.1:65536/cb", "http://127.0.0.1:0/cb"} {
+			r := h.authorize(url.Values{"response_type": {"code"}, "client_id": {native.ID}, "redirect_uri": {uri},
+				"scope": {"test:read"}, "code_challenge": {ch}, "code_challenge_method": {"S256"}}, cookie)
+			if r.Status != http.StatusBadRequest || r.Header.Get("Location") != "" {
+				t.Errorf("authorize with redirect_uri %q: status %d, Location %q", uri, r.Status, r.Header.Get("Location"))
+			}
+			if _, err := h.mintCode(codeReq{client: native, scope: "test:read", redirectURI: uri, challenge: ch}); err == nil {
+				t.Errorf("code issued for redirect_uri %q", uri)
+			}
+		}
+		r := h.authorize(url.Values{"response_type": {"code"}, "client_id": {native.ID}, "redirect_uri": {"http://127.0.0.1:65535/cb"},
+			"scope": {"test:read"}, "code_challenge": {ch}, "code_challenge_method": {"S256"}}, cookie)
+		if loc := r.Header.Get("Location"); r.Status != http.StatusSeeOther && r.Status != http.StatusFound || len(loc) < 26 || loc[:26] != "http://127.0.0.1:65535/cb?" {
+			t.Errorf("authorize with port 65535: status %d, Location %q", r.Status, loc)
+		}
+	})
 }

@@ -46,7 +46,12 @@ func TestChecklist_RedirectURIExactMatchLoopbackPortOnly(t *testing.T) {
 		{"http://127.0.0.1:49152/native#f", false},
 		{"http://127.0.0.1:abc/native", false},
 		{"http://[::1]:1/v6", true},
-		{"http://localhost:5000/l", true},
+		{"http://localhost/l", true},
+		// RFC 8252 §7.3 grants the any-port exception to loopback IP
+		// literals; localhost is NOT RECOMMENDED (§8.3) and matched exactly.
+		{"http://localhost:5000/l", false},
+		{"http://127.0.0.1:99999/native", false},
+		{"http://127.0.0.1:65535/native", true},
 		{"http://127.0.0.1:5000/l", false},
 		{"com.example.app:/cb", true},
 		{"com.example.app:/cb2", false},

@@ -103,53 +103,6 @@ func dummySecretCheck(secret string) {
 	subtle.ConstantTimeCompare(got[:], zero[:])
 }
 
-// MatchRedirectURI reports whether requested equals one of registered by
-// exact string comparison (RFC 9700 §2.1, §4.1.3). The only exception is the
-// port of an http loopback URI (127.0.0.1, [::1], localhost): native apps
-// listen on an ephemeral port, so RFC 8252 §7.3 says any port must be
-// accepted; scheme, host, path and query must still match exactly.
-func MatchRedirectURI(registered []string, requested string) bool {
-	if requested == "" {
-		return false
-	}
-	for _, r := range registered {
-		if r == requested {
-			return true
-		}
-	}
-	req, err := url.Parse(requested)
-	if err != nil || req.Scheme != "http" || !isLoopbackHost(req.Hostname()) ||
-		req.User != nil || req.Fragment != "" || req.Opaque != "" {
-		return false
-	}
-	for _, r := range registered {
-		reg, err := url.Parse(r)
-		if err != nil || reg.Scheme != "http" || !isLoopbackHost(reg.Hostname()) {
-			continue
-		}
-		if reg.Hostname() == req.Hostname() && reg.EscapedPath() == req.EscapedPath() &&
-			reg.RawQuery == req.RawQuery && validPort(req.Port()) {
-			return true
-		}
-	}
-	return false
-}
-
-func validPort(p string) bool {
-	if p == "" {
-		return true
-	}
-	if len(p) > 5 {
-		return false
-	}
-	for _, c := range p {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 func isLoopbackHost(h string) bool {
 	if h == "localhost" {
 		return true

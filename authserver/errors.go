@@ -8,18 +8,21 @@ import (
 	"strconv"
 
 	oerrors "github.com/go-oauth2/oauth2/v4/errors"
+
+	"github.com/authgate/authgate/internal/db"
 )
 
 // RFC 6749 §5.2 (and RFC 7009 §2.2.1) error codes.
 const (
-	codeInvalidRequest       = "invalid_request"
-	codeInvalidClient        = "invalid_client"
-	codeInvalidGrant         = "invalid_grant"
-	codeUnauthorizedClient   = "unauthorized_client"
-	codeUnsupportedGrantType = "unsupported_grant_type"
-	codeInvalidScope         = "invalid_scope"
-	codeServerError          = "server_error"
-	codeUnsupportedTokenType = "unsupported_token_type"
+	codeInvalidRequest         = "invalid_request"
+	codeInvalidClient          = "invalid_client"
+	codeInvalidGrant           = "invalid_grant"
+	codeUnauthorizedClient     = "unauthorized_client"
+	codeUnsupportedGrantType   = "unsupported_grant_type"
+	codeInvalidScope           = "invalid_scope"
+	codeServerError            = "server_error"
+	codeTemporarilyUnavailable = "temporarily_unavailable"
+	codeUnsupportedTokenType   = "unsupported_token_type"
 	// RFC 9449 §12.2: a DPoP proof that is missing, malformed or fails a
 	// check of §4.3; status 400 like the other §5.2 errors.
 	codeInvalidDPoPProof = "invalid_dpop_proof"
@@ -52,7 +55,7 @@ func statusFor(code string) int {
 		return http.StatusUnauthorized
 	case codeServerError:
 		return http.StatusInternalServerError
-	case "temporarily_unavailable":
+	case codeTemporarilyUnavailable:
 		return http.StatusServiceUnavailable
 	case "access_denied":
 		return http.StatusForbidden
@@ -68,6 +71,7 @@ var (
 	errClientAuthFailed = oerr(codeInvalidClient, "client authentication failed")
 	errGrantInvalid     = oerr(codeInvalidGrant, "the authorization grant or refresh token is invalid, expired or revoked, or was issued to another client")
 	errServer           = oerr(codeServerError, "the authorization server could not process the request")
+	errUnavailable      = oerr(codeTemporarilyUnavailable, "the database is unavailable; retry after "+strconv.Itoa(db.RetryAfterSeconds)+"s")
 
 	errInvalidRedirectURI = oerrors.ErrInvalidRedirectURI
 )
@@ -99,6 +103,14 @@ func classify(err error, log *slog.Logger) *oauthError {
 	}
 	if _, ok := oerrors.Descriptions[err]; ok {
 		return oerr(err.Error(), shortDescriptions[err.Error()])
+	}
+	if db.Unavailable(err) {
+		// The database is unreachable: the client should retry, not give
+		// up (RFC 6749 §5.2 temporarily_unavailable, 503 + Retry-After).
+		if log != nil {
+			log.Warn("oauth request failed: database unavailable", "error", err)
+		}
+		return errUnavailable
 	}
 	if log != nil {
 		log.Error("oauth request failed", "error", err)
@@ -148,6 +160,9 @@ func (s *Server) responseErrorHandler(re *oerrors.Response) {
 		}
 	}
 	re.ErrorCode = 0
+	if re.StatusCode == http.StatusServiceUnavailable {
+		re.SetHeader("Retry-After", strconv.Itoa(db.RetryAfterSeconds))
+	}
 	if re.StatusCode == http.StatusUnauthorized {
 		re.SetHeader("WWW-Authenticate", `Basic realm="authgate", charset="UTF-8"`)
 	}
@@ -157,8 +172,11 @@ func (s *Server) responseErrorHandler(re *oerrors.Response) {
 // library (revocation, introspection, and checks before it is called).
 func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 	h := w.Header()
-	if e.Status() == http.StatusUnauthorized {
+	switch e.Status() {
+	case http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", `Basic realm="authgate", charset="UTF-8"`)
+	case http.StatusServiceUnavailable:
+		h.Set("Retry-After", strconv.Itoa(db.RetryAfterSeconds))
 	}
 	if e.retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(e.retryAfter))

@@ -88,9 +88,10 @@ func (s *Server) refresh(ctx context.Context, tgr *oauth2.TokenGenerateRequest) 
 			}
 		}
 		// RFC 6749 §6: the new scope must not include any scope not
-		// originally granted; a client's scopes removed since then are
-		// dropped too.
-		ceiling := scopesOf(row.Scope).Intersect(c.AllowedScopes())
+		// originally granted; a client's scopes removed since then, and
+		// scopes the registry no longer knows, are dropped too (as
+		// requestedScope refuses them on a new grant).
+		ceiling := s.knownScopes(scopesOf(row.Scope).Intersect(c.AllowedScopes()))
 		scope := ceiling
 		if !requested.Empty() {
 			if !requested.SubsetOf(ceiling) {
@@ -170,4 +171,24 @@ func scopesOf(stored string) scopes.Set {
 		return scopes.Set{}
 	}
 	return set
+}
+
+// knownScopes returns set without the scopes the registry does not know
+// (any more): a resource server that was unregistered takes its scopes
+// out of every token refreshed afterwards.
+func (s *Server) knownScopes(set scopes.Set) scopes.Set {
+	if s.scopes == nil {
+		return set
+	}
+	var known []string
+	for _, sc := range set.Items() {
+		if s.scopes.HasScope(sc) {
+			known = append(known, sc)
+		}
+	}
+	out, err := scopes.NewSet(known...)
+	if err != nil {
+		return scopes.Set{} // unreachable: the items came from a valid set
+	}
+	return out
 }

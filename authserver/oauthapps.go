@@ -31,11 +31,11 @@ const (
 func (s *Server) MountOAuthApps(r gin.IRouter, guard *resources.Guard) {
 	res := api.Builtin()[api.PolicyOAuthApp]
 	h := &appHandlers{s: s}
-	list := r.Group(PathOAuthApps, guard.Protect(res), adminOnly)
+	list := r.Group(PathOAuthApps, guard.Protect(res), api.SameSiteWrites, adminOnly)
 	list.GET("", h.list)
 	list.HEAD("", h.list)
 	list.POST("", h.create)
-	item := r.Group(pathOAuthApp, guard.Protect(res), adminOnly)
+	item := r.Group(pathOAuthApp, guard.Protect(res), api.SameSiteWrites, adminOnly)
 	item.GET("", h.get)
 	item.HEAD("", h.get)
 	item.PUT("", h.update)

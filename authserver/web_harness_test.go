@@ -143,7 +143,7 @@ func newWebHarnessWith(t *testing.T, tune func(*WebConfig, *WebDeps)) *webHarnes
 	mgr.MapTokenStorage(codes)
 	mgr.MapClientStorage(oauthClients(clients))
 	mgr.SetValidateURIHandler(func(domain, uri string) error {
-		if _, ok := matchAuthorizeRedirect(strings.Split(domain, "\n"), uri); !ok {
+		if !MatchRedirectURI(strings.Split(domain, "\n"), uri) {
 			return errors.New("redirect mismatch")
 		}
 		return nil

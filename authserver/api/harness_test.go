@@ -203,6 +203,7 @@ type req struct {
 	json                string
 	cookie              *http.Cookie
 	csrf                string
+	header              http.Header
 }
 
 type resp struct {
@@ -234,6 +235,9 @@ func (h *harness) do(r req) resp {
 	}
 	if r.csrf != "" {
 		hr.Header.Set(resources.CSRFHeader, r.csrf)
+	}
+	for k, vs := range r.header {
+		hr.Header[k] = vs
 	}
 	w := httptest.NewRecorder()
 	h.router.ServeHTTP(w, hr)

@@ -128,11 +128,11 @@ func Mount(r gin.IRouter, d Deps) error {
 	tok := protect(PolicyAPIToken)
 	tokens := PathUsers + ":username/api-tokens/"
 	get(tokens, tok, h.listTokens)
-	r.POST(tokens, tok, h.createToken)
+	r.POST(tokens, tok, SameSiteWrites, h.createToken)
 	get(tokens+":id/", tok, h.getToken)
-	r.PUT(tokens+":id/", tok, h.updateToken)
-	r.DELETE(tokens+":id/", tok, h.deleteToken)
-	r.POST(PathAPITokensInvalidate, tok, h.invalidateTokens)
+	r.PUT(tokens+":id/", tok, SameSiteWrites, h.updateToken)
+	r.DELETE(tokens+":id/", tok, SameSiteWrites, h.deleteToken)
+	r.POST(PathAPITokensInvalidate, tok, SameSiteWrites, h.invalidateTokens)
 
 	// No Guard: possession of the credential is the proof.
 	r.POST(PathCredentialsRevoke, h.revokeCredentials)
@@ -140,8 +140,8 @@ func Mount(r gin.IRouter, d Deps) error {
 	res := protect(PolicyResource)
 	get(PathResources, res, h.listResources)
 	get(PathResources+":policy_id/", res, h.getResource)
-	r.PUT(PathResources+":policy_id/", res, h.putResource)
-	r.DELETE(PathResources+":policy_id/", res, h.deleteResource)
+	r.PUT(PathResources+":policy_id/", res, SameSiteWrites, h.putResource)
+	r.DELETE(PathResources+":policy_id/", res, SameSiteWrites, h.deleteResource)
 	return nil
 }
 

@@ -170,7 +170,8 @@ func (a *App) buildRouter(ctx context.Context) error {
 		return fmt.Errorf("trusted proxies: %w", err)
 	}
 	m := newHTTPMetrics(a.Metrics)
-	r.Use(recoverer(a.Logger), requestLogger(a.Logger), m.middleware(), limitBody(a.Config.Server.MaxBodyBytes))
+	r.Use(recoverer(a.Logger), requestLogger(a.Logger), m.middleware(), limitBody(a.Config.Server.MaxBodyBytes),
+		databaseUnavailable(a.DB.PingContext))
 
 	r.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok"})

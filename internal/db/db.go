@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -235,14 +236,50 @@ func UniqueConstraint(err error) string {
 // IsNoRows reports whether err is sql.ErrNoRows.
 func IsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
-// Redact hides the password of a database URL for logs and messages.
+// Redact hides the password of a database URL for logs and messages. A URL
+// that does not parse still has everything between "://" and the last "@"
+// replaced, and a key=value DSN its password value: an error message must
+// not carry the password because the DSN was malformed. See
+// docs/faults-and-fuzzing.md, "Redacting DSNs".
 func Redact(dsn string) string {
 	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
+	if err != nil {
+		return redactUnparsed(dsn)
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), redacted)
+		}
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", redacted)
+		u.RawQuery = q.Encode()
+	}
+	if u.Scheme == "" && u.User == nil && u.Host == "" {
+		return redactKeyValue(dsn) // "host=… password=…" (lib/pq's other form)
 	}
 	return u.String()
+}
+
+const redacted = "xxxxx"
+
+// redactUnparsed replaces the userinfo of a URL url.Parse refused.
+func redactUnparsed(dsn string) string {
+	i := strings.Index(dsn, "://")
+	if i < 0 {
+		return redactKeyValue(dsn)
+	}
+	rest := dsn[i+3:]
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return redactKeyValue(dsn)
+	}
+	return dsn[:i+3] + redacted + rest[at:]
+}
+
+var keyValuePassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)`)
+
+// redactKeyValue hides password=VALUE (quoted or not) in a key=value DSN.
+func redactKeyValue(dsn string) string {
+	return keyValuePassword.ReplaceAllString(dsn, "${1}"+redacted)
 }

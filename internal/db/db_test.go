@@ -39,6 +39,30 @@ func TestRedact(t *testing.T) {
 	}
 }
 
+// Issue #9 item 7: a DSN url.Parse refuses (here a '%' that is no escape)
+// came back unchanged, password included.
+func TestRedactUnparsableAndKeyValue(t *testing.T) {
+	cases := []struct{ dsn, secret, keep string }{
+		{"postgres://alice:pa%ss@127.0.0.1:5432/db", "pa%ss", "127.0.0.1:5432/db"},
+		{"postgres://alice:s3cr@t%zz@db.example:5432/x", "s3cr@t", "@db.example:5432/x"},
+		{"postgres://alice:s3cret@[::1:5432/db", "s3cret", "/db"},
+		{"postgres://db.example/x?sslmode=disable&password=s3cret", "s3cret", "sslmode=disable"},
+		{"host=db.example user=alice password=s3cret dbname=x", "s3cret", "dbname=x"},
+		{"host=db.example password='s3 cr\\'et' dbname=x", "s3 cr", "dbname=x"},
+	}
+	for _, tc := range cases {
+		got := db.Redact(tc.dsn)
+		if strings.Contains(got, tc.secret) || !strings.Contains(got, tc.keep) {
+			t.Errorf("Redact(%q) = %q: want %q hidden and %q kept", tc.dsn, got, tc.secret, tc.keep)
+		}
+	}
+	for _, plain := range []string{"/var/lib/authgate.db", "sqlite:/tmp/a.db", "postgres://alice@db.example/x"} {
+		if got := db.Redact(plain); got != plain {
+			t.Errorf("Redact(%q) = %q, want it unchanged", plain, got)
+		}
+	}
+}
+
 func TestOpenEmptyDSN(t *testing.T) {
 	if _, err := db.Open(context.Background(), " "); err == nil {
 		t.Fatal("Open(\" \") succeeded")
