@@ -38,7 +38,7 @@ var inactive = map[string]any{"active": false}
 //   - refresh tokens, only to the client they were issued to (§4: the server
 //     may limit what a caller learns);
 //   - API tokens, with token_type "api_token", username, exp and the policy
-//     (DESIGN §4, beyond RFC 7662).
+//     (docs/architecture.md, "The OAuth2 server", beyond RFC 7662).
 //
 // Everything else — unknown, malformed, expired, revoked, consumed, codes —
 // is {"active": false} with 200 (§2.2).
@@ -158,7 +158,8 @@ func (s *Server) introspectAPIToken(ctx context.Context, raw string) (map[string
 	// The policy goes out as the manager compiled it. A stored policy that
 	// cannot be read must not reach a remote resource server as {} (full
 	// access): it is reported as a policy that blocks everything, the same
-	// fail-closed decision authgate's own middleware makes (DESIGN §6).
+	// fail-closed decision authgate's own middleware makes
+	// (docs/api-tokens.md, "Deliberate differences").
 	pol := a.Policy.JSON()
 	if pol == nil {
 		pol = denyAllPolicy

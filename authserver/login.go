@@ -70,7 +70,8 @@ func (w *Web) loginCSRFValid(c *gin.Context) bool {
 }
 
 // loginLimiter is a token bucket per (client IP, username) that counts
-// failed sign-ins (DESIGN §8; OWASP Authentication Cheat Sheet: throttle per
+// failed sign-ins (docs/architecture.md, "Operations"; OWASP Authentication
+// Cheat Sheet: throttle per
 // account and source). Idle buckets that have refilled are forgotten, so
 // memory stays bounded by the number of clients currently failing.
 type loginLimiter struct {

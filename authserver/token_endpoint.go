@@ -12,7 +12,8 @@ import (
 const redirectOmitted = "urn:authgate:redirect-uri-omitted"
 
 // maxFormBytes bounds an OAuth endpoint's form body; go-oauth2 parses with
-// FormValue and would accept a multipart body of any size (audit §13).
+// FormValue and would accept a multipart body of any size
+// (docs/go-oauth2.md, "Driving it from gin").
 const maxFormBytes = 64 << 10
 
 // parseOAuthForm applies the request rules shared by the token, revocation
@@ -21,8 +22,10 @@ const maxFormBytes = 64 << 10
 //   - POST with Content-Type application/x-www-form-urlencoded (RFC 6749
 //     §3.2, RFC 7009 §2.1, RFC 7662 §2.1);
 //   - nothing in the query string: client secrets and tokens never travel
-//     in URLs (RFC 6749 §2.3.1, OAuth 2.1; audit row 11);
-//   - no parameter more than once (RFC 6749 §3.1, §3.2; audit row 11).
+//     in URLs (RFC 6749 §2.3.1, OAuth 2.1;
+//     docs/go-oauth2.md, "Findings and their tests", finding 11);
+//   - no parameter more than once (RFC 6749 §3.1, §3.2;
+//     docs/go-oauth2.md, "Findings and their tests", finding 11).
 //
 // Afterwards r.Form holds the body parameters only.
 func parseOAuthForm(w http.ResponseWriter, r *http.Request) *oauthError {
@@ -67,7 +70,8 @@ func (s *Server) handleToken(c *gin.Context) {
 		return
 	case GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials:
 	default:
-		// password and implicit are not served (RFC 9700 §2.4; audit row 9).
+		// password and implicit are not served (RFC 9700 §2.4;
+		// docs/go-oauth2.md, "Findings and their tests", finding 9).
 		writeOAuthError(w, oerr(codeUnsupportedGrantType, "the grant type is not supported"))
 		return
 	}

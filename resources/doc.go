@@ -7,7 +7,7 @@
 // by "<scope name>:<action>" scopes, API tokens by their policy. Every
 // failure is rendered by Fail as Djblets' error envelope
 // {"stat":"fail","err":{"code","msg","type"}} with the HTTP status of
-// spec/djblets-tokens.md §8 and, on 401s, WWW-Authenticate challenges for
+// docs/api-tokens.md, "Errors and codes" and, on 401s, WWW-Authenticate challenges for
 // the schemes the Guard accepts.
 //
 // The effective method is always the request's real HTTP method. Djblets'

@@ -10,7 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// Djblets' error codes (spec/djblets-tokens.md §8), plus Review Board's 228.
+// Djblets' error codes (docs/api-tokens.md, "Errors and codes"), plus Review Board's 228.
 const (
 	CodeNoError               = 0
 	CodeServiceNotConfigured  = 1
@@ -83,7 +83,7 @@ func newError(code, status int, typ, msg string) *APIError {
 	return &APIError{Code: code, HTTPStatus: status, Type: typ, Msg: msg}
 }
 
-// The errors of spec/djblets-tokens.md §8, each a fresh value with the
+// The errors of docs/api-tokens.md, "Errors and codes", each a fresh value with the
 // default message.
 
 // ServiceNotConfigured is code 1, HTTP 503.
@@ -149,7 +149,8 @@ func OAuthAccessDenied() *APIError {
 }
 
 // RateLimitExceeded is code 114, HTTP 429, with Retry-After (whole seconds,
-// rounded up, at least 1) and X-RateLimit-Limit (Djblets §7.1 step 3).
+// rounded up, at least 1) and X-RateLimit-Limit (Djblets; see
+// docs/api-tokens.md, "Authentication", step 3).
 func RateLimitExceeded(retryAfter time.Duration, limit int) *APIError {
 	secs := int64((retryAfter + time.Second - 1) / time.Second)
 	if secs < 1 {
@@ -177,7 +178,7 @@ func ServerError() *APIError {
 // of the Guard that protected the request.
 const challengesKey = "authgate.resources.challenges"
 
-// defaultChallenges are used on a 401 rendered outside any Guard: DESIGN §7
+// defaultChallenges are used on a 401 rendered outside any Guard: docs/architecture.md, "Errors"
 // says 401s advertise the Bearer and token schemes.
 var defaultChallenges = []string{`Bearer realm="authgate"`, `token realm="authgate"`}
 

@@ -20,7 +20,8 @@ import (
 	"github.com/authgate/authgate/tokens"
 )
 
-// DeprecatedTokenHeader and DeprecatedTokenMessage: Djblets §7.3 "On
+// DeprecatedTokenHeader and DeprecatedTokenMessage: Djblets (see
+// docs/api-tokens.md, "Authentication") "On
 // success" step 3, sent when an API token uses a deprecated generator.
 const (
 	DeprecatedTokenHeader  = "X-API-Token-Deprecated"
@@ -28,7 +29,7 @@ const (
 )
 
 // CSRFHeader and CSRFFormField carry a session's CSRF token on unsafe
-// requests (CONTRACTS.md).
+// requests (docs/architecture.md, "Browser sessions").
 const (
 	CSRFHeader    = "X-CSRF-Token"
 	CSRFFormField = "csrf_token"
@@ -64,7 +65,8 @@ type GuardConfig struct {
 	// 9068 §4: a resource server checks that the token is meant for it).
 	Audience string
 	// Limiter, when set, rate-limits requests per caller after
-	// authentication (Djblets §7.1 step 3): 114 RATE_LIMIT_EXCEEDED, HTTP
+	// authentication (Djblets; see docs/api-tokens.md, "Authentication", step 3):
+	// 114 RATE_LIMIT_EXCEEDED, HTTP
 	// 429, with Retry-After and X-RateLimit-Limit. See WindowLimiter.
 	Limiter Limiter
 	// Logger receives one line per refused request (never a credential);
@@ -286,7 +288,7 @@ func (g *Guard) rateLimit(c *gin.Context, p *Principal) *APIError {
 func (pr *protected) authorize(p *Principal, method, objectID string) *APIError {
 	switch p.Method {
 	case MethodOAuth2:
-		// Djblets §6.2 steps 4–5: access flag, then the scope.
+		// Djblets (see docs/api-tokens.md, "OAuth2 scopes", steps 4–5): access flag, then the scope.
 		if !pr.oauth2 {
 			return oauthAccessDenied
 		}
@@ -303,7 +305,7 @@ func (pr *protected) authorize(p *Principal, method, objectID string) *APIError 
 			return pr.missing[scheme][i]
 		}
 	case MethodAPIToken:
-		// Djblets §5.1 steps 3–6: access flag, then the policy.
+		// Djblets (see docs/api-tokens.md, "Policy decisions", steps 3–6): access flag, then the policy.
 		if !pr.apiTokens {
 			return permissionDenied
 		}
@@ -324,7 +326,7 @@ var (
 // authenticate finds the request's credential. It returns (nil, nil) for
 // an anonymous request, and an *APIError when a credential is present but
 // malformed or wrong: a bad credential is never treated as anonymous
-// (spec §10 defect 5).
+// (docs/api-tokens.md, "Deliberate differences").
 func (g *Guard) authenticate(c *gin.Context) (*Principal, *APIError) {
 	hs := c.Request.Header.Values("Authorization")
 	switch len(hs) {
@@ -458,7 +460,8 @@ func (g *Guard) schemeList() string {
 	return strings.Join(names, ", ")
 }
 
-// apiToken authenticates "Authorization: token <t>" (Djblets §7.3).
+// apiToken authenticates "Authorization: token <t>" (Djblets; see
+// docs/api-tokens.md, "Authentication").
 func (g *Guard) apiToken(c *gin.Context, raw string) (*Principal, *APIError) {
 	a, err := g.cfg.Tokens.Authenticate(c.Request.Context(), raw)
 	if err != nil {
@@ -470,7 +473,8 @@ func (g *Guard) apiToken(c *gin.Context, raw string) (*Principal, *APIError) {
 		e := LoginFailed()
 		switch {
 		case ae.Message != "":
-			// Djblets §7.3: "This API token became invalid on <D>: <reason>"
+			// Djblets (see docs/api-tokens.md, "Authentication"): "This API token became
+			// invalid on <D>: <reason>"
 			// and the like; the manager guarantees it holds no secret.
 			e = e.WithMessage(ae.Message)
 		case errors.Is(ae.Kind, tokens.ErrMalformedToken):
@@ -558,7 +562,8 @@ func (g *Guard) oauthToken(c *gin.Context, raw, scheme string) (*Principal, *API
 			return nil, g.serverError(c, "bearer token validation failed", err)
 		}
 		g.refused(c, scheme, "invalid token")
-		// Djblets §6.2: a bad or expired token via Bearer is LOGIN_FAILED;
+		// Djblets (see docs/api-tokens.md, "OAuth2 scopes"): a bad or expired token
+		// via Bearer is LOGIN_FAILED;
 		// RFC 6750 §3.1: invalid_token.
 		return nil, g.schemeError(scheme,
 			LoginFailed().WithMessage("The OAuth2 access token is invalid, expired or revoked."),
@@ -629,7 +634,7 @@ func (g *Guard) fromSession(c *gin.Context) (*Principal, *APIError) {
 	u, csrf, ok, err := g.cfg.Sessions.ValidateSession(c.Request)
 	if err != nil {
 		g.refused(c, "session", "invalid session")
-		// Djblets §6.2: an expired session login is NOT_LOGGED_IN.
+		// Djblets (see docs/api-tokens.md, "OAuth2 scopes"): an expired session login is NOT_LOGGED_IN.
 		return nil, NotLoggedIn().WithMessage("Your session has expired or is no longer valid. Please log in again.")
 	}
 	if !ok {

@@ -12,10 +12,12 @@ type Resource struct {
 	// PolicyID keys the resource in API-token policies; default Name.
 	PolicyID string
 	// ScopeName is the name half of the resource's OAuth2 scopes; default
-	// the policy ID when API tokens are allowed, else Name (DESIGN §5).
+	// the policy ID when API tokens are allowed, else Name
+	// (docs/architecture.md, "Scopes and resources").
 	ScopeName string
 	// IDParam is the gin path parameter holding the object ID, compared as
-	// a raw string against policy object-ID sections (Djblets §4.1); empty
+	// a raw string against policy object-ID sections (Djblets; see
+	// docs/api-tokens.md, "Policy grammar"); empty
 	// for list and singleton resources.
 	IDParam string
 	// Methods and Description feed the scope registry (see Decl); the Guard

@@ -22,14 +22,15 @@ import (
 
 // Defaults for Options.
 const (
-	// DefaultMaxAttempts is Djblets' generate_token max_attempts (spec §3.1).
+	// DefaultMaxAttempts is Djblets' generate_token max_attempts
+	// (docs/api-tokens.md, "Manager operations").
 	DefaultMaxAttempts = 20
 	// lastUsedInterval: last_used is written at most this often per token.
 	lastUsedInterval = time.Minute
 )
 
 // DeprecatedHeaderValue is the X-API-Token-Deprecated header Djblets adds
-// when a deprecated token authenticates (spec §7.3).
+// when a deprecated token authenticates (docs/api-tokens.md, "Authentication").
 const DeprecatedHeaderValue = "This token uses a deprecated format. The token can still be used, but you should remove it and generate a new one to take advantage of security improvements."
 
 // Options configures a Manager. The zero value is usable.
@@ -43,7 +44,7 @@ type Options struct {
 	Length int
 	// DefaultGenerator is the generator for GenerateParams without one;
 	// default vendor_checksum. An unregistered ID is logged and replaced by
-	// vendor_checksum (Djblets §2.3).
+	// vendor_checksum (Djblets; see docs/api-tokens.md, "Generators").
 	DefaultGenerator string
 	// MaxAttempts bounds Generate's collision retries; default 20.
 	MaxAttempts int
@@ -52,7 +53,8 @@ type Options struct {
 	LegacySecret []byte
 	// DeprecatedGenerators lists generator IDs whose tokens are flagged
 	// deprecated. nil means {"legacy_sha1"}; an empty non-nil slice means
-	// none (Djblets cannot express that, spec §2.4 / §10 item 15).
+	// none (Djblets cannot express that, docs/api-tokens.md, "Generators";
+	// docs/api-tokens.md, "Deliberate differences").
 	DeprecatedGenerators []string
 	// Registry holds the generators; nil means DefaultRegistry(LegacySecret).
 	Registry *Registry
@@ -175,14 +177,14 @@ func NewManager(store Store, us users.Store, opts Options) *Manager {
 	if m.defaultGen == "" {
 		m.defaultGen = VendorChecksumID
 	} else if m.reg.Get(m.defaultGen) == nil {
-		// Djblets §2.3 get_default(): log and fall back.
+		// Djblets (see docs/api-tokens.md, "Generators") get_default(): log and fall back.
 		m.log.Error(fmt.Sprintf("Could not find the %s token generator in the registry. Using the %s token generator instead.",
 			m.defaultGen, VendorChecksumID))
 		m.defaultGen = VendorChecksumID
 	}
 	deprecated := opts.DeprecatedGenerators
 	if deprecated == nil {
-		deprecated = []string{LegacySHA1ID} // Djblets §2.4 default
+		deprecated = []string{LegacySHA1ID} // Djblets (see docs/api-tokens.md, "Generators") default
 	}
 	m.deprecated = make(map[string]bool, len(deprecated))
 	for _, id := range deprecated {
@@ -192,7 +194,8 @@ func NewManager(store Store, us users.Store, opts Options) *Manager {
 }
 
 // SetKnownPolicyIDs installs the registry hook used to reject unknown
-// resource policy IDs when a policy is written (Djblets §4.2 step 7.1).
+// resource policy IDs when a policy is written (Djblets; see
+// docs/api-tokens.md, "Policy validation", step 7.1).
 // nil checks structure only.
 func (m *Manager) SetKnownPolicyIDs(known func(id string) bool) {
 	if known == nil {
@@ -203,7 +206,9 @@ func (m *Manager) SetKnownPolicyIDs(known func(id string) bool) {
 }
 
 // SetNotifier connects the manager to the cross-instance invalidation bus
-// (DESIGN §3, §6): every change to a token (Update, Invalidate*, Delete)
+// (docs/architecture.md, "Storage and invalidation";
+// docs/api-tokens.md, "Deliberate differences"): every change to a token
+// (Update, Invalidate*, Delete)
 // announces "api_token:<id>" (or "user:<id>" / "api_token:*" for bulk
 // invalidation) in its transaction, and the authentication cache drops
 // what any instance announces, including "user:<id>" from package users.
@@ -266,7 +271,7 @@ func (m *Manager) Registry() *Registry { return m.reg }
 func (m *Manager) TokenType() string { return m.info.TokenType }
 
 // IsDeprecated reports whether t was made by a deprecated generator
-// (Djblets is_deprecated, spec §1).
+// (Djblets is_deprecated, docs/api-tokens.md, "The model").
 func (m *Manager) IsDeprecated(t *Token) bool { return m.deprecated[t.GeneratorID] }
 
 // ValidateFormat checks raw against every registered generator's format
@@ -280,7 +285,8 @@ func (m *Manager) ValidateFormat(raw string) (generatorID string, ok bool) {
 	return g.ID(), true
 }
 
-// digestOf is the stored form of a token: hex SHA-256 (DESIGN §3).
+// digestOf is the stored form of a token: hex SHA-256
+// (docs/architecture.md, "Storage and invalidation").
 func digestOf(raw string) string {
 	sum := sha256.Sum256([]byte(raw))
 	return hex.EncodeToString(sum[:])
@@ -292,7 +298,8 @@ func digestOf(raw string) string {
 // The policy is always validated (*policy.ValidationError). Each attempt
 // inserts in its own savepoint within one transaction, and only a collision
 // on the token digest is retried; after MaxAttempts collisions the error is
-// ErrTokenGeneration (Djblets §3.1, with DESIGN §6's fixes).
+// ErrTokenGeneration (Djblets (see docs/api-tokens.md, "Manager operations"),
+// with authgate's (docs/api-tokens.md, "Deliberate differences") fixes).
 func (m *Manager) Generate(ctx context.Context, p GenerateParams) (*Token, string, error) {
 	genID := p.GeneratorID
 	if genID == "" {
@@ -349,7 +356,7 @@ func (m *Manager) Generate(ctx context.Context, p GenerateParams) (*Token, strin
 			ev.Token = tok
 			return m.appendAudit(ctx, tx, &ev)
 		}
-		// Djblets §3.1 step 5.
+		// Djblets (see docs/api-tokens.md, "Manager operations").
 		m.log.Error(fmt.Sprintf("Unable to generate unique API token for %s after %d attempts.", owner.Username, m.maxAttempt))
 		return ErrTokenGeneration
 	})
@@ -366,7 +373,7 @@ func (m *Manager) Generate(ctx context.Context, p GenerateParams) (*Token, strin
 // ValidatePolicy checks a policy document exactly as Generate and Update
 // will (structure, and policy IDs when SetKnownPolicyIDs is set) and
 // returns its canonical JSON and any warnings, such as an allow-only
-// section that restricts nothing. Empty input and null mean {} (spec §1).
+// section that restricts nothing. Empty input and null mean {} (docs/api-tokens.md, "The model").
 // An invalid policy is a *policy.ValidationError.
 func (m *Manager) ValidatePolicy(raw json.RawMessage) (json.RawMessage, []policy.Warning, error) {
 	trimmed := bytes.TrimSpace(raw)
@@ -381,7 +388,8 @@ func (m *Manager) ValidatePolicy(raw json.RawMessage) (json.RawMessage, []policy
 	if k := m.knownIDs.Load(); k != nil {
 		known = *k
 	}
-	// DESIGN §6: every write validates (Djblets' manager never did, §10 item 10).
+	// docs/api-tokens.md, "Deliberate differences": every write validates
+	// (Djblets' manager never did, docs/api-tokens.md, "Deliberate differences").
 	warnings, err := policy.Validate(doc, known)
 	if err != nil {
 		return nil, nil, err
@@ -413,7 +421,9 @@ func normalizeExtraData(raw json.RawMessage) (json.RawMessage, error) {
 	return b.Bytes(), nil
 }
 
-// Authenticate checks a raw API token (Djblets §7.3, with DESIGN §6's
+// Authenticate checks a raw API token (Djblets (see
+// docs/api-tokens.md, "Authentication"), with authgate's
+// (docs/api-tokens.md, "Deliberate differences")
 // order): format and checksum first, so a malformed token costs no
 // database query; then a lookup by SHA-256 digest (compared in constant
 // time); then invalid, expired and inactive-owner checks, in Djblets'
@@ -439,7 +449,7 @@ func (m *Manager) Authenticate(ctx context.Context, raw string) (*Authenticated,
 	}
 	tok := l.Token
 	if !tok.Valid {
-		// Djblets §7.3: the invalid check precedes the expired check.
+		// Djblets (see docs/api-tokens.md, "Authentication"): the invalid check precedes the expired check.
 		when := tok.LastUpdated
 		if tok.InvalidDate != nil {
 			when = *tok.InvalidDate
@@ -491,7 +501,8 @@ func (m *Manager) lookup(ctx context.Context, digest string, now time.Time) (*Lo
 	return &Lookup{Token: tok, Digest: e.digest, Owner: e.owner}, e, nil
 }
 
-// invalidMessage is Djblets' message for an invalidated token (spec §7.3).
+// invalidMessage is Djblets' message for an invalidated token
+// (docs/api-tokens.md, "Authentication").
 // The date ends in "a.m."/"p.m." and the sentence adds its own period, so
 // "…10:45 a.m.." is correct.
 func invalidMessage(when time.Time, reason string) string {
@@ -501,13 +512,15 @@ func invalidMessage(when time.Time, reason string) string {
 	return "This API token became invalid on " + FormatDjangoDateTime(when) + ": " + reason
 }
 
-// expiredMessage is Djblets' message for an expired token (spec §7.3).
+// expiredMessage is Djblets' message for an expired token (docs/api-tokens.md, "Authentication").
 func expiredMessage(expires time.Time) string {
 	return "This API token expired on " + FormatDjangoDateTime(expires) + "."
 }
 
-// noteExpired records the expired event once per token (DESIGN §6; Djblets
-// fires it on every attempt, §10 item 16). Failures are logged: the
+// noteExpired records the expired event once per token
+// (docs/api-tokens.md, "Deliberate differences"; Djblets
+// fires it on every attempt, docs/api-tokens.md, "Deliberate differences").
+// Failures are logged: the
 // authentication answer does not depend on them.
 //
 // A cached row still says "not sent": it is dropped after the attempt, so
@@ -671,7 +684,7 @@ func (m *Manager) applyUpdate(old, t *Token, now time.Time) ([]string, error) {
 	case !old.Valid && t.Valid:
 		return nil, ErrCannotRevalidate
 	case !old.Valid:
-		// DESIGN §6: an invalid token keeps its first date and reason.
+		// docs/api-tokens.md, "Deliberate differences": an invalid token keeps its first date and reason.
 		if err := immutable("invalid_date", timePtrEqual(t.InvalidDate, old.InvalidDate)); err != nil {
 			return nil, err
 		}
@@ -718,11 +731,12 @@ func (m *Manager) applyUpdate(old, t *Token, now time.Time) ([]string, error) {
 	t.Expires = dbTimePtr(t.Expires)
 	if !timePtrEqual(t.Expires, old.Expires) {
 		// Review Board resets its expired-notification flag when expires
-		// changes (spec §8 PUT); the once-per-token event is re-armed too.
+		// changes (docs/api-tokens.md, "Errors and codes" PUT); the once-per-token event is re-armed too.
 		t.ExpiredEventSent = false
 		changed = append(changed, "expires")
 	}
-	// Djblets §1: last_updated is set on every save of an existing row.
+	// Djblets (see docs/api-tokens.md, "The model"): last_updated is set on every
+	// save of an existing row.
 	t.LastUpdated = now
 	slices.Sort(changed)
 	return changed, nil
@@ -737,7 +751,8 @@ func timePtrEqual(a, b *time.Time) bool {
 
 // Invalidate marks token id invalid with reason and returns it. A token
 // that is already invalid is returned unchanged, keeping its first date and
-// reason (DESIGN §6), and no event fires. ErrNotFound for an unknown ID.
+// reason (docs/api-tokens.md, "Deliberate differences"), and no event fires.
+// ErrNotFound for an unknown ID.
 func (m *Manager) Invalidate(ctx context.Context, id int64, reason string) (*Token, error) {
 	var tok *Token
 	_, err := m.invalidate(ctx, InvalidateScope{TokenID: id}, reason, func(tx StoreTx, done []*Token) error {
@@ -757,7 +772,8 @@ func (m *Manager) Invalidate(ctx context.Context, id int64, reason string) (*Tok
 
 // InvalidateUsers invalidates every still-valid token of the given users
 // and returns how many it invalidated. An empty list invalidates nothing
-// (DESIGN §6; Djblets treats it as "all users", spec §3.2).
+// (docs/api-tokens.md, "Deliberate differences"; Djblets treats it as "all
+// users", docs/api-tokens.md, "Manager operations").
 func (m *Manager) InvalidateUsers(ctx context.Context, userIDs []int64, reason string) (int, error) {
 	if len(userIDs) == 0 {
 		return 0, nil

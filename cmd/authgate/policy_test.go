@@ -118,7 +118,7 @@ func TestPolicyCheckCommand(t *testing.T) {
 }
 
 // TestPolicyCheckReviewBoardExamples runs Review Board's documented example
-// policies (spec §4.1 presets, §5.3 "review bot") through the CLI.
+// policies (docs/api-tokens.md, "Policy grammar" presets, §5.3 "review bot") through the CLI.
 func TestPolicyCheckReviewBoardExamples(t *testing.T) {
 	const reviewBot = `{"resources": {
   "*": {"allow": ["GET","HEAD","OPTIONS"], "block": ["*"]},

@@ -101,7 +101,7 @@ func (m *httpMetrics) middleware() gin.HandlerFunc {
 }
 
 // tokenEndpointPaths are the OAuth endpoints a client calls with its
-// credentials; they are rate-limited per client IP (DESIGN §8) so that
+// credentials; they are rate-limited per client IP (docs/architecture.md, "Operations") so that
 // secret guessing and token hammering are bounded.
 var tokenEndpointPaths = map[string]bool{"/oauth/token": true, "/oauth/revoke": true, "/oauth/introspect": true}
 
@@ -144,7 +144,7 @@ func tokenEndpointLimit(perMinute int) gin.HandlerFunc {
 }
 
 // authDecisions counts the resource middleware's outcomes by how the caller
-// authenticated (DESIGN §8: auth decisions by outcome).
+// authenticated (docs/architecture.md, "Operations": auth decisions by outcome).
 func authDecisions(reg prometheus.Registerer) func(resources.AuthMethod, string) {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "authgate_auth_decisions_total",

@@ -11,7 +11,8 @@ import (
 	"github.com/authgate/authgate/tokens/policy"
 )
 
-// refDecide is spec/djblets-tokens.md §5.1 step 4 and §5.2, transcribed
+// refDecide is docs/api-tokens.md, "Policy decisions", step 4;
+// docs/api-tokens.md, "Policy decisions", transcribed
 // literally over encoding/json's map[string]any. id nil is a null ID.
 // It returns whether the request is allowed and the deciding section.
 func refDecide(pol map[string]any, policyID, method string, id *string) (bool, string) {
