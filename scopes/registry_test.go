@@ -39,7 +39,8 @@ func TestRegistryDjbletsDictionary(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// docs/api-tokens.md, "OAuth2 scopes", "Expected dictionary for the test tree, exactly".
+	// Djblets' expected dictionary for this test tree, exactly
+	// (docs/api-tokens.md, "OAuth2 scopes").
 	want := map[string]string{
 		"root:read":          "Ability to perform HTTP GET on the root resource",
 		"parent:read":        "Ability to perform HTTP GET on the parent resource",
@@ -116,7 +117,7 @@ func TestRegistryRules(t *testing.T) {
 			want:  map[string]string{"people:destroy": "Ability to perform HTTP DELETE on the users resource"},
 		},
 		{
-			name:  "closed to API tokens: scope name falls back to the name (DESIGN §5)",
+			name:  "closed to API tokens: scope name falls back to the name",
 			decls: []scopes.Decl{{Name: "things", PolicyID: "thing", APITokenAccess: no(), Methods: []string{"GET"}}},
 			want:  map[string]string{"things:read": "Ability to perform HTTP GET on the things resource"},
 		},

@@ -136,7 +136,8 @@ func (s *methodSet) has(method string, bit uint16) bool {
 	return false
 }
 
-// check is Djblets' per-section precedence (§5.2 rule 2): named block,
+// check is Djblets' per-section precedence (rule 2 of
+// docs/api-tokens.md, "Policy decisions"): named block,
 // named allow, "*" block, "*" allow; otherwise undecided.
 func (s *section) check(method string, bit uint16) (Decision, bool) {
 	switch {
@@ -153,7 +154,7 @@ func (s *section) check(method string, bit uint16) (Decision, bool) {
 }
 
 // compileSection returns nil for a section Djblets skips: missing, null or
-// an empty object (§5.2).
+// an empty object (docs/api-tokens.md, "Policy decisions").
 func compileSection(n *node, name string) *section {
 	if n == nil || n.kind != kindObject || len(n.members) == 0 {
 		return nil

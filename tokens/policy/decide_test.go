@@ -82,7 +82,8 @@ func TestDecideDjbletsCases(t *testing.T) {
 	}
 }
 
-// reviewBotPolicy is the Review Board docs' "review bot" example (§5.3).
+// reviewBotPolicy is the Review Board docs' "review bot" example
+// (docs/api-tokens.md, "Policy decisions").
 const reviewBotPolicy = `{"resources": {
   "*": {"allow": ["GET","HEAD","OPTIONS"], "block": ["*"]},
   "review": {"*": {"allow": ["*"], "block": []}},
@@ -91,7 +92,8 @@ const reviewBotPolicy = `{"resources": {
   "review_general_comment": {"*": {"allow": ["*"], "block": []}}
 }}`
 
-// readOnlyPreset is Review Board's read-only UI preset (§4.1).
+// readOnlyPreset is Review Board's read-only UI preset
+// (docs/api-tokens.md, "Policy grammar").
 const readOnlyPreset = `{"resources":{"*":{"allow":["GET","HEAD","OPTIONS"],"block":["*"]}}}`
 
 func TestDecideReviewBoardPolicies(t *testing.T) {

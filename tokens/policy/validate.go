@@ -176,7 +176,7 @@ func warnings(res *node) []Warning {
 
 // sectionWarnings flags method entries that can never match a request:
 // non-strings, and names that are not upper case (Djblets compares methods
-// exactly and case-sensitively, §4.1).
+// exactly and case-sensitively, docs/api-tokens.md, "Policy grammar").
 func sectionWarnings(ws []Warning, sec *node, p string, tokens []string) []Warning {
 	if sec == nil {
 		return ws
