@@ -209,3 +209,47 @@ func TestWrapLongKeepsTitles(t *testing.T) {
 		t.Errorf("title split: %q", got)
 	}
 }
+
+// TestDocsNameRealTests: every test, fuzzer or benchmark a docs file names
+// (in backquotes) is declared in some _test.go file of the module, so a
+// decision table cannot point at a test that was renamed or never written.
+func TestDocsNameRealTests(t *testing.T) {
+	root := moduleRoot(t)
+	files, err := goFiles(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := map[string]bool{}
+	funcRe := regexp.MustCompile(`(?m)^func ((?:Test|Fuzz|Benchmark)\w+)\(`)
+	for _, path := range files {
+		if !strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range funcRe.FindAllSubmatch(src, -1) {
+			declared[string(m[1])] = true
+		}
+	}
+	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nameRe := regexp.MustCompile("`((?:Test|Fuzz|Benchmark)[A-Z]\\w*)")
+	named := 0
+	for _, doc := range docs {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range nameRe.FindAllSubmatch(text, -1) {
+			named++
+			if !declared[string(m[1])] {
+				t.Errorf("%s names %s, which no _test.go file declares", filepath.Base(doc), m[1])
+			}
+		}
+	}
+	t.Logf("%d docs files name %d tests", len(docs), named)
+}
