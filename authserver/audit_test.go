@@ -27,8 +27,8 @@ import (
 	"github.com/authgate/authgate/internal/db/dbtest"
 )
 
-// One test per row of the go-oauth2 audit's §11 table
-// (spec/go-oauth2-hardening.md). Each attacks the server over HTTP and fails
+// One test per row of the docs/go-oauth2.md, "Findings and their tests" table
+// (docs/go-oauth2.md). Each attacks the server over HTTP and fails
 // if the attack works.
 
 // Row 1 (critical): refresh grant without client authentication or binding.

@@ -10,7 +10,7 @@ import (
 	"github.com/authgate/authgate/internal/audit"
 )
 
-// Audit-log kinds the authorization server records (DESIGN §8: an
+// Audit-log kinds the authorization server records (docs/architecture.md, "Operations": an
 // append-only audit log of token and client events). Each is appended in
 // the transaction that makes the change it records, with the actor of
 // audit.WithActor (the admin on /api/oauth-apps/, the user on the account

@@ -77,7 +77,7 @@ func authzParams(r *http.Request) (url.Values, error) {
 }
 
 // authorize serves GET and POST /oauth/authorize. The request is validated
-// completely here, before go-oauth2 sees it (go-oauth2 audit §15 item 1);
+// completely here, before go-oauth2 sees it (docs/go-oauth2.md, "Hooks authgate replaces", item 1);
 // the library is only asked to issue the code.
 func (w *Web) authorize(c *gin.Context) {
 	params, err := authzParams(c.Request)
@@ -407,7 +407,8 @@ func (w *Web) issueCode(c *gin.Context, ar *authzRequest, cur *sessions.Current)
 		switch {
 		case errors.Is(err, oautherrors.ErrInvalidRequest):
 			// The manager refuses a PKCE challenge this client already used
-			// (security checklist: constant challenges protect nothing).
+			// (rule of docs/security.md, "RFC 9700 and OAuth 2.1 rules": constant
+			// challenges protect nothing).
 			code, desc = "invalid_request", "the code_challenge was used before; send a fresh one for every request"
 		case errors.Is(err, oautherrors.ErrInvalidScope):
 			code = "invalid_scope"

@@ -15,12 +15,14 @@ import (
 	"github.com/authgate/authgate/tokens"
 )
 
-// Tests for the items of spec/security-checklist.md §3a/§3b that the
+// Tests for the items of docs/security.md, "RFC 9700 and OAuth 2.1 rules";
+// docs/security.md, "Token formats" that the
 // authorization server core owns. (Browser rules — 303, anti-clickjacking,
 // no CORS on /oauth/authorize — are the web pages' tests; the closing note
 // maps every item to its test.)
 
-// Checklist: redirect URIs matched by exact string comparison; the only
+// Rule of docs/security.md, "RFC 9700 and OAuth 2.1 rules": redirect URIs
+// matched by exact string comparison; the only
 // exception is the loopback port (RFC 8252); http refused except loopback.
 func TestChecklist_RedirectURIExactMatchLoopbackPortOnly(t *testing.T) {
 	reg := []string{"https://app.example.com/cb", "http://127.0.0.1/native", "http://[::1]:8080/v6", "http://localhost/l", "com.example.app:/cb"}
@@ -86,7 +88,8 @@ func TestChecklist_RedirectURIExactMatchLoopbackPortOnly(t *testing.T) {
 	}
 }
 
-// Checklist: PKCE supported and enforced, S256 only by default, advertised,
+// Rule of docs/security.md, "RFC 9700 and OAuth 2.1 rules": PKCE supported and
+// enforced, S256 only by default, advertised,
 // verifier without challenge refused, constant challenges spotted.
 func TestChecklist_PKCE(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
@@ -132,7 +135,8 @@ func TestChecklist_PKCE(t *testing.T) {
 	})
 }
 
-// Checklist: authorization codes single-use and short-lived; a replay
+// Rule of docs/security.md, "RFC 9700 and OAuth 2.1 rules": authorization
+// codes single-use and short-lived; a replay
 // revokes (TestAudit07, TestAudit05_ConcurrentCodeRedemption); bound to the
 // client and redirect URI.
 func TestChecklist_CodesShortLivedAndBound(t *testing.T) {
@@ -160,7 +164,8 @@ func TestChecklist_CodesShortLivedAndBound(t *testing.T) {
 	})
 }
 
-// Checklist: refresh tokens rotated, reuse revokes the family (TestAudit07,
+// Rule of docs/security.md, "RFC 9700 and OAuth 2.1 rules": refresh tokens
+// rotated, reuse revokes the family (TestAudit07,
 // TestAudit05_ConcurrentRefresh), and they expire when unused (idle) and at
 // the family's absolute limit.
 func TestChecklist_RefreshIdleAndAbsoluteExpiry(t *testing.T) {
@@ -190,7 +195,8 @@ func TestChecklist_RefreshIdleAndAbsoluteExpiry(t *testing.T) {
 	})
 }
 
-// Checklist: restrict privileges — tokens are audience-restricted and the
+// Rule of docs/security.md, "RFC 9700 and OAuth 2.1 rules": restrict
+// privileges — tokens are audience-restricted and the
 // resource checks the scope for the method.
 func TestChecklist_AudienceAndScopeRestricted(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
@@ -224,7 +230,8 @@ func TestChecklist_AudienceAndScopeRestricted(t *testing.T) {
 	})
 }
 
-// Checklist: authenticate clients — client_secret_basic and
+// Rule of docs/security.md, "RFC 9700 and OAuth 2.1 rules": authenticate
+// clients — client_secret_basic and
 // client_secret_post both work (OAuth 2.1 requires the body method too).
 func TestChecklist_ClientAuthBasicAndPost(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
@@ -239,7 +246,8 @@ func TestChecklist_ClientAuthBasicAndPost(t *testing.T) {
 	})
 }
 
-// Checklist: publish RFC 8414 metadata; return iss in authorization
+// Rule of docs/security.md, "RFC 9700 and OAuth 2.1 rules": publish RFC 8414
+// metadata; return iss in authorization
 // responses (RFC 9207).
 func TestChecklist_MetadataAndIssuer(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
@@ -268,7 +276,8 @@ func TestChecklist_MetadataAndIssuer(t *testing.T) {
 	})
 }
 
-// Checklist (RFC 9700 §4.15): clients cannot choose a client_id that could
+// Rule of docs/security.md, "RFC 9700 and OAuth 2.1 rules" (RFC 9700 §4.15):
+// clients cannot choose a client_id that could
 // be confused with an end user: IDs are generated, never numeric, and a
 // client_credentials token's subject resolves to no user.
 func TestChecklist_ServerChosenClientIDs(t *testing.T) {
@@ -292,7 +301,8 @@ func TestChecklist_ServerChosenClientIDs(t *testing.T) {
 	})
 }
 
-// Checklist: CORS on token, metadata and JWKS but never on the
+// Rule of docs/security.md, "RFC 9700 and OAuth 2.1 rules": CORS on token,
+// metadata and JWKS but never on the
 // authorization endpoint.
 func TestChecklist_CORS(t *testing.T) {
 	h := newHarness(t, dbtest.Open(t), nil)
@@ -311,7 +321,8 @@ func TestChecklist_CORS(t *testing.T) {
 	}
 }
 
-// Checklist §3a token entropy and §3b token format: 256-bit crypto/rand
+// docs/security.md, "RFC 9700 and OAuth 2.1 rules" token entropy and
+// docs/security.md, "Token formats" token format: 256-bit crypto/rand
 // values with a type prefix and a CRC-32 checksum, all distinct.
 func TestChecklist_TokenEntropyAndFormat(t *testing.T) {
 	re := regexp.MustCompile(`^(agac|agrt|agat|agcs)_[0-9A-Za-z]{49}$`)
@@ -346,7 +357,8 @@ func TestChecklist_TokenEntropyAndFormat(t *testing.T) {
 	}
 }
 
-// Checklist: TLS end to end — the issuer must be https except on loopback.
+// Rule of docs/security.md, "RFC 9700 and OAuth 2.1 rules": TLS end to end —
+// the issuer must be https except on loopback.
 func TestChecklist_IssuerRequiresHTTPS(t *testing.T) {
 	for _, tc := range []struct {
 		iss string

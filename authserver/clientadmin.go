@@ -9,7 +9,8 @@ import (
 )
 
 // CreateClient registers a client. Its scopes must be known to the scope
-// registry (DESIGN §5: the registry validates client registration).
+// registry (docs/architecture.md, "Scopes and resources": the registry
+// validates client registration).
 func (s *Server) CreateClient(ctx context.Context, spec ClientSpec) (*Client, string, error) {
 	if err := s.checkKnownScopes(spec.Scopes); err != nil {
 		return nil, "", err

@@ -48,7 +48,8 @@ func authenticatedClient(ctx context.Context) (*Client, error) {
 
 // clientCredentials extracts client credentials from r, whose body form is
 // already parsed. RFC 6749 §2.3.1: HTTP Basic with the form-urlencoded ID and
-// secret (URL-decoded here; go-oauth2 does not: audit §8), or client_id and
+// secret (URL-decoded here; go-oauth2 does not:
+// docs/go-oauth2.md, "Client authentication"), or client_id and
 // client_secret in the body — never both (§2.3: one method per request) and
 // never from the query string (the token endpoint refuses any query).
 func clientCredentials(r *http.Request) (id, secret, method string, err error) {
@@ -128,8 +129,10 @@ func (s *Server) authenticateClient(r *http.Request) (*Client, string, string, e
 }
 
 // clientInfoHandler is go-oauth2's ClientInfoHandler. It fully
-// authenticates the client for every grant, refresh included (audit §4,
-// row 1), and records it for the manager.
+// authenticates the client for every grant, refresh included
+// (docs/go-oauth2.md, "Refresh tokens";
+// docs/go-oauth2.md, "Findings and their tests", finding 1), and records it
+// for the manager.
 func (s *Server) clientInfoHandler(r *http.Request) (string, string, error) {
 	c, secret, method, err := s.authenticateClient(r)
 	if err != nil {

@@ -91,7 +91,8 @@ func (c *Client) VerifySecret(secret string) bool {
 		return false
 	}
 	got := sha256.Sum256([]byte(secret))
-	// go-oauth2#162 / audit §8: the library compares plaintext with ==.
+	// go-oauth2#162 / docs/go-oauth2.md, "Client authentication": the library
+	// compares plaintext with ==.
 	return subtle.ConstantTimeCompare(got[:], want) == 1
 }
 
@@ -253,7 +254,9 @@ func (ci clientInfo) GetUserID() string {
 func (ci clientInfo) VerifyPassword(secret string) bool { return ci.c.VerifySecret(secret) }
 
 // exactURIValidator is go-oauth2's ValidateURIHandler replacement
-// (manage.DefaultValidateURI matches host suffixes: audit §9, row 3).
+// (manage.DefaultValidateURI matches host suffixes:
+// docs/go-oauth2.md, "Redirect URIs";
+// docs/go-oauth2.md, "Findings and their tests", finding 3).
 func exactURIValidator(domain, redirectURI string) error {
 	if MatchRedirectURI(strings.Split(domain, "\n"), redirectURI) {
 		return nil

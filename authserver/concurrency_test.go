@@ -47,7 +47,9 @@ func tally(t *testing.T, rs []response) (ok []response) {
 	return ok
 }
 
-// Audit row 5 / checklist "codes single-use": 50 concurrent redemptions of
+// docs/go-oauth2.md, "Findings and their tests", finding 5 /
+// docs/security.md, "RFC 9700 and OAuth 2.1 rules", rule "codes single-use":
+// 50 concurrent redemptions of
 // one code yield exactly one token response; the 49 replays revoke it.
 func TestAudit05_ConcurrentCodeRedemption(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
@@ -68,7 +70,9 @@ func TestAudit05_ConcurrentCodeRedemption(t *testing.T) {
 	})
 }
 
-// Audit row 5 / checklist "refresh rotation atomic": 50 concurrent uses of
+// docs/go-oauth2.md, "Findings and their tests", finding 5 /
+// docs/security.md, "RFC 9700 and OAuth 2.1 rules", rule "refresh rotation
+// atomic": 50 concurrent uses of
 // one refresh token yield at most one new pair, and any reuse afterwards
 // revokes the family.
 func TestAudit05_ConcurrentRefresh(t *testing.T) {

@@ -5,7 +5,9 @@
 //
 // It drives github.com/go-oauth2/oauth2/v4 for form parsing, the grant switch
 // and response writing, and replaces every part its audit
-// (spec/go-oauth2-hardening.md §11, §15) marks unsafe: client authentication,
+// (docs/go-oauth2.md, "Findings and their tests";
+// docs/go-oauth2.md, "Hooks authgate replaces") marks unsafe: client
+// authentication,
 // redirect matching, PKCE policy, atomic code and refresh consumption with
 // replay/reuse revocation, refresh binding and scope narrowing, error mapping
 // and token formats.

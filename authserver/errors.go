@@ -77,7 +77,8 @@ var (
 )
 
 // libraryErrors maps go-oauth2 errors that are missing from its Descriptions
-// table — which it would render as 500 server_error (audit §3, §7) — to what
+// table — which it would render as 500 server_error
+// (docs/go-oauth2.md, "PKCE"; docs/go-oauth2.md, "Error mapping") — to what
 // RFC 6749 §5.2 says the client must see.
 var libraryErrors = map[error]*oauthError{
 	oerrors.ErrInvalidAuthorizeCode: errGrantInvalid,
@@ -144,7 +145,7 @@ func (s *Server) internalErrorHandler(err error) *oerrors.Response {
 
 // responseErrorHandler is go-oauth2's ResponseErrorHandler. It fixes the
 // library's statuses (401 for invalid_grant, unsupported_grant_type,
-// unauthorized_client: audit §7) and adds the WWW-Authenticate header RFC
+// unauthorized_client: docs/go-oauth2.md, "Error mapping") and adds the WWW-Authenticate header RFC
 // 6749 §5.2 requires with a 401 invalid_client.
 func (s *Server) responseErrorHandler(re *oerrors.Response) {
 	code := codeServerError

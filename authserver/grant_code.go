@@ -20,7 +20,8 @@ import (
 
 // requestedScope parses a scope parameter and checks it against the
 // client's allowed scopes and, when there is one, the scope registry
-// (DESIGN §4: unknown, or outside the client's set → invalid_scope).
+// (docs/architecture.md, "The OAuth2 server": unknown, or outside the client's
+// set → invalid_scope).
 func (s *Server) requestedScope(c *Client, raw string) (scopes.Set, error) {
 	set, err := scopes.ParseSet(raw)
 	if err != nil {
@@ -107,9 +108,11 @@ func (s *Server) issue(ctx context.Context, tx *sqlx.Tx, p issueParams) (*models
 // exchangeCode redeems an authorization code (RFC 6749 §4.1.3) in one
 // transaction: the conditional UPDATE that consumes the code is the atomic
 // claim, so of any number of concurrent redemptions exactly one gets tokens
-// (audit row 5). A code that cannot be claimed because it was already
+// (docs/go-oauth2.md, "Findings and their tests", finding 5). A code that
+// cannot be claimed because it was already
 // redeemed is a replay: the request fails and every token of its grant is
-// revoked (RFC 6749 §4.1.2, audit row 7). Any other failure after the claim
+// revoked (RFC 6749 §4.1.2, docs/go-oauth2.md, "Findings and their tests",
+// finding 7). Any other failure after the claim
 // (wrong client, redirect URI or verifier) still consumes the code.
 func (s *Server) exchangeCode(ctx context.Context, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
 	c, err := authenticatedClient(ctx)
@@ -211,8 +214,9 @@ func (s *Server) checkRedemption(ctx context.Context, tx *sqlx.Tx, c *Client, ro
 
 // verifyPKCE checks the code_verifier against the challenge stored with the
 // code. go-oauth2 answered a missing or unexpected verifier with 500 and
-// skipped the check for public clients that sent no challenge (audit §3,
-// row 6); here each case is invalid_grant (400).
+// skipped the check for public clients that sent no challenge
+// (docs/go-oauth2.md, "PKCE"; docs/go-oauth2.md, "Findings and their tests",
+// finding 6); here each case is invalid_grant (400).
 func (s *Server) verifyPKCE(c *Client, row *tokenRow, verifier string) error {
 	challenge, method := row.CodeChallenge, row.CodeChallengeMethod
 	switch {

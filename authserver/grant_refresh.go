@@ -14,16 +14,18 @@ import (
 
 // refresh serves the refresh_token grant (RFC 6749 §6) in one transaction:
 //
-//   - the refresh token must belong to the authenticated client (audit row
-//     1: go-oauth2 checks neither the secret nor the binding);
+//   - the refresh token must belong to the authenticated client
+//     (docs/go-oauth2.md, "Findings and their tests", finding 1: go-oauth2 checks
+//     neither the secret nor the binding);
 //   - the requested scope must be a subset of the granted scope, still
-//     allowed for the client (audit row 2: the library lets any scope
+//     allowed for the client (docs/go-oauth2.md, "Findings and their tests",
+//     finding 2: the library lets any scope
 //     replace it);
 //   - the token is consumed by a conditional UPDATE, so of concurrent uses at
-//     most one gets a new pair (audit row 5);
+//     most one gets a new pair (docs/go-oauth2.md, "Findings and their tests", finding 5);
 //   - presenting a token that was already rotated out — by a replay or by
 //     losing that race — revokes the whole family (RFC 9700 §4.14.2,
-//     audit row 7).
+//     docs/go-oauth2.md, "Findings and their tests", finding 7).
 func (s *Server) refresh(ctx context.Context, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
 	c, err := authenticatedClient(ctx)
 	if err != nil {

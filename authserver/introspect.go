@@ -174,7 +174,8 @@ func (s *Server) introspectAPIToken(ctx context.Context, raw string) (map[string
 	// The policy goes out as the manager compiled it. A stored policy that
 	// cannot be read must not reach a remote resource server as {} (full
 	// access): it is reported as a policy that blocks everything, the same
-	// fail-closed decision authgate's own middleware makes (DESIGN §6).
+	// fail-closed decision authgate's own middleware makes
+	// (docs/api-tokens.md, "Deliberate differences").
 	pol := a.Policy.JSON()
 	if pol == nil {
 		pol = denyAllPolicy

@@ -67,7 +67,8 @@ type KeyInfo struct {
 }
 
 // KeySet holds the signing keys shared by every instance through the
-// signing_keys table. It caches them (parsed once, not per token: audit §6)
+// signing_keys table. It caches them (parsed once, not per token:
+// docs/go-oauth2.md, "Token generation")
 // and reloads every refresh interval, or at once when a token names an
 // unknown kid.
 //
@@ -96,7 +97,8 @@ type KeySet struct {
 	plaintext int
 }
 
-// KeyNotifyKind is the invalidation kind (DESIGN §3) announced when a
+// KeyNotifyKind is the invalidation kind
+// (docs/architecture.md, "Storage and invalidation") announced when a
 // signing key is added; the id is its kid.
 const KeyNotifyKind = "signing_key"
 

@@ -15,11 +15,13 @@ import (
 )
 
 // manager implements go-oauth2's oauth2.Manager around *manage.Manager
-// (audit §15.4). The library's manager keeps doing what is safe — building
+// (docs/go-oauth2.md, "Hooks authgate replaces", item 4). The library's
+// manager keeps doing what is safe — building
 // codes for /oauth/authorize and client_credentials tokens from our stores
 // and generators — while code redemption and refresh, which it does in
 // several non-transactional steps without client binding, replay or reuse
-// detection (audit rows 1, 2, 5, 7), are ours, each in one transaction.
+// detection (docs/go-oauth2.md, "Findings and their tests", findings 1, 2, 5,
+// 7), are ours, each in one transaction.
 type manager struct {
 	s     *Server
 	inner *manage.Manager
@@ -29,8 +31,8 @@ var _ oauth2.Manager = (*manager)(nil)
 
 // clientStoreAdapter is go-oauth2's ClientStore over our ClientStore. It
 // returns (nil, nil) for an unknown or disabled client, which the library
-// maps to invalid_client; a plain "not found" error would be a 500 (audit
-// §5, go-oauth2#106).
+// maps to invalid_client; a plain "not found" error would be a 500
+// (docs/go-oauth2.md, "Store contracts", go-oauth2#106).
 type clientStoreAdapter struct{ s *Server }
 
 func (a clientStoreAdapter) GetByID(ctx context.Context, id string) (oauth2.ClientInfo, error) {
@@ -73,7 +75,8 @@ func (m *manager) GetClient(ctx context.Context, id string) (oauth2.ClientInfo, 
 }
 
 // GenerateAuthToken implements oauth2.Manager for /oauth/authorize. The web
-// handler validates the request before calling the library (audit §15.1);
+// handler validates the request before calling the library
+// (docs/go-oauth2.md, "Hooks authgate replaces", item 1);
 // this repeats the security checks with the full client record as a second
 // line, then lets the library build and store the code.
 func (m *manager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseType, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
@@ -105,7 +108,7 @@ func (m *manager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseType,
 		return nil, oerrors.ErrInvalidScope
 	}
 	if tgr.CodeChallenge != "" {
-		// Security checklist §3a: spot constant PKCE challenges. A client
+		// docs/security.md, "RFC 9700 and OAuth 2.1 rules": spot constant PKCE challenges. A client
 		// that sends a challenge it has sent before has a fixed verifier,
 		// which protects nothing.
 		seen, err := m.s.Tokens.challengeSeen(ctx, c.ID, tgr.CodeChallenge)
@@ -121,7 +124,8 @@ func (m *manager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseType,
 
 // checkChallenge enforces the PKCE policy on an authorization request:
 // S256 only (plain only when configured), required for public clients and,
-// with require_pkce_all, for every client (RFC 9700 §2.1.1, audit row 6).
+// with require_pkce_all, for every client (RFC 9700 §2.1.1,
+// docs/go-oauth2.md, "Findings and their tests", finding 6).
 func (s *Server) checkChallenge(c *Client, challenge, method string) error {
 	if challenge == "" {
 		if c.Public || s.cfg.RequirePKCEAll {
@@ -197,7 +201,8 @@ func (m *manager) LoadRefreshToken(ctx context.Context, refresh string) (oauth2.
 }
 
 // codeGenerator is go-oauth2's AuthorizeGenerate: agac_ codes with 256 bits
-// from crypto/rand (audit §6 recommends replacing the UUID construction).
+// from crypto/rand (docs/go-oauth2.md, "Token generation" recommends replacing
+// the UUID construction).
 type codeGenerator struct{}
 
 func (codeGenerator) Token(context.Context, *oauth2.GenerateBasic) (string, error) {

@@ -2,7 +2,7 @@ package authserver
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// metrics counts token issuance by grant and security events (DESIGN §8).
+// metrics counts token issuance by grant and security events (docs/architecture.md, "Operations").
 // A nil *metrics records nothing.
 type metrics struct {
 	issuedTotal   *prometheus.CounterVec

@@ -26,7 +26,8 @@ const (
 // MountOAuthApps registers the admin-only management resource for OAuth2
 // clients, /api/oauth-apps/[{client_id}/], behind guard. It is declared in
 // the registry as policy ID "oauth_app" and, like API-token management,
-// accepts neither API tokens nor OAuth2 tokens (DESIGN §6: a token never
+// accepts neither API tokens nor OAuth2 tokens
+// (docs/api-tokens.md, "Deliberate differences": a token never
 // mints credentials), only a first-party login; and only an admin's.
 func (s *Server) MountOAuthApps(r gin.IRouter, guard *resources.Guard) {
 	res := api.Builtin()[api.PolicyOAuthApp]

@@ -12,7 +12,8 @@ import (
 //
 //   - A refresh token revokes its whole grant: the refresh token and every
 //     access token issued from the same authorization (RFC 7009 §2.1; the
-//     library left the access token alive: audit row 7, go-oauth2#303).
+//     library left the access token alive:
+//     docs/go-oauth2.md, "Findings and their tests", finding 7, go-oauth2#303).
 //   - An access token revokes itself; a JWT's jti is listed as revoked, so
 //     authgate's validator and introspection refuse it at once.
 //   - A token issued to another client is refused (RFC 7009 §2.1) with

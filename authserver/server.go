@@ -128,7 +128,7 @@ func resolve(cfg Config) (Config, error) {
 
 // New builds the server: stores, keys (creating the first signing key when
 // there is none), the go-oauth2 manager and server with every hook the
-// audit requires (spec/go-oauth2-hardening.md §15).
+// audit requires (docs/go-oauth2.md, "Hooks authgate replaces").
 func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	if deps.DB == nil {
 		return nil, errors.New("authserver: a database is required")
@@ -185,7 +185,8 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	inner.SetClientTokenCfg(&manage.Config{AccessTokenExp: cfg.AccessTokenTTL})
 	inner.SetRefreshTokenCfg(&manage.RefreshingConfig{AccessTokenExp: cfg.AccessTokenTTL, RefreshTokenExp: cfg.RefreshIdleTTL,
 		IsGenerateRefresh: true, IsRemoveAccess: false, IsRemoveRefreshing: true})
-	// Audit row 3: exact matching instead of the host-suffix default.
+	// docs/go-oauth2.md, "Findings and their tests", finding 3: exact matching
+	// instead of the host-suffix default.
 	inner.SetValidateURIHandler(exactURIValidator)
 	inner.SetExtractExtensionHandler(s.extractExtension)
 
@@ -193,7 +194,9 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	if cfg.AllowPlainPKCE {
 		methods = append(methods, oauth2.CodeChallengePlain)
 	}
-	// Audit rows 6 and 9, §15.2: code only, no password or implicit, S256.
+	// docs/go-oauth2.md, "Hooks authgate replaces", item 2;
+	// docs/go-oauth2.md, "Findings and their tests", findings 6 and 9: code only,
+	// no password or implicit, S256.
 	srv := server.NewServer(&server.Config{
 		TokenType:                   "Bearer",
 		AllowGetAccessRequest:       false,
@@ -215,8 +218,9 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 }
 
 // refuseErrorRedirect is go-oauth2's PreRedirectErrorHandler. The library
-// would redirect errors to a redirect_uri it has not validated (audit row
-// 4, go-oauth2#105); we never let it redirect: the error goes back to the
+// would redirect errors to a redirect_uri it has not validated
+// (docs/go-oauth2.md, "Findings and their tests", finding 4, go-oauth2#105);
+// we never let it redirect: the error goes back to the
 // authorization handler, which decides whether the URI is trusted.
 func refuseErrorRedirect(_ http.ResponseWriter, _ *server.AuthorizeRequest, err error) error {
 	return err
@@ -224,7 +228,8 @@ func refuseErrorRedirect(_ http.ResponseWriter, _ *server.AuthorizeRequest, err 
 
 // bearerHeaderOnly is go-oauth2's AccessTokenResolveHandler: only the
 // Authorization header, scheme case-insensitive (RFC 6750 §2.1); never the
-// access_token form or query parameter (audit row 11, OAuth 2.1).
+// access_token form or query parameter
+// (docs/go-oauth2.md, "Findings and their tests", finding 11, OAuth 2.1).
 func bearerHeaderOnly(r *http.Request) (string, bool) {
 	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {

@@ -12,7 +12,8 @@ import (
 const redirectOmitted = "urn:authgate:redirect-uri-omitted"
 
 // maxFormBytes bounds an OAuth endpoint's form body; go-oauth2 parses with
-// FormValue and would accept a multipart body of any size (audit §13).
+// FormValue and would accept a multipart body of any size
+// (docs/go-oauth2.md, "Driving it from gin").
 const maxFormBytes = 64 << 10
 
 // parseOAuthForm applies the request rules shared by the token, revocation
@@ -68,7 +69,8 @@ func (s *Server) handleToken(c *gin.Context) {
 		return
 	case GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials:
 	default:
-		// password and implicit are not served (RFC 9700 §2.4; audit row 9).
+		// password and implicit are not served (RFC 9700 §2.4;
+		// docs/go-oauth2.md, "Findings and their tests", finding 9).
 		writeOAuthError(w, oerr(codeUnsupportedGrantType, "the grant type is not supported"))
 		return
 	}

@@ -8,7 +8,8 @@ import (
 	"github.com/authgate/authgate/tokens"
 )
 
-// Prefixes of the opaque values authgate issues (DESIGN §4). Each value is
+// Prefixes of the opaque values authgate issues
+// (docs/architecture.md, "The OAuth2 server"). Each value is
 // "<prefix>_" + 43 base62 characters from crypto/rand (≈256 bits) + the
 // 6-character base62 CRC-32 of those characters, the vendor_checksum layout
 // of API tokens, so leaked values are recognisable and malformed ones are
@@ -57,7 +58,8 @@ func hasPrefix(raw, prefix string) bool {
 	return len(raw) > len(prefix) && raw[:len(prefix)] == prefix && raw[len(prefix)] == '_'
 }
 
-// digest is the hex SHA-256 stored instead of a secret value (DESIGN §3: the
+// digest is the hex SHA-256 stored instead of a secret value
+// (docs/architecture.md, "Storage and invalidation": the
 // values are ≥128-bit random, so a slow hash buys nothing).
 func digest(raw string) string {
 	sum := sha256.Sum256([]byte(raw))

@@ -28,7 +28,7 @@ const (
 
 // Extension keys we keep on go-oauth2 TokenInfo records. The library copies
 // the extension from a code to its tokens, which is how a grant ID survives
-// the library's code path (audit §5).
+// the library's code path (docs/go-oauth2.md, "Store contracts").
 const (
 	extGrantID        = "authgate_grant_id"
 	extGrantCreatedAt = "authgate_grant_created_at"
@@ -77,7 +77,8 @@ func (r *tokenRow) userIDString() string {
 }
 
 // tokenInfo rebuilds the go-oauth2 record for a row, echoing raw back: the
-// manager compares the value it asked for with the one returned (audit §5).
+// manager compares the value it asked for with the one returned
+// (docs/go-oauth2.md, "Store contracts").
 func (r *tokenRow) tokenInfo(raw string) *models.Token {
 	ti := models.NewToken()
 	if ext, err := url.ParseQuery(r.Extension); err == nil {
@@ -315,7 +316,9 @@ func (s *TokenStore) GetByRefresh(ctx context.Context, refresh string) (oauth2.T
 
 // RemoveByCode implements oauth2.TokenStore as an atomic consume: exactly one
 // caller gets nil; every other gets the library's ErrInvalidAuthorizeCode,
-// unwrapped so the library maps it to invalid_grant (audit §5, row 5).
+// unwrapped so the library maps it to invalid_grant
+// (docs/go-oauth2.md, "Store contracts";
+// docs/go-oauth2.md, "Findings and their tests", finding 5).
 func (s *TokenStore) RemoveByCode(ctx context.Context, code string) error {
 	ok, err := s.consume(ctx, s.db, kindCode, code)
 	if err != nil {
@@ -356,7 +359,7 @@ func (s *TokenStore) RemoveByAccess(ctx context.Context, access string) error {
 
 // RemoveByRefresh implements oauth2.TokenStore by revoking the refresh
 // token together with its whole grant (RFC 7009 §2.1; the library's memory
-// store left the access token alive: audit §5, #303).
+// store left the access token alive: docs/go-oauth2.md, "Store contracts", #303).
 func (s *TokenStore) RemoveByRefresh(ctx context.Context, refresh string) error {
 	r, ok, err := s.byDigest(ctx, s.db, kindRefresh, refresh)
 	if err != nil || !ok {

@@ -17,7 +17,7 @@ import (
 )
 
 // TestTokenStoreConformance checks the contract go-oauth2's manager relies
-// on (audit §5) plus authgate's additions, on SQLite and PostgreSQL.
+// on (docs/go-oauth2.md, "Store contracts") plus authgate's additions, on SQLite and PostgreSQL.
 func TestTokenStoreConformance(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()

@@ -42,8 +42,9 @@ type Auth struct {
 	// login rate limit of its own.
 	EnableBasic bool `koanf:"enable_basic"`
 	// APIRateAuthenticated and APIRateAnonymous are the requests a caller
-	// may make to protected resources per APIRatePeriod (Djblets §7.1
-	// step 3: 10000/h per user, 1000/h per IP); negative means unlimited,
+	// may make to protected resources per APIRatePeriod (Djblets (see
+	// docs/api-tokens.md, "Authentication", step 3): 10000/h per user, 1000/h per
+	// IP); negative means unlimited,
 	// zero the default.
 	APIRateAuthenticated int           `koanf:"api_rate_authenticated"`
 	APIRateAnonymous     int           `koanf:"api_rate_anonymous"`

@@ -194,7 +194,8 @@ func (s *e2eServer) session(token string) e2eResponse {
 // sessionUntil calls session until it answers status or two seconds pass,
 // and returns the last response. On PostgreSQL the server caches token
 // lookups and a CLI change reaches it by NOTIFY, asynchronously: typically
-// within a millisecond, but not before the CLI exits (DESIGN §3).
+// within a millisecond, but not before the CLI exits
+// (docs/architecture.md, "Storage and invalidation").
 func (s *e2eServer) sessionUntil(token string, status int) e2eResponse {
 	s.t.Helper()
 	start := time.Now()

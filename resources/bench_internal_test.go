@@ -32,7 +32,7 @@ func authorizeFixture(tb testing.TB) (*protected, *Principal, *Principal) {
 		tb.Fatal(err)
 	}
 	oauth := &Principal{Method: MethodOAuth2, Scopes: set}
-	// Review Board's "review bot" policy (spec §5.3) plus object sections.
+	// Review Board's "review bot" policy (docs/api-tokens.md, "Policy decisions") plus object sections.
 	pol := mustCompile(tb, `{"resources":{
 		"*":{"allow":["GET","HEAD","OPTIONS"],"block":["*"]},
 		"review":{"*":{"allow":["*"],"block":[]}},

@@ -153,7 +153,8 @@ func OAuthAccessDenied() *APIError {
 }
 
 // RateLimitExceeded is code 114, HTTP 429, with Retry-After (whole seconds,
-// rounded up, at least 1) and X-RateLimit-Limit (Djblets §7.1 step 3).
+// rounded up, at least 1) and X-RateLimit-Limit (Djblets; see
+// docs/api-tokens.md, "Authentication", step 3).
 func RateLimitExceeded(retryAfter time.Duration, limit int) *APIError {
 	secs := int64((retryAfter + time.Second - 1) / time.Second)
 	if secs < 1 {

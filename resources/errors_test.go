@@ -12,7 +12,7 @@ import (
 	"github.com/authgate/authgate/resources"
 )
 
-// TestErrorTable checks every row of spec/djblets-tokens.md §8 that
+// TestErrorTable checks every row of docs/api-tokens.md, "Errors and codes" that
 // authgate can produce: code, HTTP status, type and default message.
 func TestErrorTable(t *testing.T) {
 	tests := []struct {
@@ -56,7 +56,7 @@ func TestErrorTable(t *testing.T) {
 				t.Fatalf("body %s", w.Body)
 			}
 			// A 401 rendered outside a Guard still advertises Bearer and
-			// token (DESIGN §7).
+			// token (docs/architecture.md, "Errors").
 			if tc.status == 401 {
 				want := []string{`Bearer realm="authgate"`, `token realm="authgate"`}
 				if got := w.Header().Values("WWW-Authenticate"); !slices.Equal(got, want) {

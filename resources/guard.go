@@ -16,7 +16,8 @@ import (
 	"github.com/authgate/authgate/scopes"
 )
 
-// DeprecatedTokenHeader and DeprecatedTokenMessage: Djblets §7.3 "On
+// DeprecatedTokenHeader and DeprecatedTokenMessage: Djblets (see
+// docs/api-tokens.md, "Authentication") "On
 // success" step 3, sent when an API token uses a deprecated generator.
 const (
 	DeprecatedTokenHeader  = "X-API-Token-Deprecated"
@@ -65,7 +66,8 @@ type GuardConfig struct {
 	// audience itself (those of package resources/remote).
 	Audience string
 	// Limiter, when set, rate-limits requests per caller after
-	// authentication (Djblets §7.1 step 3): 114 RATE_LIMIT_EXCEEDED, HTTP
+	// authentication (Djblets; see docs/api-tokens.md, "Authentication", step 3):
+	// 114 RATE_LIMIT_EXCEEDED, HTTP
 	// 429, with Retry-After and X-RateLimit-Limit. See WindowLimiter.
 	Limiter Limiter
 	// ClientIP returns the address anonymous callers are rate-limited by,
@@ -378,7 +380,7 @@ func (g *Guard) rateLimit(c *call, p *Principal) *APIError {
 func (pr *protected) authorize(p *Principal, method, objectID string) *APIError {
 	switch p.Method {
 	case MethodOAuth2:
-		// Djblets §6.2 steps 4–5: access flag, then the scope.
+		// Djblets (see docs/api-tokens.md, "OAuth2 scopes", steps 4–5): access flag, then the scope.
 		if !pr.oauth2 {
 			return oauthAccessDenied
 		}
@@ -395,7 +397,7 @@ func (pr *protected) authorize(p *Principal, method, objectID string) *APIError 
 			return pr.missing[scheme][i]
 		}
 	case MethodAPIToken:
-		// Djblets §5.1 steps 3–6: access flag, then the policy.
+		// Djblets (see docs/api-tokens.md, "Policy decisions", steps 3–6): access flag, then the policy.
 		if !pr.apiTokens {
 			return permissionDenied
 		}

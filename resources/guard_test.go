@@ -354,7 +354,8 @@ func TestGuardAPITokenStates(t *testing.T) {
 	})
 }
 
-// TestGuardListFilter checks the list helper (Djblets §5.4, working):
+// TestGuardListFilter checks the list helper (Djblets (see
+// docs/api-tokens.md, "List filtering"), working):
 // objects whose IDs the policy denies for GET are left out.
 func TestGuardListFilter(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {

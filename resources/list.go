@@ -9,7 +9,8 @@ import (
 
 // DeniedObjectIDs returns, sorted, the object IDs of the protecting
 // resource that the caller's API-token policy names and denies for GET.
-// A list handler leaves those objects out of its results (Djblets §5.4:
+// A list handler leaves those objects out of its results (Djblets (see
+// docs/api-tokens.md, "List filtering"):
 // intended, broken in Djblets with a 500, working here). It is nil for
 // every caller that is not an API token.
 //

@@ -13,7 +13,8 @@ type Limiter interface {
 	Allow(key string, authenticated bool) (ok bool, retryAfter time.Duration, limit int)
 }
 
-// Djblets' defaults (spec §7.1 step 3): API_AUTHENTICATED_LIMIT_RATE and
+// Djblets' defaults (docs/api-tokens.md, "Authentication", step 3):
+// API_AUTHENTICATED_LIMIT_RATE and
 // API_ANONYMOUS_LIMIT_RATE.
 const (
 	DefaultAuthenticatedLimit = 10000
@@ -22,7 +23,8 @@ const (
 )
 
 // WindowLimiter is Djblets' API rate limit: a count per caller in fixed
-// windows aligned to the period (spec §7.1 step 3, §7.2), refused once the
+// windows aligned to the period (docs/api-tokens.md, "Authentication", step 3;
+// docs/api-tokens.md, "Authentication"), refused once the
 // count exceeds the limit. It is per process: several instances each allow
 // the full rate. The zero value uses Djblets' defaults (10000/h
 // authenticated, 1000/h anonymous). It is safe for concurrent use.

@@ -15,7 +15,8 @@ type Resource struct {
 	// the policy ID when API tokens are allowed, else Name.
 	ScopeName string
 	// IDParam is the gin path parameter holding the object ID, compared as
-	// a raw string against policy object-ID sections (Djblets §4.1); empty
+	// a raw string against policy object-ID sections (Djblets; see
+	// docs/api-tokens.md, "Policy grammar"); empty
 	// for list and singleton resources.
 	IDParam string
 	// Methods and Description feed the scope registry (see Decl); the Guard

@@ -24,14 +24,15 @@ const (
 // and which kinds of token may reach it. The zero values of PolicyID,
 // ScopeName and the access flags give Djblets' defaults (Normalize).
 type Decl struct {
-	// Name is the resource name; scope descriptions use it (Djblets §6.3).
+	// Name is the resource name; scope descriptions use it (Djblets; see
+	// docs/api-tokens.md, "OAuth2 scopes").
 	Name string
 	// PolicyID keys the resource in API-token policies; default Name
-	// (Djblets §4.1).
+	// (Djblets; see docs/api-tokens.md, "Policy grammar").
 	PolicyID string
 	// ScopeName is the name half of the resource's scopes; default the
-	// policy ID when API tokens are allowed, else Name (DESIGN §5,
-	// Djblets §6.1).
+	// policy ID when API tokens are allowed, else Name (docs/architecture.md, "Scopes and resources",
+	// Djblets (see docs/api-tokens.md, "OAuth2 scopes")).
 	ScopeName string
 	// Methods are the HTTP methods the resource serves, upper case.
 	Methods []string
@@ -65,7 +66,8 @@ func (d Decl) EffectivePolicyID() string {
 
 // EffectiveScopeName returns the scope name the resource's scopes use:
 // ScopeName if set, else the policy ID if API tokens are allowed, else
-// Name (DESIGN §5; Djblets §6.1 uses policy_id when the resource also
+// Name (docs/architecture.md, "Scopes and resources"; Djblets (see
+// docs/api-tokens.md, "OAuth2 scopes") uses policy_id when the resource also
 // takes API tokens).
 func (d Decl) EffectiveScopeName() string {
 	switch {
@@ -78,7 +80,8 @@ func (d Decl) EffectiveScopeName() string {
 }
 
 // UnmappedMethods returns the declared methods that map to no scope action
-// (ForMethod); Djblets §6.3 skips them with a warning, and so does the
+// (ForMethod); Djblets (see docs/api-tokens.md, "OAuth2 scopes") skips them
+// with a warning, and so does the
 // registry, so callers may want to log these.
 func (d Decl) UnmappedMethods() []string {
 	var out []string
@@ -148,7 +151,8 @@ var ErrNotRegistered = errors.New("resource not registered")
 
 // Registry holds every declared resource: authgate's own, those declared in
 // config and those registered at run time by resource servers. It is the
-// one source for policy-ID validation (Djblets §4.2 step 7), scope
+// one source for policy-ID validation (Djblets; see
+// docs/api-tokens.md, "Policy validation", step 7), scope
 // validation, consent-page descriptions and scopes_supported.
 //
 // It is safe for concurrent use. Reads use an immutable snapshot rebuilt
@@ -259,7 +263,8 @@ func (r *Registry) load() *snapshot {
 	return s
 }
 
-// build derives the scope dictionary, Djblets §6.3: resources closed to
+// build derives the scope dictionary, Djblets (see
+// docs/api-tokens.md, "OAuth2 scopes"): resources closed to
 // OAuth2 contribute nothing; each declared method maps to an action
 // (unmapped ones are skipped); per action the description is "Ability to
 // perform HTTP <methods sorted, joined by ', '> on the <name> resource";
@@ -363,7 +368,8 @@ func (r *Registry) Unknown(set Set) []string {
 }
 
 // KnownPolicyID reports whether id is the policy ID of a declared resource,
-// whatever kinds of token it accepts (Djblets §4.2 step 7 collects every
+// whatever kinds of token it accepts (Djblets (see
+// docs/api-tokens.md, "Policy validation", step 7) collects every
 // resource's policy_id). The tokens manager uses it to validate policies.
 func (r *Registry) KnownPolicyID(id string) bool {
 	_, ok := r.load().byPolicy[id]

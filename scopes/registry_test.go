@@ -21,7 +21,7 @@ func dictionary(r *scopes.Registry) map[string]string {
 }
 
 // djbletsTree is the resource tree of Djblets' test_oauth2_scopes.py
-// (spec §6.2/§6.3), in Djblets' walk order: children before their parent.
+// (docs/api-tokens.md, "OAuth2 scopes"), in Djblets' walk order: children before their parent.
 func djbletsTree() []scopes.Decl {
 	return []scopes.Decl{
 		{Name: "item-child", Methods: []string{"GET", "POST", "PUT"}},
@@ -39,7 +39,8 @@ func TestRegistryDjbletsDictionary(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Spec §6.3, "Expected dictionary for the test tree, exactly".
+	// Djblets' expected dictionary for this test tree, exactly
+	// (docs/api-tokens.md, "OAuth2 scopes").
 	want := map[string]string{
 		"root:read":          "Ability to perform HTTP GET on the root resource",
 		"parent:read":        "Ability to perform HTTP GET on the parent resource",
@@ -52,7 +53,7 @@ func TestRegistryDjbletsDictionary(t *testing.T) {
 		t.Fatalf("dictionary:\n got %v\nwant %v", got, want)
 	}
 
-	// Spec §6.3: an extension resource (GET, PUT) gives read and write,
+	// docs/api-tokens.md, "OAuth2 scopes": an extension resource (GET, PUT) gives read and write,
 	// the write description saying "HTTP PUT".
 	if err := r.Add(scopes.Decl{Name: "extension", Methods: []string{"PUT", "GET"}}); err != nil {
 		t.Fatal(err)
@@ -116,7 +117,7 @@ func TestRegistryRules(t *testing.T) {
 			want:  map[string]string{"people:destroy": "Ability to perform HTTP DELETE on the users resource"},
 		},
 		{
-			name:  "closed to API tokens: scope name falls back to the name (DESIGN §5)",
+			name:  "closed to API tokens: scope name falls back to the name",
 			decls: []scopes.Decl{{Name: "things", PolicyID: "thing", APITokenAccess: no(), Methods: []string{"GET"}}},
 			want:  map[string]string{"things:read": "Ability to perform HTTP GET on the things resource"},
 		},
@@ -201,7 +202,8 @@ func TestRegistryLookups(t *testing.T) {
 	must(r.Add(scopes.Decl{Name: "api_token", Methods: []string{"GET"}, OAuth2Access: no(), APITokenAccess: no()}))
 	must(r.Add(scopes.Decl{Name: "users", PolicyID: "user", Methods: []string{"GET"}}))
 
-	// Djblets §4.2 step 7 knows every resource's policy ID, open or not.
+	// Djblets (see docs/api-tokens.md, "Policy validation", step 7) knows every
+	// resource's policy ID, open or not.
 	for id, want := range map[string]bool{"session": true, "api_token": true, "user": true, "users": false, "": false} {
 		if got := r.KnownPolicyID(id); got != want {
 			t.Errorf("KnownPolicyID(%q) = %v; want %v", id, got, want)

@@ -9,7 +9,7 @@ import (
 // Action is the verb half of a "resource:action" scope.
 type Action string
 
-// The three actions of Djblets' HTTP_SCOPE_METHOD_MAP (spec/djblets-tokens.md §6.1).
+// The three actions of Djblets' HTTP_SCOPE_METHOD_MAP (docs/api-tokens.md, "OAuth2 scopes").
 const (
 	Read    Action = "read"
 	Write   Action = "write"
@@ -25,8 +25,10 @@ func (a Action) Valid() bool { return a == Read || a == Write || a == Destroy }
 // ForMethod returns the action an HTTP method needs, and false for a method
 // that maps to none (such a request can never be authorized by a scope).
 //
-// Djblets §6.1: GET, HEAD, OPTIONS → read; POST, PUT → write; DELETE →
-// destroy. authgate adds PATCH → write (DESIGN §5; Djblets leaves PATCH
+// Djblets (see docs/api-tokens.md, "OAuth2 scopes"): GET, HEAD, OPTIONS →
+// read; POST, PUT → write; DELETE →
+// destroy. authgate adds PATCH → write
+// (docs/architecture.md, "Scopes and resources"; Djblets leaves PATCH
 // unmapped, so OAuth2 clients could never PATCH). Method names are
 // case-sensitive (RFC 9110 §9.1), so "get" maps to nothing.
 func ForMethod(method string) (Action, bool) {
@@ -63,7 +65,8 @@ func (s Scope) String() string { return s.Name + ":" + string(s.Action) }
 //	action = "read" / "write" / "destroy"
 //
 // Names are lower case because policy IDs and scopes are compared exactly
-// (Djblets §4.1), and two scopes differing only in case would read as one
+// (Djblets; see docs/api-tokens.md, "Policy grammar"), and two scopes
+// differing only in case would read as one
 // on a consent page.
 func ParseScope(s string) (Scope, error) {
 	name, action, ok := strings.Cut(s, ":")

@@ -14,14 +14,14 @@ func TestForMethod(t *testing.T) {
 		want   scopes.Action
 		ok     bool
 	}{
-		// Djblets HTTP_SCOPE_METHOD_MAP (spec §6.1).
+		// Djblets HTTP_SCOPE_METHOD_MAP (docs/api-tokens.md, "OAuth2 scopes").
 		{"GET", scopes.Read, true},
 		{"HEAD", scopes.Read, true},
 		{"OPTIONS", scopes.Read, true},
 		{"POST", scopes.Write, true},
 		{"PUT", scopes.Write, true},
 		{"DELETE", scopes.Destroy, true},
-		// [beyond] PATCH is a write (DESIGN §5).
+		// [beyond] PATCH is a write (docs/architecture.md, "Scopes and resources").
 		{"PATCH", scopes.Write, true},
 		// Anything else maps to nothing.
 		{"TRACE", "", false},

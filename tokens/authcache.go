@@ -30,7 +30,7 @@ type Publisher interface {
 }
 
 // Notifier is the cross-instance invalidation bus as package tokens uses it
-// (internal/notify.Bus implements it; DESIGN §3).
+// (internal/notify.Bus implements it; docs/architecture.md, "Storage and invalidation").
 type Notifier interface {
 	Publisher
 	// Subscribe calls fn with the id of every notice of kind, and with "*"
@@ -39,7 +39,7 @@ type Notifier interface {
 }
 
 // authCache maps token digests to looked-up rows (token + owner) for
-// Options.CacheTTL (DESIGN §6: "a cached decision is dropped on
+// Options.CacheTTL (docs/api-tokens.md, "Deliberate differences": "a cached decision is dropped on
 // invalidation"). It caches the row, not the decision: validity, expiry,
 // owner state and policy are decided on every request from the entry.
 // Only found tokens are cached, so a new token works at once.

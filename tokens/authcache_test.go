@@ -141,7 +141,7 @@ func TestAuthCache(t *testing.T) {
 			if _, n, err := e.auth(raw); err != nil || n != 0 {
 				t.Fatalf("before expiry: err %v, %d calls", err, n)
 			}
-			e.clock.Set(exp) // Djblets §1: inclusive boundary
+			e.clock.Set(exp) // Djblets (see docs/api-tokens.md, "The model"): inclusive boundary
 			if _, _, err := e.auth(raw); !isKind(err, ErrTokenExpired) {
 				t.Fatalf("at expiry: err %v, want expired", err)
 			}

@@ -10,7 +10,7 @@ import (
 )
 
 // BenchmarkValidateFormat measures the I/O-free check that runs before any
-// database query (DESIGN §6).
+// database query (docs/api-tokens.md, "Deliberate differences").
 func BenchmarkValidateFormat(b *testing.B) {
 	m := NewManager(nil, nil, Options{AcceptedPrefixes: []string{"rbp"}})
 	valid40, _ := VendorChecksum{}.Create(TokenInfo{TokenType: "agp", Length: 40})

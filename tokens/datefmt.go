@@ -14,7 +14,7 @@ var apMonths = [...]string{
 
 // FormatDjangoDateTime renders t in UTC the way Django's English
 // DATETIME_FORMAT "N j, Y, P" does, which is how Djblets writes dates into
-// its token messages (spec §7.3): AP-style month, unpadded day, 4-digit
+// its token messages (docs/api-tokens.md, "Authentication"): AP-style month, unpadded day, 4-digit
 // year, then a 12-hour time with "a.m."/"p.m." whose minutes are dropped
 // when zero, or "midnight"/"noon". Seconds are ignored, as in Django.
 //

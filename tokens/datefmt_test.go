@@ -14,7 +14,7 @@ func TestFormatDjangoDateTime(t *testing.T) {
 		in   time.Time
 		want string
 	}{
-		// Spec §7.3 examples.
+		// docs/api-tokens.md, "Authentication" examples.
 		{"spec example", d(2022, 8, 2, 10, 45, 0), "Aug. 2, 2022, 10:45 a.m."},
 		// AP months.
 		{"Jan.", d(2023, 1, 5, 9, 5, 0), "Jan. 5, 2023, 9:05 a.m."},
@@ -46,7 +46,8 @@ func TestFormatDjangoDateTime(t *testing.T) {
 	}
 }
 
-// TestDjbletsMessagesDoublePeriod pins the full client messages of spec §7.3,
+// TestDjbletsMessagesDoublePeriod pins the full client messages of
+// docs/api-tokens.md, "Authentication",
 // including the double period that the format's "a.m." plus the sentence's
 // period produce.
 func TestDjbletsMessagesDoublePeriod(t *testing.T) {

@@ -1,6 +1,7 @@
 // Package tokens issues, stores and authenticates API tokens with Djblets'
-// WebAPIToken semantics (spec/djblets-tokens.md §1–§3, §7.3, §9) and the
-// authgate improvements of DESIGN.md §6: only SHA-256 digests are stored, a
+// WebAPIToken semantics (docs/api-tokens.md) and the
+// authgate improvements of docs/api-tokens.md, "Deliberate differences": only
+// SHA-256 digests are stored, a
 // token's format and checksum are checked before any database query, policy
 // is validated on every write, and every change lands in an append-only
 // audit log (package internal/audit) and is delivered to registered observers.

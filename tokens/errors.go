@@ -23,15 +23,15 @@ var (
 
 	// ErrTokenGeneration: no unique token could be inserted within the
 	// attempt budget. The text is Djblets' WebAPITokenGenerationError
-	// message (spec §3.1 step 5), shown to clients as error 228.
+	// message (docs/api-tokens.md, "Manager operations"), shown to clients as error 228.
 	//lint:ignore ST1005 exact client-facing Djblets text
 	ErrTokenGeneration = errors.New("Could not create a unique API token. Please try again.")
 	// ErrUnknownGenerator: the requested generator ID is not registered
-	// (Djblets' message, spec §3.1 step 2).
+	// (Djblets' message, docs/api-tokens.md, "Manager operations").
 	//lint:ignore ST1005 exact client-facing Djblets text
 	ErrUnknownGenerator = errors.New("Could not find the token generator to generate the token.")
 	// ErrCannotRevalidate: an update tried to set valid back to true
-	// (Review Board's message for PUT valid=true, spec §8).
+	// (Review Board's message for PUT valid=true, docs/api-tokens.md, "Errors and codes").
 	//lint:ignore ST1005 exact client-facing Review Board text
 	ErrCannotRevalidate = errors.New("This can only be used to invalidate the token. You cannot set valid to true.")
 	// ErrImmutableField: an update tried to change a field that only the

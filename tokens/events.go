@@ -11,8 +11,9 @@ import (
 // EventKind names a token event. The same names are the audit log's kinds.
 type EventKind string
 
-// Token events (DESIGN §6). Djblets has created, updated and expired
-// (spec §9); authgate adds invalidated, deleted and used, and emits expired
+// Token events (docs/api-tokens.md, "Deliberate differences"). Djblets has
+// created, updated and expired
+// (docs/api-tokens.md, "Events"); authgate adds invalidated, deleted and used, and emits expired
 // once per token instead of on every attempt.
 const (
 	// EventCreated: Generate inserted a token.

@@ -15,7 +15,7 @@ import (
 	"github.com/authgate/authgate/internal/tokenformat"
 )
 
-// Generator IDs of the built-in token formats (spec §2).
+// Generator IDs of the built-in token formats (docs/api-tokens.md, "Generators").
 const (
 	VendorChecksumID = "vendor_checksum"
 	LegacySHA1ID     = "legacy_sha1"
@@ -23,12 +23,12 @@ const (
 
 // Token format limits.
 const (
-	// DjbletsTokenLength is Djblets' fixed vendor_checksum length (spec §2.2);
+	// DjbletsTokenLength is Djblets' fixed vendor_checksum length (docs/api-tokens.md, "Generators");
 	// it is also the longest vendor_checksum token accepted.
 	DjbletsTokenLength = 255
 	// DefaultTokenLength is authgate's default total length: "agp_" + 30
 	// random base62 characters (≈178 bits, as GitHub's) + 6 checksum
-	// characters (DESIGN §6).
+	// characters (docs/api-tokens.md, "Deliberate differences").
 	DefaultTokenLength = 40
 	// DefaultTokenType is authgate's vendor prefix.
 	DefaultTokenType = "agp"
@@ -41,7 +41,7 @@ const (
 )
 
 // base62Alphabet is Djblets' CHARSET: digits, then upper case, then lower
-// case. Spec §2.2: the order matters for the checksum encoding.
+// case. docs/api-tokens.md, "Generators": the order matters for the checksum encoding.
 const base62Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 // TokenInfo is what a generator needs, Djblets' token_info dictionary in
@@ -58,7 +58,7 @@ type TokenInfo struct {
 	Now     time.Time
 }
 
-// Generator creates and recognises one token format (spec §2).
+// Generator creates and recognises one token format (docs/api-tokens.md, "Generators").
 type Generator interface {
 	// ID is the generator's registry key, stored with every token.
 	ID() string
@@ -72,7 +72,7 @@ type Generator interface {
 	DisplayPrefix(token string, info TokenInfo) string
 }
 
-// VendorChecksum is Djblets' vendor_checksum generator (spec §2.2):
+// VendorChecksum is Djblets' vendor_checksum generator (docs/api-tokens.md, "Generators"):
 // <type>_<base62 entropy><6-char base62 CRC-32 of the entropy>.
 type VendorChecksum struct{}
 
@@ -83,7 +83,7 @@ func (VendorChecksum) ID() string { return VendorChecksumID }
 // from the 62-character alphabet with crypto/rand.
 func (VendorChecksum) Create(info TokenInfo) (string, error) {
 	if info.TokenType == "" {
-		// Djblets §2.2: creation without token_type raises this KeyError.
+		// Djblets (see docs/api-tokens.md, "Generators"): creation without token_type raises this KeyError.
 		//lint:ignore ST1005 Djblets' exact text
 		return "", errors.New("The token_info dictionary must contain a token_type key.")
 	}
@@ -135,13 +135,14 @@ func minVendorLength(tokenType string) int {
 	return len(tokenType) + 1 + MinEntropyLength + checksumLength
 }
 
-// Validate implements Generator. Spec §2.2: the token starts with
+// Validate implements Generator. docs/api-tokens.md, "Generators": the token starts with
 // "<type>_", the rest is base62, and the last 6 characters are the base62
 // CRC-32 of the entropy, or that checksum with its letters' case swapped
 // (Djblets 3.0's alphabet bug, still accepted). Djblets requires exactly
 // 255 characters; authgate accepts any length from the entropy floor up to
 // 255, so tokens made with an earlier Length setting keep working
-// (DESIGN §6; match on the prefix, never a fixed length: checklist §3b).
+// (docs/api-tokens.md, "Deliberate differences"; match on the prefix, never a
+// fixed length: docs/security.md, "Token formats").
 func (VendorChecksum) Validate(token string, info TokenInfo) bool {
 	return tokenformat.ValidVendorChecksum(token, info.TokenType)
 }
@@ -157,7 +158,7 @@ func (VendorChecksum) DisplayPrefix(token string, info TokenInfo) string {
 
 // VendorChecksumOf returns the 6-character checksum Djblets appends to
 // entropy: CRC-32 (IEEE) of its bytes, base62 with the 0-9A-Za-z alphabet,
-// left-padded with '0' (spec §2.2).
+// left-padded with '0' (docs/api-tokens.md, "Generators").
 func VendorChecksumOf(entropy string) string {
 	sum := checksum(entropy)
 	return string(sum[:])
@@ -171,10 +172,11 @@ func base62Pad6(n uint32) [checksumLength]byte { return tokenformat.Base62Pad6(n
 
 func isBase62(c byte) bool { return tokenformat.IsBase62(c) }
 
-// LegacySHA1 is Djblets' deprecated legacy_sha1 format (spec §2.1): 40 hex
+// LegacySHA1 is Djblets' deprecated legacy_sha1 format (docs/api-tokens.md, "Generators"): 40 hex
 // digits of SHA-1. Djblets hashed SECRET_KEY, the user ID, the user's
 // password hash, the attempt and the time; authgate never uses a password
-// hash (DESIGN §6) and computes HMAC-SHA1 keyed by a server secret over the
+// hash (docs/api-tokens.md, "Deliberate differences") and computes HMAC-SHA1
+// keyed by a server secret over the
 // user ID, attempt, time and 32 bytes from crypto/rand.
 type LegacySHA1 struct {
 	secret []byte
@@ -195,7 +197,7 @@ func (g *LegacySHA1) Create(info TokenInfo) (string, error) {
 		return "", errors.New("legacy_sha1: no server secret configured (tokens.legacy_secret)")
 	}
 	if info.UserID == 0 {
-		// Djblets §2.1: the user key is required (and checked first).
+		// Djblets (see docs/api-tokens.md, "Generators"): the user key is required (and checked first).
 		//lint:ignore ST1005 Djblets' exact text
 		return "", errors.New("The token_info dictionary must contain a user key.")
 	}
@@ -215,7 +217,7 @@ func (g *LegacySHA1) Create(info TokenInfo) (string, error) {
 }
 
 // Validate implements Generator: exactly 40 characters of [0-9A-Fa-f]
-// (spec §2.1; either case is accepted).
+// (docs/api-tokens.md, "Generators"; either case is accepted).
 func (*LegacySHA1) Validate(token string, _ TokenInfo) bool {
 	return tokenformat.ValidLegacy(token)
 }
@@ -226,10 +228,10 @@ func (*LegacySHA1) DisplayPrefix(token string, _ TokenInfo) string {
 }
 
 // ErrDuplicateGenerator: a generator with the same ID is already registered
-// (spec §2.3: registering a duplicate ID is an error).
+// (docs/api-tokens.md, "Generators": registering a duplicate ID is an error).
 var ErrDuplicateGenerator = errors.New("token generator already registered")
 
-// Registry holds generators by ID (spec §2.3). It is safe for concurrent
+// Registry holds generators by ID (docs/api-tokens.md, "Generators"). It is safe for concurrent
 // use; lookups take no lock.
 type Registry struct {
 	mu   sync.Mutex                  // serialises writers
@@ -286,7 +288,7 @@ func (r *Registry) Unregister(id string) bool {
 	return len(next) != len(old)
 }
 
-// Get returns the generator with ID id, or nil. It never fails (spec §2.3).
+// Get returns the generator with ID id, or nil. It never fails (docs/api-tokens.md, "Generators").
 func (r *Registry) Get(id string) Generator {
 	for _, g := range *r.gens.Load() {
 		if g.ID() == id {

@@ -10,7 +10,8 @@ import (
 )
 
 // djbletsBody is the 244-character entropy of the Djblets test token
-// (djblets/secrets/tests/test_vendor_checksum_token_generator.py, spec §2.2);
+// (djblets/secrets/tests/test_vendor_checksum_token_generator.py,
+// docs/api-tokens.md, "Generators");
 // its CRC-32 is 0x40F25DA4 = 1089625508, base62 "1BjxMy".
 const djbletsBody = "kEz3qSWeN25rOVA8RXitY0ywaiAOuey7WRHFeTDaqqR9g827qwuYFy5" +
 	"p3NKwLThndO33aVL5pBcU5da9pNnTYtiIsC4f9uLMAP8rQKZa82W91ZArtV4" +
@@ -25,11 +26,12 @@ func TestDjbletsVectorBody(t *testing.T) {
 		t.Fatalf("vector lengths: token %d, body %d; want 255, 244", len(djbletsToken), len(djbletsBody))
 	}
 	if got := crc32.ChecksumIEEE([]byte(djbletsBody)); got != 0x40F25DA4 {
-		t.Fatalf("CRC-32 of the Djblets body = %#x, want 0x40F25DA4 (spec §2.2)", got)
+		t.Fatalf("CRC-32 of the Djblets body = %#x, want 0x40F25DA4 (Djblets' vendor_checksum test vector)", got)
 	}
 }
 
-// TestVendorChecksumValidate is spec §2.2's test-vector table, verbatim.
+// TestVendorChecksumValidate is Djblets' (docs/api-tokens.md, "Generators")
+// test-vector table, verbatim.
 func TestVendorChecksumValidate(t *testing.T) {
 	g := VendorChecksum{}
 	test := TokenInfo{TokenType: "test"}
@@ -107,7 +109,7 @@ func TestBase62Pad6(t *testing.T) {
 		{"last digit", 61, "00000z"},
 		{"carry", 62, "000010"},
 		{"Djblets CRC", 1089625508, "1BjxMy"},
-		{"max uint32 (spec §2.2)", 4294967295, "4gfFC3"},
+		{"max uint32", 4294967295, "4gfFC3"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -228,7 +230,7 @@ func TestLegacySHA1Validate(t *testing.T) {
 		token string
 		want  bool
 	}{
-		// Spec §2.1 vectors from the Djblets tests.
+		// docs/api-tokens.md, "Generators" vectors from the Djblets tests.
 		{"Djblets valid", "ead9190eadc2f8ccc051f813be28ea1f24ba3810", true},
 		{"Djblets length", "abcd1", false},
 		{"Djblets character", "!ad9190eadc2f8ccc051f813be28ea1f24ba3810", false},

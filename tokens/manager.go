@@ -14,14 +14,15 @@ import (
 
 // Defaults for Options.
 const (
-	// DefaultMaxAttempts is Djblets' generate_token max_attempts (spec §3.1).
+	// DefaultMaxAttempts is Djblets' generate_token max_attempts
+	// (docs/api-tokens.md, "Manager operations").
 	DefaultMaxAttempts = 20
 	// lastUsedInterval: last_used is written at most this often per token.
 	lastUsedInterval = time.Minute
 )
 
 // DeprecatedHeaderValue is the X-API-Token-Deprecated header Djblets adds
-// when a deprecated token authenticates (spec §7.3).
+// when a deprecated token authenticates (docs/api-tokens.md, "Authentication").
 const DeprecatedHeaderValue = "This token uses a deprecated format. The token can still be used, but you should remove it and generate a new one to take advantage of security improvements."
 
 // Options configures a Manager. The zero value is usable.
@@ -40,7 +41,7 @@ type Options struct {
 	Length int
 	// DefaultGenerator is the generator for GenerateParams without one;
 	// default vendor_checksum. An unregistered ID is logged and replaced by
-	// vendor_checksum (Djblets §2.3).
+	// vendor_checksum (Djblets; see docs/api-tokens.md, "Generators").
 	DefaultGenerator string
 	// MaxAttempts bounds Generate's collision retries; default 20.
 	MaxAttempts int
@@ -49,7 +50,8 @@ type Options struct {
 	LegacySecret []byte
 	// DeprecatedGenerators lists generator IDs whose tokens are flagged
 	// deprecated. nil means {"legacy_sha1"}; an empty non-nil slice means
-	// none (Djblets cannot express that, spec §2.4 / §10 item 15).
+	// none (Djblets cannot express that, docs/api-tokens.md, "Generators";
+	// docs/api-tokens.md, "Deliberate differences").
 	DeprecatedGenerators []string
 	// Registry holds the generators; nil means DefaultRegistry(LegacySecret).
 	Registry *Registry
@@ -151,14 +153,14 @@ func NewManager(store Store, us users.Store, opts Options) *Manager {
 	if m.defaultGen == "" {
 		m.defaultGen = VendorChecksumID
 	} else if m.reg.Get(m.defaultGen) == nil {
-		// Djblets §2.3 get_default(): log and fall back.
+		// Djblets (see docs/api-tokens.md, "Generators") get_default(): log and fall back.
 		m.log.Error(fmt.Sprintf("Could not find the %s token generator in the registry. Using the %s token generator instead.",
 			m.defaultGen, VendorChecksumID))
 		m.defaultGen = VendorChecksumID
 	}
 	deprecated := opts.DeprecatedGenerators
 	if deprecated == nil {
-		deprecated = []string{LegacySHA1ID} // Djblets §2.4 default
+		deprecated = []string{LegacySHA1ID} // Djblets (see docs/api-tokens.md, "Generators") default
 	}
 	m.deprecated = make(map[string]bool, len(deprecated))
 	for _, id := range deprecated {
@@ -168,7 +170,8 @@ func NewManager(store Store, us users.Store, opts Options) *Manager {
 }
 
 // SetKnownPolicyIDs installs the registry hook used to reject unknown
-// resource policy IDs when a policy is written (Djblets §4.2 step 7.1).
+// resource policy IDs when a policy is written (Djblets; see
+// docs/api-tokens.md, "Policy validation", step 7.1).
 // nil checks structure only.
 func (m *Manager) SetKnownPolicyIDs(known func(id string) bool) {
 	if known == nil {
@@ -179,7 +182,9 @@ func (m *Manager) SetKnownPolicyIDs(known func(id string) bool) {
 }
 
 // SetNotifier connects the manager to the cross-instance invalidation bus
-// (DESIGN §3, §6): every change to a token (Update, Invalidate*, Delete)
+// (docs/architecture.md, "Storage and invalidation";
+// docs/api-tokens.md, "Deliberate differences"): every change to a token
+// (Update, Invalidate*, Delete)
 // announces "api_token:<id>" (or "user:<id>" / "api_token:*" for bulk
 // invalidation) in its transaction, and the authentication cache drops
 // what any instance announces, including "user:<id>" from package users.
@@ -242,7 +247,7 @@ func (m *Manager) Registry() *Registry { return m.reg }
 func (m *Manager) TokenType() string { return m.info.TokenType }
 
 // IsDeprecated reports whether t was made by a deprecated generator
-// (Djblets is_deprecated, spec §1).
+// (Djblets is_deprecated, docs/api-tokens.md, "The model").
 func (m *Manager) IsDeprecated(t *Token) bool { return m.deprecated[t.GeneratorID] }
 
 // ValidateFormat checks raw against every registered generator's format

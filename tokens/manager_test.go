@@ -21,8 +21,10 @@ import (
 
 var ctx = context.Background()
 
-// TestGenerateDefaults is spec §3.1's "values immediately after creation"
-// plus DESIGN §6's storage rule: only the digest and display prefix are
+// TestGenerateDefaults is Djblets' (docs/api-tokens.md, "Manager operations")
+// "values immediately after creation"
+// plus authgate's (docs/api-tokens.md, "Deliberate differences") storage rule:
+// only the digest and display prefix are
 // stored, never the raw token.
 func TestGenerateDefaults(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
@@ -99,7 +101,7 @@ func tokenDiff(got, want *Token) string {
 }
 
 // TestGenerateFields covers every GenerateParams field and the created
-// event (spec §9 table rows 1-2: auto_generated false/true).
+// event (docs/api-tokens.md, "Events": auto_generated false/true).
 func TestGenerateFields(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, Options{})
@@ -117,7 +119,7 @@ func TestGenerateFields(t *testing.T) {
 		if got.Expires == nil || !got.Expires.Equal(exp.Truncate(time.Microsecond)) {
 			t.Errorf("Expires = %v, want %v", got.Expires, exp.Truncate(time.Microsecond))
 		}
-		// Djblets stores policies with sorted keys (spec §1).
+		// Djblets stores policies with sorted keys (docs/api-tokens.md, "The model").
 		if want := `{"resources":{"*":{"allow":["GET"],"block":["*"]}}}`; string(got.Policy) != want {
 			t.Errorf("Policy = %s, want %s", got.Policy, want)
 		}
@@ -153,8 +155,10 @@ func TestGenerateFields(t *testing.T) {
 	})
 }
 
-// TestGenerateValidatesPolicy is DESIGN §6 row "policy not validated by the
-// manager": every write validates, with Djblets' messages (spec §4.3), and
+// TestGenerateValidatesPolicy is docs/api-tokens.md, "Deliberate differences"
+// row "policy not validated by the
+// manager": every write validates, with Djblets' messages
+// (docs/api-tokens.md, "Policy validation"), and
 // an invalid policy stores nothing.
 func TestGenerateValidatesPolicy(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
@@ -222,7 +226,8 @@ func (g *constGen) Create(info TokenInfo) (string, error) {
 func (g *constGen) Validate(token string, _ TokenInfo) bool        { return token == g.token }
 func (g *constGen) DisplayPrefix(token string, _ TokenInfo) string { return token[:8] }
 
-// TestGenerateRetriesOnlyDigestCollisions is DESIGN §6 row "retry loop
+// TestGenerateRetriesOnlyDigestCollisions is
+// docs/api-tokens.md, "Deliberate differences" row "retry loop
 // swallows any integrity error, no savepoint": collisions are retried, each
 // attempt in a savepoint of one transaction (on PostgreSQL a failed insert
 // would otherwise abort the transaction), up to MaxAttempts, then
@@ -300,7 +305,9 @@ func TestGenerateRetriesOnlyDigestCollisions(t *testing.T) {
 	})
 }
 
-// TestAuthenticate covers spec §7.3's backend table with DESIGN §6's order.
+// TestAuthenticate covers Djblets' (docs/api-tokens.md, "Authentication")
+// backend table with authgate's (docs/api-tokens.md, "Deliberate differences")
+// order.
 func TestAuthenticate(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, Options{})
@@ -392,7 +399,8 @@ func TestAuthenticate(t *testing.T) {
 	})
 }
 
-// TestAuthenticateExpiryBoundary: Djblets §1, expires == now is expired.
+// TestAuthenticateExpiryBoundary: Djblets (see
+// docs/api-tokens.md, "The model"), expires == now is expired.
 func TestAuthenticateExpiryBoundary(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, Options{})
@@ -421,7 +429,8 @@ func TestAuthenticateExpiryBoundary(t *testing.T) {
 }
 
 // TestDeprecatedGenerators: nil means {legacy_sha1}; an explicitly empty
-// list means none (DESIGN §6 fixes spec §2.4's trap).
+// list means none (docs/api-tokens.md, "Deliberate differences" fixes Djblets'
+// (docs/api-tokens.md, "Generators") trap).
 func TestDeprecatedGenerators(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, Options{})
@@ -489,7 +498,7 @@ func TestAuthenticateLastUsed(t *testing.T) {
 			if n := e.rec.count(EventUsed); n != s.wantUsed {
 				t.Errorf("%s: %d used events, want %d", s.name, n, s.wantUsed)
 			}
-			// Djblets §7.3: only last_used is written, not last_updated.
+			// Djblets (see docs/api-tokens.md, "Authentication"): only last_used is written, not last_updated.
 			if !got.LastUpdated.Equal(t0) {
 				t.Errorf("%s: last_updated changed to %v", s.name, got.LastUpdated)
 			}
@@ -500,7 +509,8 @@ func TestAuthenticateLastUsed(t *testing.T) {
 	})
 }
 
-// TestExpiredEventOnce is DESIGN §6 row "webapi_token_expired fires on
+// TestExpiredEventOnce is docs/api-tokens.md, "Deliberate differences" row
+// "webapi_token_expired fires on
 // every attempt": once per token, recorded in the row, re-armed when
 // expires changes.
 func TestExpiredEventOnce(t *testing.T) {
@@ -511,7 +521,7 @@ func TestExpiredEventOnce(t *testing.T) {
 		tok, raw := e.generate(t, GenerateParams{User: alice, Expires: &exp})
 		_, fresh := e.generate(t, GenerateParams{User: alice})
 
-		// Spec §9: auth with a non-expired token does not fire expired.
+		// docs/api-tokens.md, "Events": auth with a non-expired token does not fire expired.
 		if _, err := e.m.Authenticate(ctx, fresh); err != nil {
 			t.Fatal(err)
 		}
@@ -556,7 +566,8 @@ func TestExpiredEventOnce(t *testing.T) {
 	})
 }
 
-// TestInvalidate is spec §3.3's table plus DESIGN §6 row
+// TestInvalidate is Djblets' (docs/api-tokens.md, "Manager operations") table
+// plus docs/api-tokens.md, "Deliberate differences" row
 // "invalidate_tokens(users=[]) invalidates every token; re-invalidation
 // overwrites date/reason".
 func TestInvalidate(t *testing.T) {
@@ -579,7 +590,8 @@ func TestInvalidate(t *testing.T) {
 		if !e.get(t, t2.ID).Valid {
 			t.Error("t2 of another user was invalidated")
 		}
-		// Djblets §3.2: last_updated is not changed by invalidation.
+		// Djblets (see docs/api-tokens.md, "Manager operations"): last_updated is not
+		// changed by invalidation.
 		if !got.LastUpdated.Equal(t0) {
 			t.Errorf("last_updated = %v, want %v", got.LastUpdated, t0)
 		}
@@ -643,7 +655,7 @@ func TestInvalidate(t *testing.T) {
 	})
 }
 
-// TestUpdate covers update-by-function: validation, events (spec §9 row
+// TestUpdate covers update-by-function: validation, events (docs/api-tokens.md, "Events" row
 // "generate then save": created once, updated on save only) and the rules
 // on what may change.
 func TestUpdate(t *testing.T) {
@@ -844,7 +856,8 @@ func TestUnknownDefaultGeneratorFallsBack(t *testing.T) {
 }
 
 // TestAuthenticatePolicy: the compiled policy follows edits at once and an
-// unreadable stored policy denies everything (fail closed, spec §10 item 17).
+// unreadable stored policy denies everything (fail closed,
+// docs/api-tokens.md, "Deliberate differences").
 func TestAuthenticatePolicy(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, Options{})

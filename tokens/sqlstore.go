@@ -204,7 +204,9 @@ func (t *sqlTx) Insert(ctx context.Context, tok *Token, digest string) error {
 		tok.Valid, toNullTime(tok.InvalidDate), tok.InvalidReason, tok.Note, string(tok.Policy),
 		string(tok.ExtraData), tok.ExpiredEventSent).Scan(&id)
 	// Only the digest's own unique violation is a collision; any other
-	// constraint failure is a real error (DESIGN §6, fixing Djblets §3.1).
+	// constraint failure is a real error
+	// (docs/api-tokens.md, "Deliberate differences", fixing Djblets (see
+	// docs/api-tokens.md, "Manager operations")).
 	if db.IsUniqueViolation(err) && strings.Contains(db.UniqueConstraint(err), "token_digest") {
 		return ErrDuplicateDigest
 	}
@@ -254,9 +256,10 @@ const inChunk = 500
 
 // Invalidate implements StoreTx.
 func (t *sqlTx) Invalidate(ctx context.Context, scope InvalidateScope, at time.Time, reason string) ([]*Token, error) {
-	// DESIGN §6: only still-valid tokens are touched, so an already invalid
+	// docs/api-tokens.md, "Deliberate differences": only still-valid tokens are
+	// touched, so an already invalid
 	// token keeps its first date and reason; last_updated is left alone as
-	// in Djblets' bulk update (spec §3.2).
+	// in Djblets' bulk update (docs/api-tokens.md, "Manager operations").
 	const set = `UPDATE api_tokens SET valid = ?, invalid_date = ?, invalid_reason = ? WHERE valid = ?`
 	if !scope.selects() {
 		return nil, nil

@@ -9,7 +9,8 @@ import (
 )
 
 // Store is the storage contract for API tokens and the audit log, in this
-// package's own types (STYLE.md §1). Reads run on their own; every change
+// package's own types (docs/architecture.md, "Storage and invalidation").
+// Reads run on their own; every change
 // runs inside InTx so that the change and its audit event commit together.
 // NewSQLStore implements it for SQLite and PostgreSQL.
 type Store interface {
@@ -51,7 +52,7 @@ type StoreTx interface {
 	// Invalidate marks the still-valid tokens selected by scope invalid with
 	// the given date and reason and returns them as now stored. Tokens that
 	// are already invalid are left untouched (their first date and reason
-	// stay), and an empty scope selects nothing (DESIGN §6).
+	// stay), and an empty scope selects nothing (docs/api-tokens.md, "Deliberate differences").
 	Invalidate(ctx context.Context, scope InvalidateScope, at time.Time, reason string) ([]*Token, error)
 	// Delete removes a token; ErrNotFound when there is none.
 	Delete(ctx context.Context, id int64) error

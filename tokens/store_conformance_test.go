@@ -15,7 +15,7 @@ import (
 )
 
 // TestSQLStoreConformance runs the Store conformance suite on SQLite and
-// PostgreSQL (STYLE.md §1).
+// PostgreSQL (docs/architecture.md, "Storage and invalidation").
 func TestSQLStoreConformance(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		runStoreConformance(t, conformanceBackend{

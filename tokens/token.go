@@ -9,8 +9,9 @@ import (
 )
 
 // Token is one API token as stored: everything but the secret, of which only
-// a SHA-256 digest is kept (DESIGN §3) and a display prefix shown to people.
-// Fields follow Djblets' BaseWebAPIToken (spec §1).
+// a SHA-256 digest is kept (docs/architecture.md, "Storage and invalidation")
+// and a display prefix shown to people.
+// Fields follow Djblets' BaseWebAPIToken (docs/api-tokens.md, "The model").
 type Token struct {
 	ID     int64 `json:"id"`
 	UserID int64 `json:"user_id"`
@@ -23,7 +24,9 @@ type Token struct {
 	GeneratorID string    `json:"token_generator_id"`
 	TimeAdded   time.Time `json:"time_added"`
 	// LastUpdated changes on every Update. Like Djblets, invalidation and
-	// last-use bookkeeping leave it alone (spec §3.2, §7.3).
+	// last-use bookkeeping leave it alone
+	// (docs/api-tokens.md, "Manager operations";
+	// docs/api-tokens.md, "Authentication").
 	LastUpdated time.Time  `json:"last_updated"`
 	LastUsed    *time.Time `json:"last_used"`
 	// Expires is nil for a token that never expires.
@@ -47,13 +50,13 @@ type Token struct {
 func (t *Token) String() string { return "Web API token for " + t.Username }
 
 // IsExpired reports whether the token has an expiry and now is at or past
-// it. Djblets §1: the boundary is inclusive.
+// it. Djblets (see docs/api-tokens.md, "The model"): the boundary is inclusive.
 func (t *Token) IsExpired(now time.Time) bool {
 	return t.Expires != nil && !now.Before(*t.Expires)
 }
 
 // IsAccessibleBy reports whether u may view the token: its owner or an
-// admin (Djblets is_accessible_by: owner or is_superuser, spec §1).
+// admin (Djblets is_accessible_by: owner or is_superuser, docs/api-tokens.md, "The model").
 func (t *Token) IsAccessibleBy(u users.User) bool { return t.ownedOrAdmin(u) }
 
 // IsMutableBy reports whether u may change the token (owner or admin).

@@ -90,7 +90,8 @@ func flip(c byte) string {
 }
 
 // TestAPIRootAndUsers: the root lists links and scopes; users are listed
-// with list filtering by username (Djblets §5.4) and e-mail only for self
+// with list filtering by username (Djblets; see
+// docs/api-tokens.md, "List filtering") and e-mail only for self
 // or admins.
 func TestAPIRootAndUsers(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
@@ -257,7 +258,8 @@ func TestAPIResourceRegistry(t *testing.T) {
 }
 
 // TestAPIHead: GET routes answer HEAD, authorized as a read; a policy can
-// block HEAD alone (methods are compared exactly, Djblets §4.1).
+// block HEAD alone (methods are compared exactly, Djblets (see
+// docs/api-tokens.md, "Policy grammar")).
 func TestAPIHead(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		h := newHarness(t, d, harnessOpts{})

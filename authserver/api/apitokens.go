@@ -20,7 +20,8 @@ import (
 const requiredMsg = "This field is required."
 
 // tokenJSON renders an API token with the fields of Review Board's
-// api_token resource (spec §8). raw, the secret, is only ever passed by
+// api_token resource (docs/api-tokens.md, "Errors and codes"). raw, the
+// secret, is only ever passed by
 // POST's 201 response.
 func (h *handlers) tokenJSON(t *tokens.Token, raw string) gin.H {
 	pol := json.RawMessage(t.Policy)
@@ -193,8 +194,9 @@ func (h *handlers) tokenWriteError(c *gin.Context, err error) {
 
 // updateToken is PUT /api/users/{username}/api-tokens/{id}/: note, policy,
 // expires, and valid=false with an optional invalid_reason. valid=true is
-// refused with Review Board's message. The change is one transaction (spec
-// §8 notes Review Board's invalidate-then-save undoes itself).
+// refused with Review Board's message. The change is one transaction
+// (docs/api-tokens.md, "Errors and codes" notes Review Board's
+// invalidate-then-save undoes itself).
 func (h *handlers) updateToken(c *gin.Context) {
 	owner, ok := h.tokenOwner(c)
 	if !ok {
@@ -248,7 +250,7 @@ func (h *handlers) updateToken(c *gin.Context) {
 			t.Expires = expires
 		}
 		// Invalidating an already-invalid token keeps its first date and
-		// reason (DESIGN §6).
+		// reason (docs/api-tokens.md, "Deliberate differences").
 		if invalidate && t.Valid {
 			t.Valid = false
 			t.InvalidReason = f["invalid_reason"]

@@ -106,7 +106,7 @@ func TestAPITokenLifecycle(t *testing.T) {
 		}
 
 		// PUT valid=false invalidates in one update (Review Board's
-		// invalidate-then-save bug, spec §8, is not copied).
+		// invalidate-then-save bug, docs/api-tokens.md, "Errors and codes", is not copied).
 		r = h.do(req{method: "PUT", path: item, authz: alice, form: url.Values{"valid": {"false"}, "invalid_reason": {"Leaked."}}})
 		if r.code != 200 || r.get("api_token", "valid") != false || r.get("api_token", "invalid_reason") != "Leaked." || r.get("api_token", "invalid_date") == nil {
 			t.Fatalf("invalidate: %d %s", r.code, r.raw)
@@ -119,7 +119,7 @@ func TestAPITokenLifecycle(t *testing.T) {
 		if s.code != 401 || !strings.HasPrefix(s.errMsg(), "This API token became invalid on ") || !strings.HasSuffix(s.errMsg(), ": Leaked.") {
 			t.Fatalf("invalidated token: %d %s", s.code, s.raw)
 		}
-		// A second invalidation keeps the first reason (DESIGN §6).
+		// A second invalidation keeps the first reason (docs/api-tokens.md, "Deliberate differences").
 		r = h.do(req{method: "PUT", path: item, authz: alice, form: url.Values{"valid": {"false"}, "invalid_reason": {"Other."}}})
 		if r.code != 200 || r.get("api_token", "invalid_reason") != "Leaked." {
 			t.Fatalf("re-invalidate: %d %s", r.code, r.raw)

@@ -31,7 +31,8 @@ func NewResourceStore(d *db.DB) *ResourceStore {
 	return &ResourceStore{db: d, now: time.Now, reload: make(chan struct{}, 1)}
 }
 
-// ResourceNotifyKind is the invalidation kind (DESIGN §3) announced when a
+// ResourceNotifyKind is the invalidation kind
+// (docs/architecture.md, "Storage and invalidation") announced when a
 // registration changes; the id is the policy ID.
 const ResourceNotifyKind = "resource"
 

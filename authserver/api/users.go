@@ -11,7 +11,7 @@ import (
 )
 
 // listUsers is GET /api/users/. Users an API token's policy denies by
-// username are left out (Djblets §5.4).
+// username are left out (Djblets; see docs/api-tokens.md, "List filtering").
 func (h *handlers) listUsers(c *gin.Context) {
 	p := principal(c)
 	all, err := h.Users.List(c.Request.Context())

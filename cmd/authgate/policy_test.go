@@ -118,7 +118,8 @@ func TestPolicyCheckCommand(t *testing.T) {
 }
 
 // TestPolicyCheckReviewBoardExamples runs Review Board's documented example
-// policies (spec §4.1 presets, §5.3 "review bot") through the CLI.
+// policies (the presets of docs/api-tokens.md, "Policy grammar", and the
+// "review bot") through the CLI.
 func TestPolicyCheckReviewBoardExamples(t *testing.T) {
 	const reviewBot = `{"resources": {
   "*": {"allow": ["GET","HEAD","OPTIONS"], "block": ["*"]},

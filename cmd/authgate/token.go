@@ -34,7 +34,7 @@ func checkOutput(output string) error {
 }
 
 // tokenJSON is the CLI's JSON form of a token: the management API's field
-// names (spec §8), RFC 3339 times, plus the computed flags.
+// names (docs/api-tokens.md, "Errors and codes"), RFC 3339 times, plus the computed flags.
 type tokenJSON struct {
 	*tokens.Token
 	Expired    bool `json:"expired"`

@@ -64,7 +64,8 @@ type App struct {
 	// --- end authserver ---
 
 	// --- notify ---
-	// Notify is the cross-instance invalidation bus (DESIGN §3): PostgreSQL
+	// Notify is the cross-instance invalidation bus
+	// (docs/architecture.md, "Storage and invalidation"): PostgreSQL
 	// NOTIFY/LISTEN between instances, in-process fan-out on SQLite.
 	Notify *notify.Bus
 	// --- end notify ---

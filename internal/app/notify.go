@@ -9,7 +9,8 @@ import (
 	"github.com/authgate/authgate/internal/notify"
 )
 
-// wireNotify opens the cross-instance invalidation bus (DESIGN §3). It runs
+// wireNotify opens the cross-instance invalidation bus
+// (docs/architecture.md, "Storage and invalidation"). It runs
 // before anything loads a cache: on PostgreSQL, New returns once LISTEN is
 // in effect, so no change committed after a cache's first load goes unheard.
 func (a *App) wireNotify(ctx context.Context, publishOnly bool) error {

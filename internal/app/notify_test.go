@@ -76,8 +76,8 @@ func jwksKIDs(t *testing.T, a *app.App) []string {
 }
 
 // policyValid reports whether a's token manager accepts a policy naming
-// the resource policyID (unknown policy IDs are refused, Djblets §4.2 step
-// 7.1).
+// the resource policyID (unknown policy IDs are refused, Djblets (see
+// docs/api-tokens.md, "Policy validation", step 7.1)).
 func policyValid(a *app.App, policyID string) bool {
 	_, _, err := a.Tokens.ValidatePolicy(json.RawMessage(`{"resources":{"` + policyID + `":{"*":{"allow":["*"]}}}}`))
 	return err == nil
@@ -151,7 +151,7 @@ func rotateDirect(t *testing.T, a *app.App) string {
 
 // TestInstancesShareChanges runs two independent Apps ("instances") on one
 // PostgreSQL schema: what one changes, the other serves within two
-// seconds, through NOTIFY authgate_invalidate (DESIGN §3).
+// seconds, through NOTIFY authgate_invalidate (docs/architecture.md, "Storage and invalidation").
 func TestInstancesShareChanges(t *testing.T) {
 	ctx := context.Background()
 	u, err := url.Parse(dbtest.PostgresDSN(t))

@@ -22,7 +22,8 @@ const registryReloadInterval = 5 * time.Minute
 // wireScopes builds the scope registry: authgate's own resources, those
 // declared in the config file, and those registered at run time (table
 // registered_resources). It also makes the registry the tokens manager's
-// policy-ID check (Djblets §4.2 step 7). It must run before anything that
+// policy-ID check (Djblets; see docs/api-tokens.md, "Policy validation", step
+// 7). It must run before anything that
 // validates scopes (the authorization server).
 func (a *App) wireScopes(ctx context.Context) error {
 	reg, err := NewRegistry(a.Config)
@@ -32,7 +33,7 @@ func (a *App) wireScopes(ctx context.Context) error {
 	a.Scopes = reg
 	for _, d := range a.Scopes.Decls() {
 		if um := d.UnmappedMethods(); len(um) > 0 {
-			// Djblets §6.3 logs and skips these too.
+			// Djblets (see docs/api-tokens.md, "OAuth2 scopes") logs and skips these too.
 			a.Logger.Warn("resource methods map to no scope and get none", "resource", d.Name, "methods", um)
 		}
 	}

@@ -10,7 +10,9 @@ import (
 )
 
 // wireTokenCache connects the API-token authentication cache to the bus
-// (DESIGN §3, §6): token changes announce "api_token:<id>", user changes
+// (docs/architecture.md, "Storage and invalidation";
+// docs/api-tokens.md, "Deliberate differences"): token changes announce
+// "api_token:<id>", user changes
 // (active, admin) announce "user:<id>", and every instance drops what they
 // name. The CLI's publish-only App announces the same way, so `authgate
 // token invalidate` or `user deactivate` reaches running PostgreSQL

@@ -1,4 +1,5 @@
-// Package audit is authgate's append-only audit log (DESIGN §8): one table,
+// Package audit is authgate's append-only audit log
+// (docs/architecture.md, "Operations"): one table,
 // audit_events, holding what happened to API tokens, OAuth clients, grants
 // and consents, by whom and when. Emitters (tokens, authserver) call Append
 // inside the transaction that makes the change, so the change and its entry

@@ -1,5 +1,6 @@
 // Package notify tells every authgate process sharing a database that a
-// cached entry changed, so that each one drops or reloads it (DESIGN §3,
+// cached entry changed, so that each one drops or reloads it
+// (docs/architecture.md, "Storage and invalidation",
 // cross-instance invalidation).
 //
 // On PostgreSQL a change is announced with NOTIFY authgate_invalidate,

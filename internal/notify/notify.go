@@ -17,7 +17,8 @@ import (
 	"github.com/authgate/authgate/internal/db"
 )
 
-// Channel is the PostgreSQL notification channel (DESIGN §3).
+// Channel is the PostgreSQL notification channel
+// (docs/architecture.md, "Storage and invalidation").
 const Channel = "authgate_invalidate"
 
 // All is the id a subscriber receives when it must reload everything it

@@ -15,11 +15,11 @@ import (
 	"github.com/authgate/authgate/internal/users"
 )
 
-// CookieName is the name of the session cookie (CONTRACTS.md).
+// CookieName is the name of the session cookie (docs/architecture.md, "Browser sessions").
 const CookieName = "authgate_session"
 
 // CSRFHeader and CSRFField carry a session's CSRF token on unsafe requests:
-// the header for scripts, the form field for HTML forms (CONTRACTS.md).
+// the header for scripts, the form field for HTML forms (docs/architecture.md, "Browser sessions").
 const (
 	CSRFHeader = "X-CSRF-Token"
 	CSRFField  = "csrf_token"

@@ -83,7 +83,8 @@ type SQLStore struct {
 }
 
 // SetNotifier makes SetActive and SetAdmin announce "user:<id>" in their
-// transaction (DESIGN §3). Call it before the store is shared.
+// transaction (docs/architecture.md, "Storage and invalidation"). Call it
+// before the store is shared.
 func (s *SQLStore) SetNotifier(n Notifier) { s.notifier = n }
 
 // NewSQLStore returns a Store backed by d whose password hashing shares

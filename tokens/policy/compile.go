@@ -12,7 +12,7 @@ const (
 	// SectionDefault: no section decided; Djblets' default is ALLOW.
 	SectionDefault = "default"
 	// SectionInvalid: the stored policy could not be read; everything is
-	// denied (fail closed, spec §10 item 17).
+	// denied (fail closed, docs/api-tokens.md, "Deliberate differences").
 	SectionInvalid = "invalid-policy"
 )
 
@@ -37,7 +37,7 @@ type Compiled struct {
 }
 
 // resourcePolicy is resources.<policy_id>. Empty sections are dropped at
-// compile time: Djblets §5.2 skips them.
+// compile time: Djblets (see docs/api-tokens.md, "Policy decisions") skips them.
 type resourcePolicy struct {
 	star   *section
 	ids    map[string]*section
@@ -50,7 +50,8 @@ type section struct {
 }
 
 // Standard HTTP methods get one bit each; everything else is compared as a
-// string. Djblets §4.1: comparison is exact and case-sensitive.
+// string. Djblets (see docs/api-tokens.md, "Policy grammar"): comparison is
+// exact and case-sensitive.
 const (
 	bitGET uint16 = 1 << iota
 	bitHEAD
@@ -101,7 +102,8 @@ func newMethodSet(list *node) methodSet {
 		return s
 	}
 	for _, e := range list.elems {
-		// Non-string entries can never equal a method (Djblets §4.1 accepts
+		// Non-string entries can never equal a method (Djblets (see
+		// docs/api-tokens.md, "Policy grammar") accepts
 		// them and they never match).
 		if e.kind != kindString {
 			continue
@@ -134,7 +136,8 @@ func (s *methodSet) has(method string, bit uint16) bool {
 	return false
 }
 
-// check is Djblets' per-section precedence (§5.2 rule 2): named block,
+// check is Djblets' per-section precedence (rule 2 of
+// docs/api-tokens.md, "Policy decisions"): named block,
 // named allow, "*" block, "*" allow; otherwise undecided.
 func (s *section) check(method string, bit uint16) (Decision, bool) {
 	switch {
@@ -151,7 +154,7 @@ func (s *section) check(method string, bit uint16) (Decision, bool) {
 }
 
 // compileSection returns nil for a section Djblets skips: missing, null or
-// an empty object (§5.2).
+// an empty object (docs/api-tokens.md, "Policy decisions").
 func compileSection(n *node, name string) *section {
 	if n == nil || n.kind != kindObject || len(n.members) == 0 {
 		return nil
@@ -167,7 +170,7 @@ func Compile(doc *Document) (*Compiled, error) {
 	}
 	c := &Compiled{ok: true, canonical: appendCanonical(nil, doc.root)}
 	res := doc.root.get(resourcesKey)
-	if res == nil { // {}: full access (Djblets §4.2 step 2)
+	if res == nil { // {}: full access (Djblets; see docs/api-tokens.md, "Policy validation", step 2)
 		c.full = true
 		return c, nil
 	}
@@ -210,7 +213,7 @@ func fullAccess() *Compiled {
 // empty input or JSON null is full access (the Djblets default, {}), and
 // anything unreadable or invalid gives a Compiled that denies every request
 // with Section SectionInvalid. Djblets would treat a bad stored policy as
-// full access; authgate fails closed (DESIGN §6, spec §10 item 17).
+// full access; authgate fails closed (docs/api-tokens.md, "Deliberate differences").
 func FromStored(raw []byte) *Compiled {
 	// Only JSON whitespace (RFC 8259 §2) is trimmed: bytes.TrimSpace would
 	// also accept bytes that Parse rejects, such as a form feed.
@@ -247,9 +250,10 @@ func (c *Compiled) FullAccess() bool { return c != nil && c.ok && c.full }
 // Decide evaluates a request for the resource with policy ID policyID, HTTP
 // method method (compared exactly, case-sensitively) and the object ID from
 // the URL; objectID "" means null (a list or singleton request), so object
-// sections never apply to it (Djblets §5.2 rule 5).
+// sections never apply to it (Djblets; see docs/api-tokens.md, "Policy decisions", rule 5).
 //
-// Djblets §5.2: the first decisive section wins, in the order
+// Djblets (see docs/api-tokens.md, "Policy decisions"): the first decisive
+// section wins, in the order
 // resources.<policyID>.<objectID>, resources.<policyID>.*, resources.*;
 // if none decides, the default is ALLOW. Decide does not allocate.
 func (c *Compiled) Decide(policyID, method, objectID string) Decision {
@@ -285,7 +289,8 @@ func (c *Compiled) decide(policyID, method, objectID string, hasID bool) Decisio
 
 // DeniedIDs lists, in sorted order, the object IDs named in
 // resources.<policyID> for which method is denied. List endpoints use it
-// with "GET" to omit those objects (Djblets §5.4, which is broken in Djblets
+// with "GET" to omit those objects (Djblets (see
+// docs/api-tokens.md, "List filtering"), which is broken in Djblets
 // and works here).
 //
 // Only IDs named in the policy can be listed; callers must still Decide on

@@ -12,7 +12,7 @@ import (
 
 var allSix = []string{"HEAD", "GET", "POST", "PATCH", "PUT", "DELETE"}
 
-// evaluationCases are spec/djblets-tokens.md §5.3 E1–E16, verbatim: the
+// evaluationCases are docs/api-tokens.md, "Policy decisions" E1–E16, verbatim: the
 // resources object, the object ID ("" is null), the methods the spec lists
 // as allowed and denied, and the section that decides each group.
 var evaluationCases = []struct {
@@ -82,7 +82,8 @@ func TestDecideDjbletsCases(t *testing.T) {
 	}
 }
 
-// reviewBotPolicy is the Review Board docs' "review bot" example (§5.3).
+// reviewBotPolicy is the Review Board docs' "review bot" example
+// (docs/api-tokens.md, "Policy decisions").
 const reviewBotPolicy = `{"resources": {
   "*": {"allow": ["GET","HEAD","OPTIONS"], "block": ["*"]},
   "review": {"*": {"allow": ["*"], "block": []}},
@@ -91,7 +92,8 @@ const reviewBotPolicy = `{"resources": {
   "review_general_comment": {"*": {"allow": ["*"], "block": []}}
 }}`
 
-// readOnlyPreset is Review Board's read-only UI preset (§4.1).
+// readOnlyPreset is Review Board's read-only UI preset
+// (docs/api-tokens.md, "Policy grammar").
 const readOnlyPreset = `{"resources":{"*":{"allow":["GET","HEAD","OPTIONS"],"block":["*"]}}}`
 
 func TestDecideReviewBoardPolicies(t *testing.T) {
@@ -118,7 +120,8 @@ func TestDecideReviewBoardPolicies(t *testing.T) {
 			{"review_request", "PUT", "42", deny("resources.*")},
 			{"repository", "POST", "", deny("resources.*")},
 			{"server_info", "DELETE", "", deny("resources.*")},
-			// Djblets §5.2 rule 7: no cascade; a reply is its own resource.
+			// Djblets (see docs/api-tokens.md, "Policy decisions", rule 7): no cascade; a
+			// reply is its own resource.
 			{"review_reply", "POST", "", deny("resources.*")},
 			{"review", "get", "", allow("resources.review.*")}, // matched by "*", not by name
 		}},
@@ -130,7 +133,7 @@ func TestDecideReviewBoardPolicies(t *testing.T) {
 			{"review_request", "PUT", "1", deny("resources.*")},
 			{"review_request", "PATCH", "1", deny("resources.*")},
 			{"review_request", "DELETE", "1", deny("resources.*")},
-			// Djblets §4.1: exact, case-sensitive method comparison.
+			// Djblets (see docs/api-tokens.md, "Policy grammar"): exact, case-sensitive method comparison.
 			{"review_request", "get", "", deny("resources.*")},
 			{"review_request", "PROPFIND", "", deny("resources.*")},
 		}},
@@ -256,7 +259,8 @@ func TestDeniedIDs(t *testing.T) {
 		method   string
 		want     []string
 	}{
-		// Djblets §5.4: the example that crashes Djblets with a TypeError.
+		// Djblets (see docs/api-tokens.md, "List filtering"): the example that crashes
+		// Djblets with a TypeError.
 		{name: "spec example", policy: `{"resources":{"repository":{"3":{"block":["GET"]}}}}`, policyID: "repository", method: "GET", want: []string{"3"}},
 		{name: "other method", policy: `{"resources":{"repository":{"3":{"block":["GET"]}}}}`, policyID: "repository", method: "POST"},
 		{name: "other resource", policy: `{"resources":{"repository":{"3":{"block":["GET"]}}}}`, policyID: "review", method: "GET"},

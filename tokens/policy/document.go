@@ -12,7 +12,8 @@ import (
 )
 
 // Document is a parsed policy: a JSON value whose objects keep their keys in
-// document order, which validation depends on (Djblets §4.2 step 7 reports
+// document order, which validation depends on (Djblets (see
+// docs/api-tokens.md, "Policy validation", step 7) reports
 // the first bad resource in document order). A Document is not validated;
 // pass it to Validate or Compile.
 type Document struct {

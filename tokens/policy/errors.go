@@ -5,7 +5,7 @@ import "strings"
 // ValidationError reports why a policy document was rejected.
 //
 // Message is Djblets' message, byte for byte, where Djblets has one
-// (spec/djblets-tokens.md §4.2). Pointer is an RFC 6901 JSON pointer to the
+// (docs/api-tokens.md, "Policy validation"). Pointer is an RFC 6901 JSON pointer to the
 // value at fault: the offending value itself, or for a missing key the
 // object that lacks it ("" is the whole document).
 type ValidationError struct {

@@ -11,11 +11,13 @@ import (
 	"github.com/authgate/authgate/tokens/policy"
 )
 
-// refDecide is spec/djblets-tokens.md §5.1 step 4 and §5.2, transcribed
+// refDecide is docs/api-tokens.md, "Policy decisions", step 4;
+// docs/api-tokens.md, "Policy decisions", transcribed
 // literally over encoding/json's map[string]any. id nil is a null ID.
 // It returns whether the request is allowed and the deciding section.
 func refDecide(pol map[string]any, policyID, method string, id *string) (bool, string) {
-	// §5.1 step 4: rp missing, null or empty → allow.
+	// Step 4 of docs/api-tokens.md, "Policy decisions": rp missing, null or
+	// empty → allow.
 	rp, _ := pol["resources"].(map[string]any)
 	if len(rp) == 0 {
 		return true, "default"
@@ -247,7 +249,7 @@ func FuzzDecide(f *testing.F) {
 			t.Fatalf("Decide(%q, %q, %q) = %+v, reference says {Allowed:%v Section:%s}\npolicy: %s",
 				policyID, method, objectID, got, wantAllowed, wantSection, policyJSON)
 		}
-		// §5.4: DeniedIDs lists exactly the named IDs the reference denies.
+		// docs/api-tokens.md, "List filtering": DeniedIDs lists exactly the named IDs the reference denies.
 		var want []string
 		rp, _ := pol["resources"].(map[string]any)
 		if r, ok := rp[policyID].(map[string]any); ok && policyID != "*" {

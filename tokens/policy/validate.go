@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Djblets' validation messages (spec/djblets-tokens.md §4.2), byte for byte.
+// Djblets' validation messages (docs/api-tokens.md, "Policy validation"), byte for byte.
 const (
 	msgNotObject           = "The policy must be a JSON object."
 	msgMissingResources    = `The policy is missing a "resources" section.`
@@ -40,7 +40,7 @@ func sprintf(format string, args ...string) string {
 	return b.String()
 }
 
-// Validate checks doc with Djblets' algorithm (spec/djblets-tokens.md §4.2):
+// Validate checks doc with Djblets' algorithm (docs/api-tokens.md, "Policy validation"):
 // the checks run in Djblets' order and the first failure is returned as a
 // *ValidationError with Djblets' message and a JSON pointer.
 //
@@ -64,7 +64,7 @@ func ValidateValue(v any, knownID func(policyID string) bool) ([]Warning, error)
 }
 
 func validateRoot(root *node, knownID func(string) bool) ([]Warning, error) {
-	// Djblets §4.2 step 1.
+	// Djblets (see docs/api-tokens.md, "Policy validation", step 1).
 	if root == nil || root.kind != kindObject {
 		return nil, &ValidationError{Message: msgNotObject, Pointer: ""}
 	}
@@ -103,7 +103,7 @@ func validateRoot(root *node, knownID func(string) bool) ([]Warning, error) {
 				Pointer: pointer(resourcesKey, m.key),
 			}
 		}
-		// Djblets crashes here on a non-object entry (spec §4.2 [gap], V29);
+		// Djblets crashes here on a non-object entry (docs/api-tokens.md, "Policy validation" [gap], V29);
 		// authgate reports it like any other non-object section.
 		resPath := resourcesKey + "." + m.key
 		if m.val.kind != kindObject {
@@ -128,7 +128,8 @@ func validateRoot(root *node, knownID func(string) bool) ([]Warning, error) {
 	return warnings(res), nil
 }
 
-// validateSection is Djblets §4.2 step 8 for the section at dotted path p,
+// validateSection is Djblets (see docs/api-tokens.md, "Policy validation",
+// step 8) for the section at dotted path p,
 // whose JSON pointer tokens are tokens.
 func validateSection(n *node, p string, tokens ...string) error {
 	if n.kind != kindObject {
@@ -175,7 +176,7 @@ func warnings(res *node) []Warning {
 
 // sectionWarnings flags method entries that can never match a request:
 // non-strings, and names that are not upper case (Djblets compares methods
-// exactly and case-sensitively, §4.1).
+// exactly and case-sensitively, docs/api-tokens.md, "Policy grammar").
 func sectionWarnings(ws []Warning, sec *node, p string, tokens []string) []Warning {
 	if sec == nil {
 		return ws
@@ -209,7 +210,8 @@ func sectionWarnings(ws []Warning, sec *node, p string, tokens []string) []Warni
 // allowOnlyWarning flags a section that allows named methods but blocks
 // nothing, when no less specific section blocks "*" either: such an allow
 // list is not a whitelist, since unlisted methods fall through to the
-// default ALLOW (Djblets §5.2 rule 3). allow ["*"] is an explicit grant,
+// default ALLOW (Djblets; see docs/api-tokens.md, "Policy decisions", rule 3).
+// allow ["*"] is an explicit grant,
 // not a mistaken whitelist, and is not flagged.
 func allowOnlyWarning(ws []Warning, sec *node, p string, tokens []string, fallbacks ...*node) []Warning {
 	if sec == nil {

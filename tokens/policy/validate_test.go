@@ -10,10 +10,10 @@ import (
 )
 
 // knownSomeobject is the policy-ID set of Djblets' test_api_policy.py
-// (spec/djblets-tokens.md §4.3).
+// (docs/api-tokens.md, "Policy validation").
 func knownSomeobject(id string) bool { return id == "someobject" }
 
-// validationCases are spec/djblets-tokens.md §4.3 V1–V29, verbatim. want ""
+// validationCases are docs/api-tokens.md, "Policy validation" V1–V29, verbatim. want ""
 // means valid. A row with value set is validated as a Go value (V19 cannot
 // be written in JSON).
 var validationCases = []struct {
