@@ -22,8 +22,10 @@ const maxFormBytes = 64 << 10
 //   - POST with Content-Type application/x-www-form-urlencoded (RFC 6749
 //     §3.2, RFC 7009 §2.1, RFC 7662 §2.1);
 //   - nothing in the query string: client secrets and tokens never travel
-//     in URLs (RFC 6749 §2.3.1, OAuth 2.1; audit row 11);
-//   - no parameter more than once (RFC 6749 §3.1, §3.2; audit row 11),
+//     in URLs (RFC 6749 §2.3.1, OAuth 2.1;
+//     docs/go-oauth2.md, "Findings and their tests", finding 11);
+//   - no parameter more than once (RFC 6749 §3.1, §3.2;
+//     docs/go-oauth2.md, "Findings and their tests", finding 11),
 //     except resource, which RFC 8707 §2 lets repeat.
 //
 // Afterwards r.Form holds the body parameters only.

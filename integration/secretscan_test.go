@@ -289,7 +289,7 @@ func TestNoSecretInLogsAuditOrErrors(t *testing.T) {
 		sec.add("cookie "+c.Name, c.Value)
 	}
 
-	// Stop the server so every write (last-used dates, audit rows) is done.
+	// Stop the server so every write (last-used dates, audit_events rows) is done.
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-exited:

@@ -17,7 +17,7 @@ import (
 // authenticate finds the request's credential. It returns (nil, nil) for
 // an anonymous request, and an *APIError when a credential is present but
 // malformed or wrong: a bad credential is never treated as anonymous
-// (spec §10 defect 5).
+// (docs/api-tokens.md, "Deliberate differences").
 func (g *Guard) authenticate(c *call) (*Principal, *APIError) {
 	hs := c.r.Header.Values("Authorization")
 	switch len(hs) {
@@ -164,7 +164,8 @@ func (g *Guard) schemeList() string {
 	return strings.Join(names, ", ")
 }
 
-// apiToken authenticates "Authorization: token <t>" (Djblets §7.3).
+// apiToken authenticates "Authorization: token <t>" (Djblets; see
+// docs/api-tokens.md, "Authentication").
 func (g *Guard) apiToken(c *call, raw string) (*Principal, *APIError) {
 	a, err := g.cfg.Tokens.AuthenticateAPIToken(c.r.Context(), raw)
 	if err != nil {
@@ -176,7 +177,8 @@ func (g *Guard) apiToken(c *call, raw string) (*Principal, *APIError) {
 		e := LoginFailed()
 		switch {
 		case te.Message != "":
-			// Djblets §7.3: "This API token became invalid on <D>: <reason>"
+			// Djblets (see docs/api-tokens.md, "Authentication"): "This API token became
+			// invalid on <D>: <reason>"
 			// and the like; the authenticator guarantees it holds no secret.
 			e = e.WithMessage(te.Message)
 		case errors.Is(te.Kind, ErrTokenMalformed):
@@ -265,7 +267,8 @@ func (g *Guard) oauthToken(c *call, raw, scheme string) (*Principal, *APIError) 
 			return nil, g.upstreamError(c, "bearer token validation failed", err)
 		}
 		g.refused(c, scheme, "invalid token")
-		// Djblets §6.2: a bad or expired token via Bearer is LOGIN_FAILED;
+		// Djblets (see docs/api-tokens.md, "OAuth2 scopes"): a bad or expired token
+		// via Bearer is LOGIN_FAILED;
 		// RFC 6750 §3.1: invalid_token.
 		return nil, g.schemeError(scheme,
 			LoginFailed().WithMessage("The OAuth2 access token is invalid, expired or revoked."),
@@ -336,7 +339,7 @@ func (g *Guard) fromSession(c *call) (*Principal, *APIError) {
 	u, csrf, ok, err := g.cfg.Sessions.ValidateSession(c.r)
 	if err != nil {
 		g.refused(c, "session", "invalid session")
-		// Djblets §6.2: an expired session login is NOT_LOGGED_IN.
+		// Djblets (see docs/api-tokens.md, "OAuth2 scopes"): an expired session login is NOT_LOGGED_IN.
 		return nil, NotLoggedIn().WithMessage("Your session has expired or is no longer valid. Please log in again.")
 	}
 	if !ok {

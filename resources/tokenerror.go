@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// The reasons a TokenAuthenticator refuses an API token (Djblets §7.3),
+// The reasons a TokenAuthenticator refuses an API token (Djblets; see
+// docs/api-tokens.md, "Authentication"),
 // carried as TokenError.Kind.
 var (
 	ErrTokenMalformed    = errors.New("api token is malformed")

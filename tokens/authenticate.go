@@ -23,7 +23,9 @@ type Authenticated struct {
 	Deprecated bool
 }
 
-// Authenticate checks a raw API token (Djblets §7.3, with DESIGN §6's
+// Authenticate checks a raw API token (Djblets (see
+// docs/api-tokens.md, "Authentication"), with authgate's
+// (docs/api-tokens.md, "Deliberate differences")
 // order): format and checksum first, so a malformed token costs no
 // database query; then a lookup by SHA-256 digest (compared in constant
 // time); then invalid, expired and inactive-owner checks, in Djblets'
@@ -60,7 +62,7 @@ func (m *Manager) authenticate(ctx context.Context, raw string, record bool) (*A
 	}
 	tok := l.Token
 	if !tok.Valid {
-		// Djblets §7.3: the invalid check precedes the expired check.
+		// Djblets (see docs/api-tokens.md, "Authentication"): the invalid check precedes the expired check.
 		when := tok.LastUpdated
 		if tok.InvalidDate != nil {
 			when = *tok.InvalidDate
@@ -116,7 +118,8 @@ func (m *Manager) lookup(ctx context.Context, digest string, now time.Time) (*Lo
 	return &Lookup{Token: tok, Digest: e.digest, Owner: e.owner}, e, nil
 }
 
-// invalidMessage is Djblets' message for an invalidated token (spec §7.3).
+// invalidMessage is Djblets' message for an invalidated token
+// (docs/api-tokens.md, "Authentication").
 // The date ends in "a.m."/"p.m." and the sentence adds its own period, so
 // "…10:45 a.m.." is correct.
 func invalidMessage(when time.Time, reason string) string {
@@ -126,13 +129,15 @@ func invalidMessage(when time.Time, reason string) string {
 	return "This API token became invalid on " + FormatDjangoDateTime(when) + ": " + reason
 }
 
-// expiredMessage is Djblets' message for an expired token (spec §7.3).
+// expiredMessage is Djblets' message for an expired token (docs/api-tokens.md, "Authentication").
 func expiredMessage(expires time.Time) string {
 	return "This API token expired on " + FormatDjangoDateTime(expires) + "."
 }
 
-// noteExpired records the expired event once per token (DESIGN §6; Djblets
-// fires it on every attempt, §10 item 16). Failures are logged: the
+// noteExpired records the expired event once per token
+// (docs/api-tokens.md, "Deliberate differences"; Djblets
+// fires it on every attempt, docs/api-tokens.md, "Deliberate differences").
+// Failures are logged: the
 // authentication answer does not depend on them.
 //
 // A cached row still says "not sent": it is dropped after the attempt, so

@@ -41,7 +41,8 @@ type GenerateParams struct {
 	ExtraData json.RawMessage
 }
 
-// digestOf is the stored form of a token: hex SHA-256 (DESIGN §3).
+// digestOf is the stored form of a token: hex SHA-256
+// (docs/architecture.md, "Storage and invalidation").
 func digestOf(raw string) string {
 	sum := sha256.Sum256([]byte(raw))
 	return hex.EncodeToString(sum[:])
@@ -53,7 +54,8 @@ func digestOf(raw string) string {
 // The policy is always validated (*policy.ValidationError). Each attempt
 // inserts in its own savepoint within one transaction, and only a collision
 // on the token digest is retried; after MaxAttempts collisions the error is
-// ErrTokenGeneration (Djblets §3.1, with DESIGN §6's fixes).
+// ErrTokenGeneration (Djblets (see docs/api-tokens.md, "Manager operations"),
+// with authgate's (docs/api-tokens.md, "Deliberate differences") fixes).
 func (m *Manager) Generate(ctx context.Context, p GenerateParams) (*Token, string, error) {
 	genID := p.GeneratorID
 	if genID == "" {
@@ -121,7 +123,7 @@ func (m *Manager) Generate(ctx context.Context, p GenerateParams) (*Token, strin
 			ev.Token = tok
 			return m.appendAudit(ctx, tx, &ev)
 		}
-		// Djblets §3.1 step 5.
+		// Djblets (see docs/api-tokens.md, "Manager operations").
 		m.log.Error(fmt.Sprintf("Unable to generate unique API token for %s after %d attempts.", owner.Username, attempts))
 		return ErrTokenGeneration
 	})
@@ -138,7 +140,7 @@ func (m *Manager) Generate(ctx context.Context, p GenerateParams) (*Token, strin
 // ValidatePolicy checks a policy document exactly as Generate and Update
 // will (structure, and policy IDs when SetKnownPolicyIDs is set) and
 // returns its canonical JSON and any warnings, such as an allow-only
-// section that restricts nothing. Empty input and null mean {} (spec §1).
+// section that restricts nothing. Empty input and null mean {} (docs/api-tokens.md, "The model").
 // An invalid policy is a *policy.ValidationError.
 func (m *Manager) ValidatePolicy(raw json.RawMessage) (json.RawMessage, []policy.Warning, error) {
 	trimmed := bytes.TrimSpace(raw)
@@ -153,7 +155,8 @@ func (m *Manager) ValidatePolicy(raw json.RawMessage) (json.RawMessage, []policy
 	if k := m.knownIDs.Load(); k != nil {
 		known = *k
 	}
-	// DESIGN §6: every write validates (Djblets' manager never did, §10 item 10).
+	// docs/api-tokens.md, "Deliberate differences": every write validates
+	// (Djblets' manager never did, docs/api-tokens.md, "Deliberate differences").
 	warnings, err := policy.Validate(doc, known)
 	if err != nil {
 		return nil, nil, err

@@ -36,7 +36,8 @@ const (
 	// token may have: 22 base62 characters carry ≈131 bits, and RFC 6749
 	// §10.10 requires a guessing chance of at most 2^-128.
 	MinEntropyLength = 22
-	// checksumLength: Djblets §2.2 pads the base62 CRC-32 to 6 characters.
+	// checksumLength: Djblets (see docs/api-tokens.md, "Generators") pads the
+	// base62 CRC-32 to 6 characters.
 	checksumLength = tokenformat.ChecksumLength
 )
 

@@ -140,7 +140,7 @@ var errRollback = errors.New("import rolled back")
 // accepted prefix with a correct checksum, or 40 hexadecimal characters
 // (legacy_sha1, authenticated as deprecated). A value already stored is
 // skipped. All records are written in one transaction, each in its own
-// savepoint, with a token.imported event and audit row; a record is never
+// savepoint, with a token.imported event and audit_events row; a record is never
 // half-written. With DryRun, or Strict and a refused record, the
 // transaction is rolled back. The outcomes are in input order.
 func (m *Manager) Import(ctx context.Context, recs []ImportRecord, opts ImportOptions) ([]ImportOutcome, error) {

@@ -11,7 +11,8 @@ import (
 
 // Invalidate marks token id invalid with reason and returns it. A token
 // that is already invalid is returned unchanged, keeping its first date and
-// reason (DESIGN §6), and no event fires. ErrNotFound for an unknown ID.
+// reason (docs/api-tokens.md, "Deliberate differences"), and no event fires.
+// ErrNotFound for an unknown ID.
 func (m *Manager) Invalidate(ctx context.Context, id int64, reason string) (*Token, error) {
 	var tok *Token
 	_, err := m.invalidate(ctx, InvalidateScope{TokenID: id}, reason, func(tx StoreTx, done []*Token) error {
@@ -31,7 +32,8 @@ func (m *Manager) Invalidate(ctx context.Context, id int64, reason string) (*Tok
 
 // InvalidateUsers invalidates every still-valid token of the given users
 // and returns how many it invalidated. An empty list invalidates nothing
-// (DESIGN §6; Djblets treats it as "all users", spec §3.2).
+// (docs/api-tokens.md, "Deliberate differences"; Djblets treats it as "all
+// users", docs/api-tokens.md, "Manager operations").
 func (m *Manager) InvalidateUsers(ctx context.Context, userIDs []int64, reason string) (int, error) {
 	if len(userIDs) == 0 {
 		return 0, nil
@@ -49,7 +51,7 @@ func (m *Manager) InvalidateAll(ctx context.Context, reason string) (int, error)
 // InvalidateMatching invalidates every still-valid token that scope
 // selects (Djblets' invalidate_tokens(users, extra_query)) and
 // returns them as now stored, ordered by ID. Each gets its
-// EventInvalidated and audit row, in the same transaction. A scope that
+// EventInvalidated and audit_events row, in the same transaction. A scope that
 // names neither All, a token nor users selects nothing.
 func (m *Manager) InvalidateMatching(ctx context.Context, scope InvalidateScope, reason string) ([]*Token, error) {
 	toks, err := m.invalidate(ctx, scope, reason, nil)
@@ -64,7 +66,7 @@ var errDryRun = errors.New("dry run")
 
 // PreviewInvalidate returns the tokens InvalidateMatching(scope) would
 // invalidate now, and changes nothing. It runs the very same update in a
-// transaction that is then rolled back (no audit row, event or notice
+// transaction that is then rolled back (no audit_events row, event or notice
 // survives), so the preview cannot disagree with the real run's selection.
 func (m *Manager) PreviewInvalidate(ctx context.Context, scope InvalidateScope) ([]*Token, error) {
 	var toks []*Token

@@ -46,7 +46,7 @@ func ids(toks []*Token) []int64 {
 // TestInvalidateMatching: Djblets' invalidate_tokens(users, extra_query)
 // with authgate's filters; each filter and the user list narrow the
 // selection together, a preview changes nothing, and every invalidated
-// token gets its event and audit row.
+// token gets its event and audit_events row.
 func TestInvalidateMatching(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, Options{})

@@ -91,7 +91,7 @@ func (m *Manager) applyUpdate(old, t *Token, now time.Time) ([]string, error) {
 	case !old.Valid && t.Valid:
 		return nil, ErrCannotRevalidate
 	case !old.Valid:
-		// DESIGN §6: an invalid token keeps its first date and reason.
+		// docs/api-tokens.md, "Deliberate differences": an invalid token keeps its first date and reason.
 		if err := immutable("invalid_date", timePtrEqual(t.InvalidDate, old.InvalidDate)); err != nil {
 			return nil, err
 		}
@@ -138,11 +138,12 @@ func (m *Manager) applyUpdate(old, t *Token, now time.Time) ([]string, error) {
 	t.Expires = dbTimePtr(t.Expires)
 	if !timePtrEqual(t.Expires, old.Expires) {
 		// Review Board resets its expired-notification flag when expires
-		// changes (spec §8 PUT); the once-per-token event is re-armed too.
+		// changes (docs/api-tokens.md, "Errors and codes" PUT); the once-per-token event is re-armed too.
 		t.ExpiredEventSent = false
 		changed = append(changed, "expires")
 	}
-	// Djblets §1: last_updated is set on every save of an existing row.
+	// Djblets (see docs/api-tokens.md, "The model"): last_updated is set on every
+	// save of an existing row.
 	t.LastUpdated = now
 	slices.Sort(changed)
 	return changed, nil

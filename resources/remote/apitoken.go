@@ -16,7 +16,7 @@ var _ resources.TokenAuthenticator = (*Introspector)(nil)
 
 // AuthenticateAPIToken implements resources.TokenAuthenticator for API
 // tokens via introspection, so that a remote resource server answers as
-// authgate itself would (Djblets §7.3):
+// authgate itself would (Djblets; see docs/api-tokens.md, "Authentication"):
 //
 //   - a token of the wrong layout or checksum is refused locally, with
 //     "The API token is malformed" and no call;
