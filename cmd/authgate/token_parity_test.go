@@ -159,7 +159,7 @@ func TestTokenInvalidateAllCLI(t *testing.T) {
 			}
 			code, out, _ := runCLI(t, "", append([]string{"audit", "list", "--kind", "token.invalidated", "--output", "json"}, flags...)...)
 			if code != 0 || strings.Count(out, `"kind": "token.invalidated"`) != 2 {
-				t.Errorf("audit rows for the bulk invalidation:\n%s", out)
+				t.Errorf("audit_events rows for the bulk invalidation:\n%s", out)
 			}
 		})
 	}
