@@ -1,0 +1,200 @@
+package authserver
+
+// Revocation in the token store: go-oauth2's Remove* hooks, whole grants,
+// clients and user-client pairs, and the jtis of JWTs that have no row.
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/authgate/authgate/internal/db"
+)
+
+// RemoveByAccess implements oauth2.TokenStore by revoking the access token.
+func (s *TokenStore) RemoveByAccess(ctx context.Context, access string) error {
+	r, ok, err := s.byDigest(ctx, s.db, kindAccess, access)
+	if err != nil || !ok {
+		return err
+	}
+	return s.revokeRow(ctx, r)
+}
+
+// RemoveByRefresh implements oauth2.TokenStore by revoking the refresh
+// token together with its whole grant (RFC 7009 §2.1; the library's memory
+// store left the access token alive: docs/go-oauth2.md, "Store contracts", #303).
+func (s *TokenStore) RemoveByRefresh(ctx context.Context, refresh string) error {
+	r, ok, err := s.byDigest(ctx, s.db, kindRefresh, refresh)
+	if err != nil || !ok {
+		return err
+	}
+	_, err = s.RevokeGrant(ctx, r.GrantID)
+	return err
+}
+
+// revokeRow revokes one row; for a JWT access token its jti is listed in
+// revoked_jti until the token would have expired.
+func (s *TokenStore) revokeRow(ctx context.Context, r *tokenRow) error {
+	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		now := dbNow(s.now)
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`), now, r.ID); err != nil {
+			return fmt.Errorf("revoke token: %w", err)
+		}
+		if r.JTI.Valid {
+			return s.revokeJTIs(ctx, tx, `SELECT jti, expires_at FROM oauth_tokens WHERE id = ?`, r.ID)
+		}
+		return nil
+	})
+}
+
+// RevokeGrant revokes every row of a grant family (its code, access and
+// refresh tokens) and lists its JWTs' jtis as revoked. It returns how many
+// rows it revoked. It is what a code replay, a refresh-token reuse and the
+// revocation of a refresh token do.
+func (s *TokenStore) RevokeGrant(ctx context.Context, grantID string) (int, error) {
+	var n int
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		n, err = s.revokeGrantTx(ctx, tx, grantID)
+		return err
+	})
+	return n, err
+}
+
+func (s *TokenStore) revokeGrantTx(ctx context.Context, tx *sqlx.Tx, grantID string) (int, error) {
+	now := dbNow(s.now)
+	if err := s.lockRows(ctx, tx, `grant_id = ?`, grantID); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL`), now, grantID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke grant: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if err := s.revokeJTIs(ctx, tx, `SELECT jti, expires_at FROM oauth_tokens WHERE grant_id = ? AND jti IS NOT NULL ORDER BY jti`, grantID); err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
+// lockRows takes, on PostgreSQL, the row locks of the rows matching where in
+// id order, so concurrent revocations of one family (49 replays of a code)
+// queue up instead of deadlocking. SQLite serialises writers already.
+func (s *TokenStore) lockRows(ctx context.Context, tx *sqlx.Tx, where string, args ...any) error {
+	if s.db.Dialect != db.Postgres {
+		return nil
+	}
+	var ids []int64
+	if err := tx.SelectContext(ctx, &ids, tx.Rebind(`SELECT id FROM oauth_tokens WHERE `+where+` ORDER BY id FOR UPDATE`), args...); err != nil {
+		return fmt.Errorf("lock tokens: %w", err)
+	}
+	return nil
+}
+
+// lockGrant takes, on PostgreSQL, the lock of a grant family's first row (its
+// code, or its first token): every transaction that changes a family takes it
+// first — refresh explicitly, a code redemption by consuming the code, a
+// revocation by locking the family in id order — so concurrent refreshes,
+// replays and revocations of one family queue up instead of deadlocking.
+func (s *TokenStore) lockGrant(ctx context.Context, tx *sqlx.Tx, grantID string) error {
+	if s.db.Dialect != db.Postgres {
+		return nil
+	}
+	var id int64
+	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM oauth_tokens WHERE grant_id = ? ORDER BY id LIMIT 1 FOR UPDATE`), grantID)
+	if err != nil && !db.IsNoRows(err) {
+		return fmt.Errorf("lock grant: %w", err)
+	}
+	return nil
+}
+
+// RevokeClient revokes every token of a client (used when it is disabled or
+// deleted, so its JWTs stop validating at once).
+func (s *TokenStore) RevokeClient(ctx context.Context, clientID string) (int, error) {
+	return s.revokeWhere(ctx, `client_id = ?`, clientID)
+}
+
+// RevokeUserClient revokes every token a client holds for a user (the user
+// withdrew the app's access).
+func (s *TokenStore) RevokeUserClient(ctx context.Context, userID int64, clientID string) (int, error) {
+	return s.revokeWhere(ctx, `user_id = ? AND client_id = ?`, userID, clientID)
+}
+
+// revokeWhere revokes the rows matching where and lists their unexpired
+// JWTs' jtis.
+func (s *TokenStore) revokeWhere(ctx context.Context, where string, args ...any) (int, error) {
+	var n int
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		n, err = s.revokeWhereTx(ctx, tx, where, args...)
+		return err
+	})
+	return n, err
+}
+
+// revokeUserClientTx is RevokeUserClient inside the caller's transaction.
+func (s *TokenStore) revokeUserClientTx(ctx context.Context, tx *sqlx.Tx, userID int64, clientID string) (int, error) {
+	return s.revokeWhereTx(ctx, tx, `user_id = ? AND client_id = ?`, userID, clientID)
+}
+
+func (s *TokenStore) revokeWhereTx(ctx context.Context, tx *sqlx.Tx, where string, args ...any) (int, error) {
+	now := dbNow(s.now)
+	if err := s.lockRows(ctx, tx, where, args...); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_tokens SET revoked_at = ? WHERE `+where+` AND revoked_at IS NULL`),
+		append([]any{now}, args...)...)
+	if err != nil {
+		return 0, fmt.Errorf("revoke tokens: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	err = s.revokeJTIs(ctx, tx, `SELECT jti, expires_at FROM oauth_tokens WHERE `+where+` AND jti IS NOT NULL AND expires_at > ? ORDER BY jti`,
+		append(append([]any{}, args...), now)...)
+	return int(n), err
+}
+
+// revokeJTIs lists in revoked_jti the jtis selected by query (jti,
+// expires_at), skipping those already listed.
+func (s *TokenStore) revokeJTIs(ctx context.Context, tx *sqlx.Tx, query string, args ...any) error {
+	var rows []struct {
+		JTI       string    `db:"jti"`
+		ExpiresAt time.Time `db:"expires_at"`
+	}
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(query), args...); err != nil {
+		return fmt.Errorf("list jtis to revoke: %w", err)
+	}
+	now := dbNow(s.now)
+	for _, r := range rows {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO revoked_jti (jti, expires_at, revoked_at) VALUES (?, ?, ?)
+			ON CONFLICT (jti) DO NOTHING`), r.JTI, r.ExpiresAt.UTC(), now); err != nil {
+			return fmt.Errorf("revoke jti: %w", err)
+		}
+	}
+	return nil
+}
+
+// RevokeJTI lists a JWT's jti as revoked until exp (for a JWT with no row).
+func (s *TokenStore) RevokeJTI(ctx context.Context, jti string, exp time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO revoked_jti (jti, expires_at, revoked_at) VALUES (?, ?, ?)
+		ON CONFLICT (jti) DO NOTHING`), jti, exp.UTC(), dbNow(s.now))
+	if err != nil {
+		return fmt.Errorf("revoke jti: %w", err)
+	}
+	_, err = s.db.ExecContext(ctx, s.db.Rebind(`UPDATE oauth_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE jti = ?`), dbNow(s.now), jti)
+	if err != nil {
+		return fmt.Errorf("revoke jti: %w", err)
+	}
+	return nil
+}
+
+// JTIRevoked reports whether a JWT's jti has been revoked.
+func (s *TokenStore) JTIRevoked(ctx context.Context, jti string) (bool, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM revoked_jti WHERE jti = ?`), jti)
+	if err != nil {
+		return false, fmt.Errorf("check revoked jti: %w", err)
+	}
+	return n > 0, nil
+}
