@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -68,6 +69,22 @@ type GuardConfig struct {
 	// authentication (Djblets §7.1 step 3): 114 RATE_LIMIT_EXCEEDED, HTTP
 	// 429, with Retry-After and X-RateLimit-Limit. See WindowLimiter.
 	Limiter Limiter
+	// FailedAuth limits failed authentications with an Authorization header
+	// per client IP (Djblets' LOGIN_LIMIT_RATE): every header, malformed or
+	// wrong, takes an attempt before it is read, and a success gives it
+	// back. Over the limit, even a good credential gets 401 with error 104,
+	// "Maximum number of login attempts exceeded." and Retry-After. Nil:
+	// NewFailureBuckets(5, time.Minute), Djblets' 5/m, unless
+	// NoFailedAuthLimit. See docs/resource-servers.md, "Failed
+	// authentication".
+	FailedAuth FailureLimiter
+	// NoFailedAuthLimit turns FailedAuth off.
+	NoFailedAuthLimit bool
+	// BasicAttempts, when set, reserves an HTTP Basic attempt for the
+	// client address (IPv6 as its /64) and username, on top of FailedAuth:
+	// authgate passes its sign-in limits so that Basic is no side door for
+	// guessing passwords. Nil: FailedAuth keyed by address and username.
+	BasicAttempts func(ip, username string) (ok bool, retryAfter time.Duration, refund func())
 	// ClientIP returns the address anonymous callers are rate-limited by,
 	// for the net/http middleware; default the host of r.RemoteAddr. The
 	// gin form uses gin's ClientIP (its trusted-proxy settings).
@@ -135,6 +152,7 @@ type Guard struct {
 	bearerCh   string   // the Bearer challenge, "" when Bearer is off
 	dpopCh     string   // the DPoP challenge, "" when DPoP is off
 	others     []string // the challenges other than Bearer and DPoP
+	failures   FailureLimiter
 }
 
 // NewGuard returns a Guard accepting the credentials cfg enables, or an
@@ -153,7 +171,12 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 	if cfg.Realm == "" {
 		cfg.Realm = "authgate"
 	}
-	g := &Guard{cfg: cfg, log: cfg.Logger}
+	g := &Guard{cfg: cfg, log: cfg.Logger, failures: cfg.FailedAuth}
+	if g.failures == nil && !cfg.NoFailedAuthLimit {
+		g.failures = NewFailureBuckets(DefaultFailedAuthAttempts, DefaultFailedAuthWindow, nil)
+	} else if cfg.NoFailedAuthLimit {
+		g.failures = nil
+	}
 	if g.log == nil {
 		g.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -239,6 +262,7 @@ type call struct {
 	w   http.ResponseWriter
 	r   *http.Request
 	gin *gin.Context // nil for net/http
+	att attempt      // the failure-limit attempts this request holds
 }
 
 func (g *Guard) clientIP(c *call) string {
