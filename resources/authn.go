@@ -23,7 +23,7 @@ func (g *Guard) authenticate(c *call) (*Principal, *APIError) {
 	if len(hs) == 0 {
 		return g.fromSession(c)
 	}
-	if e := g.takeAttempt(c); e != nil {
+	if e := g.checkAttempt(c); e != nil {
 		return nil, e
 	}
 	var (
@@ -35,11 +35,7 @@ func (g *Guard) authenticate(c *call) (*Principal, *APIError) {
 	} else {
 		e = g.malformed(c, "", "the request has more than one Authorization header")
 	}
-	if e == nil || e.HTTPStatus != http.StatusUnauthorized {
-		// Only the caller's failures count: a success, or a credential
-		// that could not be checked (503, 500), gives the attempts back.
-		c.att.succeeded()
-	}
+	g.settleAttempt(c, e)
 	return p, e
 }
 

@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -9,16 +10,18 @@ import (
 )
 
 // FailureLimiter limits failed authentications (Djblets' LOGIN_LIMIT_RATE).
-// The Guard takes one attempt before it reads an Authorization header and
-// gives it back (refund) when the header authenticated, or when it could
-// not be checked for a reason that is not the caller's (503, 500): only
-// failures count, and parallel guesses each hold an attempt until decided.
-// See docs/resource-servers.md, "Failed authentication".
+// The Guard asks Allow before it reads an Authorization header (Djblets
+// §7.2 step 1: the pre-check comes before parsing, so a client over the
+// limit is refused even with a good credential) and calls Failed when the
+// header was refused as the caller's fault (401). Successes and
+// credentials that could not be checked (503, 500) are not counted. See
+// docs/resource-servers.md, "Failed authentication".
 type FailureLimiter interface {
-	// Take reserves one attempt for key. When none is left, ok is false and
-	// retryAfter says when the next one comes; otherwise refund, called at
-	// most once, gives the attempt back.
-	Take(key string) (ok bool, retryAfter time.Duration, refund func())
+	// Allow reports whether key may try to authenticate now; when not,
+	// retryAfter says when it may. It does not count anything.
+	Allow(key string) (ok bool, retryAfter time.Duration)
+	// Failed counts one failed authentication for key.
+	Failed(key string)
 }
 
 // Djblets' LOGIN_LIMIT_RATE, "5/m": failed authentications per client.
@@ -90,8 +93,29 @@ func (l *FailureBuckets) refill(b *failBucket, now time.Time) {
 	}
 }
 
-// Take implements FailureLimiter.
-func (l *FailureBuckets) Take(key string) (bool, time.Duration, func()) {
+// bucket returns key's bucket, brought up to date; nil when it has none
+// (it is full). l.mu is held.
+func (l *FailureBuckets) bucket(key string, now time.Time) *failBucket {
+	b := l.buckets[key]
+	if b != nil {
+		l.refill(b, now)
+	}
+	return b
+}
+
+// Allow implements FailureLimiter.
+func (l *FailureBuckets) Allow(key string) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucket(key, l.now())
+	if b == nil || b.tokens >= 1 {
+		return true, 0
+	}
+	return false, time.Duration((1 - b.tokens) * float64(l.per))
+}
+
+// Failed implements FailureLimiter.
+func (l *FailureBuckets) Failed(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -99,25 +123,12 @@ func (l *FailureBuckets) Take(key string) (bool, time.Duration, func()) {
 		l.sweeps = 0
 		l.sweep(now)
 	}
-	b, found := l.buckets[key]
-	if !found {
+	b := l.bucket(key, now)
+	if b == nil {
 		b = &failBucket{tokens: l.burst, at: now}
 		l.buckets[key] = b
 	}
-	l.refill(b, now)
-	if b.tokens < 1 {
-		return false, time.Duration((1 - b.tokens) * float64(l.per)), nil
-	}
-	b.tokens--
-	var once sync.Once
-	return true, 0, func() {
-		once.Do(func() {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			l.refill(b, l.now())
-			b.tokens = min(l.burst, b.tokens+1)
-		})
-	}
+	b.tokens = max(0, b.tokens-1)
 }
 
 func (l *FailureBuckets) sweep(now time.Time) {
@@ -147,58 +158,71 @@ func addressKey(ip string) string {
 	return p.String()
 }
 
-// attempt is one failure-limited authentication in progress: the attempts
-// it holds, given back by succeeded.
+// attempt is what a request's authentication holds against the failure
+// limits: the key it counts under, and the sign-in attempt an HTTP Basic
+// request reserved.
 type attempt struct {
-	refunds []func()
+	key         string // "" when FailedAuth is off
+	basicKey    string // the username's key in FailedAuth, for Basic
+	basicRefund func()
 }
 
-func (a *attempt) succeeded() {
-	for _, r := range a.refunds {
-		r()
-	}
-}
-
-// takeAttempt reserves an attempt for the client IP before the header is
-// read (Djblets §7.2 step 1: the pre-check runs before parsing). It returns
-// the 401 when the IP has none left.
-func (g *Guard) takeAttempt(c *call) *APIError {
+// checkAttempt runs before the header is read: the 401 when the client IP
+// is over the failure limit.
+func (g *Guard) checkAttempt(c *call) *APIError {
 	if g.failures == nil {
 		return nil
 	}
-	ok, wait, refund := g.failures.Take("ip:" + addressKey(g.clientIP(c)))
-	if !ok {
+	c.att.key = "ip:" + addressKey(g.clientIP(c))
+	if ok, wait := g.failures.Allow(c.att.key); !ok {
 		g.refused(c, "", "too many failed attempts")
 		return LoginAttemptsExceeded(wait)
 	}
-	c.att.refunds = append(c.att.refunds, refund)
 	return nil
 }
 
-// takeBasicAttempt reserves an attempt for the client IP and username of an
-// HTTP Basic request: authgate shares its sign-in limits here
-// (GuardConfig.BasicAttempts), so the API is no side door for guessing.
+// settleAttempt records the outcome of a header authentication: a 401 is
+// the caller's failure and counts; anything else gives back the Basic
+// sign-in attempt.
+func (g *Guard) settleAttempt(c *call, e *APIError) {
+	if e != nil && e.HTTPStatus == http.StatusUnauthorized {
+		if c.att.key != "" {
+			g.failures.Failed(c.att.key)
+		}
+		if c.att.basicKey != "" {
+			g.failures.Failed(c.att.basicKey)
+		}
+		return
+	}
+	if c.att.basicRefund != nil {
+		c.att.basicRefund()
+	}
+}
+
+// takeBasicAttempt reserves an attempt for the client IP and username of
+// an HTTP Basic request, held until the password is decided: authgate
+// shares its sign-in limits here (GuardConfig.BasicAttempts), so the API
+// is no side door for guessing passwords. Without BasicAttempts, the
+// username is limited like the address, by FailedAuth.
 func (g *Guard) takeBasicAttempt(c *call, username string) *APIError {
 	ip := addressKey(g.clientIP(c))
-	var (
-		ok     bool
-		wait   time.Duration
-		refund func()
-	)
-	switch {
-	case g.cfg.BasicAttempts != nil:
-		ok, wait, refund = g.cfg.BasicAttempts(ip, username)
-	case g.failures != nil:
-		ok, wait, refund = g.failures.Take("basic:" + ip + "\x00" + strings.ToLower(username))
-	default:
+	if g.cfg.BasicAttempts == nil {
+		if g.failures == nil {
+			return nil
+		}
+		key := "basic:" + ip + "\x00" + strings.ToLower(username)
+		if ok, wait := g.failures.Allow(key); !ok {
+			g.refused(c, "basic", "too many failed attempts")
+			return LoginAttemptsExceeded(wait)
+		}
+		c.att.basicKey = key
 		return nil
 	}
+	ok, wait, refund := g.cfg.BasicAttempts(ip, username)
 	if !ok {
 		g.refused(c, "basic", "too many failed attempts")
 		return LoginAttemptsExceeded(wait)
 	}
-	if refund != nil {
-		c.att.refunds = append(c.att.refunds, refund)
-	}
+	c.att.basicRefund = refund
 	return nil
 }

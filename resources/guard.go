@@ -70,10 +70,10 @@ type GuardConfig struct {
 	// 429, with Retry-After and X-RateLimit-Limit. See WindowLimiter.
 	Limiter Limiter
 	// FailedAuth limits failed authentications with an Authorization header
-	// per client IP (Djblets' LOGIN_LIMIT_RATE): every header, malformed or
-	// wrong, takes an attempt before it is read, and a success gives it
-	// back. Over the limit, even a good credential gets 401 with error 104,
-	// "Maximum number of login attempts exceeded." and Retry-After. Nil:
+	// per client IP (IPv6 by /64), Djblets' LOGIN_LIMIT_RATE: a header that
+	// is malformed or wrong (401) counts, and a client over the limit gets
+	// 401 with error 104, "Maximum number of login attempts exceeded." and
+	// Retry-After before its header is read, even a good one. Nil:
 	// NewFailureBuckets(5, time.Minute), Djblets' 5/m, unless
 	// NoFailedAuthLimit. See docs/resource-servers.md, "Failed
 	// authentication".
@@ -81,9 +81,10 @@ type GuardConfig struct {
 	// NoFailedAuthLimit turns FailedAuth off.
 	NoFailedAuthLimit bool
 	// BasicAttempts, when set, reserves an HTTP Basic attempt for the
-	// client address (IPv6 as its /64) and username, on top of FailedAuth:
-	// authgate passes its sign-in limits so that Basic is no side door for
-	// guessing passwords. Nil: FailedAuth keyed by address and username.
+	// client address (IPv6 as its /64) and username until the password is
+	// decided; refund is called unless it was wrong. authgate passes its
+	// sign-in limits, so that Basic is no side door for guessing passwords.
+	// Nil: FailedAuth also counts Basic failures per address and username.
 	BasicAttempts func(ip, username string) (ok bool, retryAfter time.Duration, refund func())
 	// ClientIP returns the address anonymous callers are rate-limited by,
 	// for the net/http middleware; default the host of r.RemoteAddr. The
@@ -309,22 +310,30 @@ func (g *Guard) Middleware(r Resource) func(http.Handler) http.Handler {
 func (g *Guard) Protect(r Resource) gin.HandlerFunc {
 	pr := g.prepare(r)
 	return func(gc *gin.Context) {
-		c := call{w: gc.Writer, r: gc.Request, gin: gc}
-		var objectID string
-		if pr.idParam != "" {
-			objectID = gc.Param(pr.idParam)
+		if g.serveGin(gc, pr) {
+			gc.Next()
 		}
-		p, ok := g.serve(&c, pr, objectID)
-		if !ok {
-			gc.Abort()
-			return
-		}
-		if p != nil {
-			gc.Set(principalKey, p)
-		}
-		gc.Request = gc.Request.WithContext(g.withPrincipal(gc.Request.Context(), p, pr))
-		gc.Next()
 	}
+}
+
+// serveGin is Protect without calling the next handler: false when the
+// request was refused (and aborted).
+func (g *Guard) serveGin(gc *gin.Context, pr *protected) bool {
+	c := call{w: gc.Writer, r: gc.Request, gin: gc}
+	var objectID string
+	if pr.idParam != "" {
+		objectID = gc.Param(pr.idParam)
+	}
+	p, ok := g.serve(&c, pr, objectID)
+	if !ok {
+		gc.Abort()
+		return false
+	}
+	if p != nil {
+		gc.Set(principalKey, p)
+	}
+	gc.Request = gc.Request.WithContext(g.withPrincipal(gc.Request.Context(), p, pr))
+	return true
 }
 
 // serve authenticates, rate-limits and authorizes one request. When it
@@ -424,6 +433,12 @@ func (pr *protected) authorize(p *Principal, method, objectID string) *APIError 
 			return permissionDenied
 		}
 		if !p.Policy.Decide(pr.policyID, method, objectID).Allowed {
+			return permissionDenied
+		}
+		// HEAD is GET without the body (RFC 9110 §9.3.2), and servers answer
+		// it with their GET routes (http.ServeMux always; authgate's API
+		// mounts HEAD on each): a policy blocking GET must block HEAD too. See docs/resource-servers.md, "HEAD".
+		if method == http.MethodHead && !p.Policy.Decide(pr.policyID, http.MethodGet, objectID).Allowed {
 			return permissionDenied
 		}
 	}
