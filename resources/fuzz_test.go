@@ -115,4 +115,3 @@ func FuzzAuthorizationHeader(f *testing.F) {
 		}
 	})
 }
-
