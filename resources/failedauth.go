@@ -173,7 +173,9 @@ func (g *Guard) checkAttempt(c *call) *APIError {
 	if g.failures == nil {
 		return nil
 	}
-	c.att.key = "ip:" + addressKey(g.clientIP(c))
+	// The address alone is the key (no prefix to concatenate): Basic's
+	// keys start with "basic:", which no address does.
+	c.att.key = addressKey(g.clientIP(c))
 	if ok, wait := g.failures.Allow(c.att.key); !ok {
 		g.refused(c, "", "too many failed attempts")
 		return LoginAttemptsExceeded(wait)

@@ -249,3 +249,19 @@ func TestFailedAuthBasicPerUsername(t *testing.T) {
 		t.Fatalf("the address is over its limit too: %d %s", w.Code, w.Body)
 	}
 }
+
+// BenchmarkFailureBucketsAllow is the failure limit's cost on every
+// request with an Authorization header: one check of a client that has no
+// failures.
+func BenchmarkFailureBucketsAllow(b *testing.B) {
+	l := resources.NewFailureBuckets(5, time.Minute, nil)
+	for i := range 1000 {
+		l.Failed("ip:198.51.100." + strings.Repeat("1", i%3+1))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if ok, _ := l.Allow("ip:203.0.113.9"); !ok {
+			b.Fatal("refused")
+		}
+	}
+}
