@@ -38,8 +38,9 @@ type Auth struct {
 	// key per process. Set it from the environment (AUTHGATE_AUTH__CSRF_KEY).
 	CSRFKey string `koanf:"csrf_key"`
 	// EnableBasic accepts HTTP Basic (username and password) on the API.
-	// Off by default: scripts should use API tokens, and Basic has no
-	// login rate limit of its own.
+	// Off by default: scripts should use API tokens. Basic attempts spend
+	// the sign-in limits (LoginAttempts, LoginIPAttempts) as well as
+	// APIFailedAuthAttempts.
 	EnableBasic bool `koanf:"enable_basic"`
 	// APIRateAuthenticated and APIRateAnonymous are the requests a caller
 	// may make to protected resources per APIRatePeriod (Djblets (see
@@ -49,6 +50,13 @@ type Auth struct {
 	APIRateAuthenticated int           `koanf:"api_rate_authenticated"`
 	APIRateAnonymous     int           `koanf:"api_rate_anonymous"`
 	APIRatePeriod        time.Duration `koanf:"api_rate_period"`
+	// APIFailedAuthAttempts is the failed authentications (a wrong or
+	// malformed Authorization header) one client IP may make on protected
+	// resources per APIFailedAuthWindow (a burst, refilled evenly) before
+	// every header from it is refused, Djblets' LOGIN_LIMIT_RATE (5/m);
+	// negative means unlimited, zero the default.
+	APIFailedAuthAttempts int           `koanf:"api_failed_auth_attempts"`
+	APIFailedAuthWindow   time.Duration `koanf:"api_failed_auth_window"`
 	// TokenEndpointClientRate is the calls per minute one authenticated
 	// client may make to /oauth/token, /oauth/revoke and /oauth/introspect,
 	// from any address; negative means unlimited, zero the default (6000).
@@ -122,6 +130,12 @@ func (a Auth) Validate() []error {
 	}
 	if a.APIRatePeriod < 0 {
 		bad("api_rate_period", "must not be negative")
+	}
+	if a.APIFailedAuthWindow < 0 {
+		bad("api_failed_auth_window", "must not be negative")
+	}
+	if a.APIFailedAuthAttempts > 0 && a.APIFailedAuthWindow > 0 && a.APIFailedAuthWindow/time.Duration(a.APIFailedAuthAttempts) <= 0 {
+		bad("api_failed_auth_window", "is too short for auth.api_failed_auth_attempts")
 	}
 	return errs
 }

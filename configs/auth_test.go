@@ -23,6 +23,8 @@ func TestAuthValidate(t *testing.T) {
 		{"ip fail rate below 60", Auth{TokenEndpointIPFailRate: 10}, "auth.token_endpoint_ip_fail_rate"},
 		{"ip fail rate off", Auth{TokenEndpointIPFailRate: -1}, ""},
 		{"negative hash memory", Auth{PasswordHashMemoryMiB: -1}, "auth.password_hash_memory_mib"},
+		{"negative failed-auth window", Auth{APIFailedAuthWindow: -1}, "auth.api_failed_auth_window"},
+		{"failed-auth window too short", Auth{APIFailedAuthAttempts: 10, APIFailedAuthWindow: 5}, "auth.api_failed_auth_window"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,13 +20,23 @@ import (
 // (docs/api-tokens.md, "Deliberate differences").
 func (g *Guard) authenticate(c *call) (*Principal, *APIError) {
 	hs := c.r.Header.Values("Authorization")
-	switch len(hs) {
-	case 0:
+	if len(hs) == 0 {
 		return g.fromSession(c)
-	case 1:
-		return g.fromHeader(c, hs[0])
 	}
-	return nil, g.malformed(c, "", "the request has more than one Authorization header")
+	if e := g.checkAttempt(c); e != nil {
+		return nil, e
+	}
+	var (
+		p *Principal
+		e *APIError
+	)
+	if len(hs) == 1 {
+		p, e = g.fromHeader(c, hs[0])
+	} else {
+		e = g.malformed(c, "", "the request has more than one Authorization header")
+	}
+	g.settleAttempt(c, e)
+	return p, e
 }
 
 // malformed is the 401 for an Authorization header that cannot be parsed.
@@ -314,6 +324,9 @@ func (g *Guard) basic(c *call, cred string) (*Principal, *APIError) {
 	if !ok {
 		return nil, g.malformed(c, "basic", `the Basic credentials are not "username:password"`)
 	}
+	if e := g.takeBasicAttempt(c, username); e != nil {
+		return nil, e
+	}
 	u, err := g.cfg.Users.CheckPassword(c.r.Context(), username, password)
 	if err != nil {
 		if errors.Is(err, ErrInvalidCredentials) {
@@ -417,30 +430,37 @@ func (g *Guard) dpopToken(c *call, raw string) (*Principal, *APIError) {
 	if len(proofs) != 1 {
 		return nil, badProof("send exactly one DPoP proof header")
 	}
-	proof, err := g.cfg.DPoP.Verify(c.r.Context(), proofs[0], dpop.Request{
-		Method: c.r.Method, URL: g.dpopURL(c), AccessToken: raw,
-	})
-	if err != nil {
-		if errors.Is(err, dpop.ErrInvalidProof) {
-			return nil, badProof(dpop.Reason(err))
-		}
-		return nil, g.serverError(c, "dpop proof check failed", err)
-	}
+	// The token and the proof's binding to it are checked before the
+	// proof's jti is recorded (RFC 9449 §11.1): a request that fails
+	// otherwise must not cost a write to the replay store. See
+	// docs/resource-servers.md, "DPoP".
 	p, e := g.oauthToken(c, raw, "dpop")
 	if e != nil {
 		return nil, e
 	}
-	switch p.Bearer.JKT {
-	case "":
+	if p.Bearer.JKT == "" {
 		// §7.1: the DPoP scheme needs a DPoP-bound token.
 		g.refused(c, "dpop", "unbound token")
 		return nil, g.withDPoPError(
 			LoginFailed().WithMessage("This OAuth2 access token is not DPoP-bound: send it with the Bearer scheme."),
 			"invalid_token", "The access token is not DPoP-bound")
-	case proof.JKT:
-		return p, nil
 	}
-	return nil, badProof("the proof key is not the key the access token is bound to")
+	proof, err := g.cfg.DPoP.Check(proofs[0], dpop.Request{
+		Method: c.r.Method, URL: g.dpopURL(c), AccessToken: raw,
+	})
+	if err != nil {
+		return nil, badProof(dpop.Reason(err))
+	}
+	if proof.JKT != p.Bearer.JKT {
+		return nil, badProof("the proof key is not the key the access token is bound to")
+	}
+	if err := g.cfg.DPoP.Record(c.r.Context(), proof); err != nil {
+		if errors.Is(err, dpop.ErrInvalidProof) {
+			return nil, badProof(dpop.Reason(err))
+		}
+		return nil, g.serverError(c, "dpop proof check failed", err)
+	}
+	return p, nil
 }
 
 // schemeError is withBearerError or, for the DPoP scheme, withDPoPError.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/db/dbtest"
+	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/tokens"
 )
 
@@ -18,9 +19,11 @@ func BenchmarkGuardRequest(b *testing.B) {
 		name  string
 		open  func(testing.TB) *db.DB
 		cache time.Duration // tokens.Options.CacheTTL (the app's default on PostgreSQL: 30s)
+		limit bool          // the failed-authentication limit on, as in authgate
 	}{
-		{"sqlite", dbtest.Open, 0}, {"postgres", dbtest.OpenPostgres, 0},
-		{"postgres_cached", dbtest.OpenPostgres, 30 * time.Second},
+		{"sqlite", dbtest.Open, 0, false}, {"postgres", dbtest.OpenPostgres, 0, false},
+		{"postgres_cached", dbtest.OpenPostgres, 30 * time.Second, false},
+		{"postgres_cached_failure_limit", dbtest.OpenPostgres, 30 * time.Second, true},
 	} {
 		b.Run(dialect.name, func(b *testing.B) {
 			e := newEnv(b, dialect.open(b))
@@ -29,7 +32,7 @@ func BenchmarkGuardRequest(b *testing.B) {
 					LegacySecret: []byte("test legacy secret"), Logger: e.logger, CacheTTL: dialect.cache})
 			}
 			raw, _ := e.apiToken(e.alice, `{"resources":{"*":{"allow":["GET","HEAD","OPTIONS"],"block":["*"]}}}`, "")
-			r := matrixRouter(e.guard(nil))
+			r := matrixRouter(e.guard(func(c *resources.GuardConfig) { c.NoFailedAuthLimit = !dialect.limit }))
 			req := httptest.NewRequest("GET", "/open/1/", nil)
 			req.Header.Set("Authorization", "token "+raw)
 			b.ReportAllocs()

@@ -14,6 +14,21 @@
 // each code and, on 401s, WWW-Authenticate challenges for
 // the schemes the Guard accepts.
 //
+// List routes: a policy can hide single objects ({"photos": {"7": {"block":
+// ["GET"]}}}), which refuses the item route but cannot refuse the list
+// route. Protect a list route with Guard.List (net/http) or
+// Guard.ProtectList (gin): the handler receives a Hidden, and must leave
+// out every object whose ID it Has (Filter does it for a slice). A list
+// protected by Middleware or Protect must call DeniedObjectIDs or
+// FilterList itself. The Guard cannot enforce this for you: only the
+// handler knows which objects it returns.
+//
+// Failed authentication is limited per client IP (GuardConfig.FailedAuth,
+// Djblets' LOGIN_LIMIT_RATE): each refused Authorization header counts,
+// malformed ones included, and over the limit every header from that
+// address gets 401 "Maximum number of login attempts exceeded." with
+// Retry-After.
+//
 // The effective method is always the request's real HTTP method. Djblets'
 // "_method" form-field override is deliberately not supported: honouring it
 // would mean reading the request body in the middleware, and it would let

@@ -134,7 +134,7 @@ func newEnv(t testing.TB, d *db.DB) *env {
 // guard returns a Guard with every scheme on, with the modifications mod
 // applies to its config.
 func (e *env) guard(mod func(*resources.GuardConfig)) *resources.Guard {
-	cfg := resources.GuardConfig{Bearer: e.bearer, EnableBasic: true, Logger: e.logger}
+	cfg := resources.GuardConfig{Bearer: e.bearer, EnableBasic: true, Logger: e.logger, NoFailedAuthLimit: true}
 	resourceauth.Configure(&cfg, e.tokens, e.users, e.sessions)
 	if mod != nil {
 		mod(&cfg)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -70,6 +71,23 @@ type GuardConfig struct {
 	// 114 RATE_LIMIT_EXCEEDED, HTTP
 	// 429, with Retry-After and X-RateLimit-Limit. See WindowLimiter.
 	Limiter Limiter
+	// FailedAuth limits failed authentications with an Authorization header
+	// per client IP (IPv6 by /64), Djblets' LOGIN_LIMIT_RATE: a header that
+	// is malformed or wrong (401) counts, and a client over the limit gets
+	// 401 with error 104, "Maximum number of login attempts exceeded." and
+	// Retry-After before its header is read, even a good one. Nil:
+	// NewFailureBuckets(5, time.Minute), Djblets' 5/m, unless
+	// NoFailedAuthLimit. See docs/resource-servers.md, "Failed
+	// authentication".
+	FailedAuth FailureLimiter
+	// NoFailedAuthLimit turns FailedAuth off.
+	NoFailedAuthLimit bool
+	// BasicAttempts, when set, reserves an HTTP Basic attempt for the
+	// client address (IPv6 as its /64) and username until the password is
+	// decided; refund is called unless it was wrong. authgate passes its
+	// sign-in limits, so that Basic is no side door for guessing passwords.
+	// Nil: FailedAuth also counts Basic failures per address and username.
+	BasicAttempts func(ip, username string) (ok bool, retryAfter time.Duration, refund func())
 	// ClientIP returns the address anonymous callers are rate-limited by,
 	// for the net/http middleware; default the host of r.RemoteAddr. The
 	// gin form uses gin's ClientIP (its trusted-proxy settings).
@@ -137,6 +155,7 @@ type Guard struct {
 	bearerCh   string   // the Bearer challenge, "" when Bearer is off
 	dpopCh     string   // the DPoP challenge, "" when DPoP is off
 	others     []string // the challenges other than Bearer and DPoP
+	failures   FailureLimiter
 }
 
 // NewGuard returns a Guard accepting the credentials cfg enables, or an
@@ -155,7 +174,12 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 	if cfg.Realm == "" {
 		cfg.Realm = "authgate"
 	}
-	g := &Guard{cfg: cfg, log: cfg.Logger}
+	g := &Guard{cfg: cfg, log: cfg.Logger, failures: cfg.FailedAuth}
+	if g.failures == nil && !cfg.NoFailedAuthLimit {
+		g.failures = NewFailureBuckets(DefaultFailedAuthAttempts, DefaultFailedAuthWindow, nil)
+	} else if cfg.NoFailedAuthLimit {
+		g.failures = nil
+	}
 	if g.log == nil {
 		g.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -241,6 +265,7 @@ type call struct {
 	w   http.ResponseWriter
 	r   *http.Request
 	gin *gin.Context // nil for net/http
+	att attempt      // the failure-limit attempts this request holds
 }
 
 func (g *Guard) clientIP(c *call) string {
@@ -287,22 +312,30 @@ func (g *Guard) Middleware(r Resource) func(http.Handler) http.Handler {
 func (g *Guard) Protect(r Resource) gin.HandlerFunc {
 	pr := g.prepare(r)
 	return func(gc *gin.Context) {
-		c := call{w: gc.Writer, r: gc.Request, gin: gc}
-		var objectID string
-		if pr.idParam != "" {
-			objectID = gc.Param(pr.idParam)
+		if g.serveGin(gc, pr) {
+			gc.Next()
 		}
-		p, ok := g.serve(&c, pr, objectID)
-		if !ok {
-			gc.Abort()
-			return
-		}
-		if p != nil {
-			gc.Set(principalKey, p)
-		}
-		gc.Request = gc.Request.WithContext(g.withPrincipal(gc.Request.Context(), p, pr))
-		gc.Next()
 	}
+}
+
+// serveGin is Protect without calling the next handler: false when the
+// request was refused (and aborted).
+func (g *Guard) serveGin(gc *gin.Context, pr *protected) bool {
+	c := call{w: gc.Writer, r: gc.Request, gin: gc}
+	var objectID string
+	if pr.idParam != "" {
+		objectID = gc.Param(pr.idParam)
+	}
+	p, ok := g.serve(&c, pr, objectID)
+	if !ok {
+		gc.Abort()
+		return false
+	}
+	if p != nil {
+		gc.Set(principalKey, p)
+	}
+	gc.Request = gc.Request.WithContext(g.withPrincipal(gc.Request.Context(), p, pr))
+	return true
 }
 
 // serve authenticates, rate-limits and authorizes one request. When it
@@ -402,6 +435,12 @@ func (pr *protected) authorize(p *Principal, method, objectID string) *APIError 
 			return permissionDenied
 		}
 		if !p.Policy.Decide(pr.policyID, method, objectID).Allowed {
+			return permissionDenied
+		}
+		// HEAD is GET without the body (RFC 9110 §9.3.2), and servers answer
+		// it with their GET routes (http.ServeMux always; authgate's API
+		// mounts HEAD on each): a policy blocking GET must block HEAD too. See docs/resource-servers.md, "HEAD".
+		if method == http.MethodHead && !p.Policy.Decide(pr.policyID, http.MethodGet, objectID).Allowed {
 			return permissionDenied
 		}
 	}

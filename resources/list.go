@@ -2,6 +2,7 @@ package resources
 
 import (
 	"context"
+	"net/http"
 	"slices"
 
 	"github.com/gin-gonic/gin"
@@ -44,4 +45,63 @@ func FilterList[T any](ctx context.Context, items []T, objectID func(T) string) 
 		}
 	}
 	return out
+}
+
+// Hidden is what a list handler must leave out: the object IDs the
+// caller's API-token policy names and denies for GET (see
+// DeniedObjectIDs). The zero Hidden hides nothing.
+type Hidden struct{ ids []string } // sorted
+
+// Has reports whether the object with this ID must be left out.
+func (h Hidden) Has(id string) bool {
+	_, found := slices.BinarySearch(h.ids, id)
+	return found
+}
+
+// IDs returns the hidden IDs, sorted, e.g. for a "NOT IN" clause.
+func (h Hidden) IDs() []string { return slices.Clone(h.ids) }
+
+// Filter returns the items whose ID (id(item), the raw value an item URL
+// would carry) h does not hide. The input slice is not modified.
+func Filter[T any](h Hidden, items []T, id func(T) string) []T {
+	if len(h.ids) == 0 {
+		return items
+	}
+	out := make([]T, 0, len(items))
+	for _, it := range items {
+		if !h.Has(id(it)) {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+func hiddenOf(ctx context.Context) Hidden { return Hidden{ids: DeniedObjectIDs(ctx)} }
+
+// List protects a list route of r (net/http) and hands the handler what it
+// must leave out, so that a list cannot forget the objects a policy hides
+// from an item route. r has no IDParam: a list names no object; List
+// panics otherwise, when the route is set up.
+func (g *Guard) List(r Resource, h func(w http.ResponseWriter, req *http.Request, hidden Hidden)) http.Handler {
+	mustBeList(r)
+	return g.Middleware(r)(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		h(w, req, hiddenOf(req.Context()))
+	}))
+}
+
+// ProtectList is the gin form of List.
+func (g *Guard) ProtectList(r Resource, h func(c *gin.Context, hidden Hidden)) gin.HandlerFunc {
+	mustBeList(r)
+	pr := g.prepare(r)
+	return func(c *gin.Context) {
+		if g.serveGin(c, pr) {
+			h(c, hiddenOf(c.Request.Context()))
+		}
+	}
+}
+
+func mustBeList(r Resource) {
+	if r.IDParam != "" {
+		panic("resources: List and ProtectList protect list routes; Resource " + r.Name + " has an IDParam")
+	}
 }

@@ -114,7 +114,8 @@ func Mount(r gin.IRouter, d Deps) error {
 	protect := func(policyID string) gin.HandlerFunc { return d.Guard.Protect(b[policyID]) }
 
 	// Every GET route answers HEAD too (RFC 9110 §9.3.2); the Guard maps
-	// both to the read action, and a policy can still tell them apart.
+	// both to the read action, and a policy must allow GET (and HEAD, if
+	// it names it) for a HEAD to pass.
 	get := func(path string, handlers ...gin.HandlerFunc) {
 		r.GET(path, handlers...)
 		r.HEAD(path, handlers...)

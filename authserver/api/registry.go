@@ -225,6 +225,13 @@ func (h *handlers) putResource(c *gin.Context) {
 	}
 	h.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "resource registered",
 		slog.String("policy_id", n.PolicyID), slog.String("by", by.String()), slog.Bool("created", created))
+	if um := n.UnmappedMethods(); len(um) > 0 {
+		// As for resources declared in the configuration: a method that
+		// maps to no scope action gets no scope, so OAuth2 tokens can never
+		// use it (Djblets §6.3 logs and skips these too).
+		h.log.LogAttrs(c.Request.Context(), slog.LevelWarn, "resource methods map to no scope and get none",
+			slog.String("resource", n.Name), slog.String("policy_id", n.PolicyID), slog.Any("methods", um))
+	}
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated

@@ -55,6 +55,9 @@ type App struct {
 	// to PUT /api/resources/{policy_id}/; nil: admins only.
 	RegistrarAllowed func(context.Context, *resources.Principal) (bool, error)
 	resourceStore    *api.ResourceStore
+	// signInAttempts is the sign-in form's limit, shared with HTTP Basic on
+	// the API (nil without the authorization server).
+	signInAttempts func(ip, username string) (bool, time.Duration, func())
 	// --- end resources ---
 
 	// --- authserver ---

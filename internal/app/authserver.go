@@ -52,6 +52,7 @@ func (a *App) wireAuthServer(ctx context.Context) error {
 		return fmt.Errorf("web pages: %w", err)
 	}
 	web.Mount(a.Router)
+	a.signInAttempts = web.TakeSignInAttempt
 	a.startOAuthPurge()
 	return nil
 }

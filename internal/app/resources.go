@@ -86,6 +86,14 @@ func (a *App) wireResourcesAPI() error {
 			Authenticated: ac.APIRateAuthenticated, Anonymous: ac.APIRateAnonymous, Period: ac.APIRatePeriod,
 		},
 		OnDecision: authDecisions(a.Metrics),
+		// Djblets' LOGIN_LIMIT_RATE on the API; Basic also spends the
+		// sign-in form's limits. See docs/resource-servers.md, "Failed
+		// authentication".
+		NoFailedAuthLimit: ac.APIFailedAuthAttempts < 0,
+		BasicAttempts:     a.signInAttempts,
+	}
+	if ac.APIFailedAuthAttempts >= 0 {
+		gc.FailedAuth = resources.NewFailureBuckets(ac.APIFailedAuthAttempts, ac.APIFailedAuthWindow, nil)
 	}
 	resourceauth.Configure(&gc, a.Tokens, a.Users, a.Sessions)
 	guard, err := resources.NewGuard(gc)

@@ -80,10 +80,15 @@ func (d Users) UserByID(ctx context.Context, id int64) (resources.User, error) {
 // CheckPassword implements resources.UserDirectory.
 func (d Users) CheckPassword(ctx context.Context, username, password string) (resources.User, error) {
 	u, err := d.S.Authenticate(ctx, username, password)
-	if errors.Is(err, users.ErrInvalidCredentials) {
+	switch {
+	case errors.Is(err, users.ErrInvalidCredentials):
 		return resources.User{}, resources.ErrInvalidCredentials
-	}
-	if err != nil {
+	case errors.Is(err, users.ErrBusy):
+		// Every password-hashing slot is taken: not the caller's fault,
+		// and not a server failure either; the Guard answers 503 with
+		// Retry-After.
+		return resources.User{}, &resources.UnavailableError{RetryAfter: users.HashRetryAfter, Err: err}
+	case err != nil:
 		return resources.User{}, err
 	}
 	return User(u), nil

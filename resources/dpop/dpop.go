@@ -145,6 +145,9 @@ type Proof struct {
 	JKT      string
 	JTI      string
 	IssuedAt time.Time
+
+	replayKey string    // hex SHA-256 of thumbprint and jti
+	replayExp time.Time // when the replay record may be forgotten
 }
 
 type claims struct {
@@ -156,8 +159,42 @@ type claims struct {
 }
 
 // Verify applies the checks of RFC 9449 §4.3 to one proof (the caller has
-// checked there is exactly one DPoP header) and records its jti.
+// checked there is exactly one DPoP header) and records its jti: Check,
+// then Record.
 func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proof, error) {
+	p, err := v.Check(proof, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.Record(ctx, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Record accepts a checked proof once (RFC 9449 §11.1): it writes the
+// proof's jti to the replay store, and fails with ErrInvalidProof when it
+// is already there. A server calls it only once everything else about the
+// request's credentials is accepted (the access token, its binding to the
+// proof key), so that junk requests write nothing. See
+// docs/resource-servers.md, "DPoP".
+func (v *Verifier) Record(ctx context.Context, p *Proof) error {
+	if p == nil || p.replayKey == "" {
+		return invalid("the DPoP proof was not checked")
+	}
+	fresh, err := v.replay.Use(ctx, p.replayKey, p.replayExp)
+	if err != nil {
+		return fmt.Errorf("dpop replay check: %w", err)
+	}
+	if !fresh {
+		return invalid("the DPoP proof was already used (jti replay)")
+	}
+	return nil
+}
+
+// Check applies the checks of RFC 9449 §4.3 to one proof except the replay
+// check, without I/O; Record completes it.
+func (v *Verifier) Check(proof string, req Request) (*Proof, error) {
 	if proof == "" {
 		return nil, invalid("the DPoP header is empty")
 	}
@@ -226,14 +263,8 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 	if exp.Before(now) {
 		exp = now
 	}
-	fresh, err := v.replay.Use(ctx, hex.EncodeToString(key[:]), exp.Add(time.Second))
-	if err != nil {
-		return nil, fmt.Errorf("dpop replay check: %w", err)
-	}
-	if !fresh {
-		return nil, invalid("the DPoP proof was already used (jti replay)")
-	}
-	return &Proof{JKT: jkt, JTI: c.ID, IssuedAt: iat.UTC()}, nil
+	return &Proof{JKT: jkt, JTI: c.ID, IssuedAt: iat.UTC(),
+		replayKey: hex.EncodeToString(key[:]), replayExp: exp.Add(time.Second)}, nil
 }
 
 // proofError turns a parse error into a short reason for the client.

@@ -252,7 +252,7 @@ func remoteGuard(t *testing.T, srv *issuerServer, mod func(*remote.IntrospectorO
 		t.Fatal(err)
 	}
 	in := newIntrospector(t, srv, mod)
-	g, err := resources.NewGuard(resources.GuardConfig{Bearer: jv, Tokens: in, Audience: "https://photos.example"})
+	g, err := resources.NewGuard(resources.GuardConfig{Bearer: jv, Tokens: in, Audience: "https://photos.example", NoFailedAuthLimit: true})
 	if err != nil {
 		t.Fatal(err)
 	}

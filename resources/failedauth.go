@@ -1,0 +1,230 @@
+package resources
+
+import (
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// FailureLimiter limits failed authentications (Djblets' LOGIN_LIMIT_RATE).
+// The Guard asks Allow before it reads an Authorization header (Djblets
+// §7.2 step 1: the pre-check comes before parsing, so a client over the
+// limit is refused even with a good credential) and calls Failed when the
+// header was refused as the caller's fault (401). Successes and
+// credentials that could not be checked (503, 500) are not counted. See
+// docs/resource-servers.md, "Failed authentication".
+type FailureLimiter interface {
+	// Allow reports whether key may try to authenticate now; when not,
+	// retryAfter says when it may. It does not count anything.
+	Allow(key string) (ok bool, retryAfter time.Duration)
+	// Failed counts one failed authentication for key.
+	Failed(key string)
+}
+
+// Djblets' LOGIN_LIMIT_RATE, "5/m": failed authentications per client.
+const (
+	DefaultFailedAuthAttempts = 5
+	DefaultFailedAuthWindow   = time.Minute
+)
+
+// LoginAttemptsExceededMessage is Djblets' message for a client over its
+// failed-login limit (code 104, HTTP 401).
+const LoginAttemptsExceededMessage = "Maximum number of login attempts exceeded."
+
+// LoginAttemptsExceeded is code 104, HTTP 401, with Djblets' message and
+// Retry-After (whole seconds, rounded up, at least 1).
+func LoginAttemptsExceeded(retryAfter time.Duration) *APIError {
+	secs := max(1, int64((retryAfter+time.Second-1)/time.Second))
+	return LoginFailed().WithMessage(LoginAttemptsExceededMessage).
+		WithHeader("Retry-After", strconv.FormatInt(secs, 10))
+}
+
+// FailureBuckets is the in-memory FailureLimiter: a token bucket per key,
+// a burst of Attempts then one more every Window/Attempts, so that unlike
+// fixed windows a client cannot spend two bursts across a boundary. Idle
+// buckets that have refilled are forgotten, and a flood of distinct keys
+// empties the table rather than exhausting memory. It is per process. It
+// is safe for concurrent use.
+type FailureBuckets struct {
+	per   time.Duration
+	burst float64
+	now   func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*failBucket
+	sweeps  int
+}
+
+type failBucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// failureBucketsMaxKeys bounds the table (about 10 MB at worst).
+const failureBucketsMaxKeys = 100_000
+
+// NewFailureBuckets returns a FailureLimiter allowing attempts failures per
+// window (0: Djblets' 5 per minute). now replaces time.Now in tests (nil:
+// time.Now).
+func NewFailureBuckets(attempts int, window time.Duration, now func() time.Time) *FailureBuckets {
+	if attempts <= 0 {
+		attempts = DefaultFailedAuthAttempts
+	}
+	if window <= 0 {
+		window = DefaultFailedAuthWindow
+	}
+	if now == nil {
+		now = time.Now
+	}
+	per := window / time.Duration(attempts)
+	if per <= 0 {
+		per = 1
+	}
+	return &FailureBuckets{per: per, burst: float64(attempts), now: now, buckets: map[string]*failBucket{}}
+}
+
+func (l *FailureBuckets) refill(b *failBucket, now time.Time) {
+	if el := now.Sub(b.at); el > 0 {
+		b.tokens = min(l.burst, b.tokens+float64(el)/float64(l.per))
+		b.at = now
+	}
+}
+
+// bucket returns key's bucket, brought up to date; nil when it has none
+// (it is full). l.mu is held.
+func (l *FailureBuckets) bucket(key string, now time.Time) *failBucket {
+	b := l.buckets[key]
+	if b != nil {
+		l.refill(b, now)
+	}
+	return b
+}
+
+// Allow implements FailureLimiter.
+func (l *FailureBuckets) Allow(key string) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucket(key, l.now())
+	if b == nil || b.tokens >= 1 {
+		return true, 0
+	}
+	return false, time.Duration((1 - b.tokens) * float64(l.per))
+}
+
+// Failed implements FailureLimiter.
+func (l *FailureBuckets) Failed(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if l.sweeps++; l.sweeps >= 1024 || len(l.buckets) >= failureBucketsMaxKeys {
+		l.sweeps = 0
+		l.sweep(now)
+	}
+	b := l.bucket(key, now)
+	if b == nil {
+		b = &failBucket{tokens: l.burst, at: now}
+		l.buckets[key] = b
+	}
+	b.tokens = max(0, b.tokens-1)
+}
+
+func (l *FailureBuckets) sweep(now time.Time) {
+	for k, b := range l.buckets {
+		l.refill(b, now)
+		if b.tokens >= l.burst {
+			delete(l.buckets, k)
+		}
+	}
+	if len(l.buckets) >= failureBucketsMaxKeys {
+		clear(l.buckets)
+	}
+}
+
+// addressKey keys a client IP for the failure limits: the IP for IPv4, its
+// /64 for IPv6, since one host usually holds a whole /64 and could
+// otherwise spread its guesses over 2^64 addresses.
+func addressKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return ip
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}
+
+// attempt is what a request's authentication holds against the failure
+// limits: the key it counts under, and the sign-in attempt an HTTP Basic
+// request reserved.
+type attempt struct {
+	key         string // "" when FailedAuth is off
+	basicKey    string // the username's key in FailedAuth, for Basic
+	basicRefund func()
+}
+
+// checkAttempt runs before the header is read: the 401 when the client IP
+// is over the failure limit.
+func (g *Guard) checkAttempt(c *call) *APIError {
+	if g.failures == nil {
+		return nil
+	}
+	// The address alone is the key (no prefix to concatenate): Basic's
+	// keys start with "basic:", which no address does.
+	c.att.key = addressKey(g.clientIP(c))
+	if ok, wait := g.failures.Allow(c.att.key); !ok {
+		g.refused(c, "", "too many failed attempts")
+		return LoginAttemptsExceeded(wait)
+	}
+	return nil
+}
+
+// settleAttempt records the outcome of a header authentication: a 401 is
+// the caller's failure and counts; anything else gives back the Basic
+// sign-in attempt.
+func (g *Guard) settleAttempt(c *call, e *APIError) {
+	if e != nil && e.HTTPStatus == http.StatusUnauthorized {
+		if c.att.key != "" {
+			g.failures.Failed(c.att.key)
+		}
+		if c.att.basicKey != "" {
+			g.failures.Failed(c.att.basicKey)
+		}
+		return
+	}
+	if c.att.basicRefund != nil {
+		c.att.basicRefund()
+	}
+}
+
+// takeBasicAttempt reserves an attempt for the client IP and username of
+// an HTTP Basic request, held until the password is decided: authgate
+// shares its sign-in limits here (GuardConfig.BasicAttempts), so the API
+// is no side door for guessing passwords. Without BasicAttempts, the
+// username is limited like the address, by FailedAuth.
+func (g *Guard) takeBasicAttempt(c *call, username string) *APIError {
+	ip := addressKey(g.clientIP(c))
+	if g.cfg.BasicAttempts == nil {
+		if g.failures == nil {
+			return nil
+		}
+		key := "basic:" + ip + "\x00" + strings.ToLower(username)
+		if ok, wait := g.failures.Allow(key); !ok {
+			g.refused(c, "basic", "too many failed attempts")
+			return LoginAttemptsExceeded(wait)
+		}
+		c.att.basicKey = key
+		return nil
+	}
+	ok, wait, refund := g.cfg.BasicAttempts(ip, username)
+	if !ok {
+		g.refused(c, "basic", "too many failed attempts")
+		return LoginAttemptsExceeded(wait)
+	}
+	c.att.basicRefund = refund
+	return nil
+}
