@@ -78,7 +78,7 @@ func (l *outageLog) setPhase(p string) { l.mu.Lock(); l.phase = p; l.mu.Unlock()
 // every access token it answered 200 for must be valid afterwards.
 func TestPostgresOutage(t *testing.T) {
 	pg := newPGCluster(t)
-	ag := startAuthgate(t, pg.DSN(), configs.Overrides{"auth.token_endpoint_rate": -1})
+	ag := startAuthgate(t, pg.DSN(), configs.Overrides{"auth.token_endpoint_ip_fail_rate": 1000000, "auth.token_endpoint_client_rate": 1000000})
 	svc := ag.serviceClient("session:read")
 	rs := ag.serviceClient()
 	exp := time.Now().Add(time.Hour)
