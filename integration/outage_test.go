@@ -78,9 +78,10 @@ func (l *outageLog) setPhase(p string) { l.mu.Lock(); l.phase = p; l.mu.Unlock()
 // every access token it answered 200 for must be valid afterwards.
 func TestPostgresOutage(t *testing.T) {
 	pg := newPGCluster(t)
-	ag := startAuthgate(t, pg.DSN(), configs.Overrides{"auth.token_endpoint_ip_fail_rate": 1000000, "auth.token_endpoint_client_rate": 1000000})
+	ag := startAuthgate(t, pg.DSN(), configs.Overrides{"auth.token_endpoint_ip_fail_rate": 1000000, "auth.token_endpoint_client_rate": 1000000,
+		"auth.api_failed_auth_attempts": -1})
 	svc := ag.serviceClient("session:read")
-	rs := ag.serviceClient()
+	rs := ag.resourceServer()
 	exp := time.Now().Add(time.Hour)
 	_, apiToken, err := ag.App.Tokens.Generate(context.Background(), tokens.GenerateParams{User: ag.alice, Expires: &exp, Note: "outage"})
 	if err != nil {
