@@ -25,8 +25,7 @@ func protect(o options, r gin.IRoutes, routes []route) error {
 	if err := errors.Join(err1, err2); err != nil {
 		return err
 	}
-	guard := resources.NewGuard(resources.GuardConfig{Bearer: confirmed{jwks, live}, Tokens: live})
-	check := guard.Protect(resources.Resource{Name: "note", IDParam: "id"})
+	check := resources.NewGuard(resources.GuardConfig{Bearer: confirmed{jwks, live}, Tokens: live}).Protect(resources.Resource{Name: "note", IDParam: "id"})
 	for _, rt := range routes {
 		r.Handle(rt.method, strings.ReplaceAll(rt.path, "{id}", ":id"), check, func(c *gin.Context) {
 			p, _ := resources.PrincipalFrom(c)
