@@ -112,6 +112,10 @@ func newHandler(o options, notes *store) (http.Handler, error) {
 		c.Abort()
 	}))
 	r.NoRoute(func(c *gin.Context) { writeFail(c.Writer, errDoesNotExist) })
+	// A known path with another method: 405 with Allow and an empty body,
+	// as Djblets answers (HttpResponseNotAllowed).
+	r.HandleMethodNotAllowed = true
+	r.NoMethod(func(c *gin.Context) { c.AbortWithStatus(http.StatusMethodNotAllowed) })
 	r.GET("/healthz", func(c *gin.Context) { writeJSON(c.Writer, http.StatusOK, map[string]string{"status": "ok"}) })
 	a := &api{notes: notes}
 	if err := protect(o, r, a.routes()); err != nil {

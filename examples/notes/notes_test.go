@@ -278,4 +278,10 @@ func TestHandlerAnswersInTheEnvelope(t *testing.T) {
 	if w := get("/api/nothing/", ""); w.Code != 404 || !strings.Contains(w.Body.String(), `"code":100`) {
 		t.Fatalf("unknown path: %d %s", w.Code, w.Body)
 	}
+	req := httptest.NewRequest("DELETE", "/api/notes/", nil)
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != 405 || w.Header().Get("Allow") != "GET, POST" || w.Body.Len() != 0 {
+		t.Fatalf("DELETE on the list: %d, Allow %q", w.Code, w.Header().Get("Allow"))
+	}
 }
