@@ -7,39 +7,40 @@ package main
 import (
 	"context"
 	"errors"
-	"strings"
-
-	"github.com/gin-gonic/gin"
+	"net/http"
 
 	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/resources/remote"
 )
 
-// protect serves routes on r behind authgate's Guard for the resource
+// protect serves routes on mux behind authgate's Guard for the resource
 // "note" (scopes note:read|write|destroy; API-token policies name it
-// "note" and the note ID as the object ID).
-func protect(o options, r gin.IRoutes, routes []route) error {
-	jwks, err1 := remote.NewJWKSValidator(remote.JWKSOptions{Issuer: o.issuer, Audience: o.audience, MinRefetch: o.keyRefetch})
-	live, err2 := remote.NewIntrospector(remote.IntrospectorOptions{URL: o.issuer + "/oauth/introspect",
-		ClientID: o.clientID, ClientSecret: o.clientSecret, CacheTTL: o.revocationBound})
-	if err := errors.Join(err1, err2); err != nil {
+// "note" and the note ID, the pattern's {id}, as the object ID). Only
+// tokens whose aud is o.audience get in. Introspection answers are reused
+// for o.revocationBound, so a revoked token is refused within that bound.
+func protect(o options, mux *http.ServeMux, routes []route) error {
+	jwks, err1 := remote.NewJWKSValidator(remote.JWKSOptions{Issuer: o.issuer, MinRefetch: o.keyRefetch})
+	live, err2 := remote.NewIntrospector(remote.IntrospectorOptions{URL: o.issuer + "/oauth/introspect", ClientID: o.clientID,
+		ClientSecret: o.clientSecret, APITokenTTL: o.revocationBound, AccessTokenTTL: o.revocationBound})
+	guard, err3 := resources.NewGuard(resources.GuardConfig{Bearer: confirmed{jwks, live}, Tokens: live, Audience: o.audience})
+	if err := errors.Join(err1, err2, err3); err != nil {
 		return err
 	}
-	check := resources.NewGuard(resources.GuardConfig{Bearer: confirmed{jwks, live}, Tokens: live}).Protect(resources.Resource{Name: "note", IDParam: "id"})
+	check := guard.Middleware(resources.Resource{Name: "note", IDParam: "id"})
 	for _, rt := range routes {
-		r.Handle(rt.method, strings.ReplaceAll(rt.path, "{id}", ":id"), check, func(c *gin.Context) {
-			p, _ := resources.PrincipalFrom(c)
-			c.Request.SetPathValue("id", c.Param("id"))
-			rt.h(c.Writer, c.Request, caller{User: p.User.Username, Client: p.ClientID, Denied: resources.DeniedObjectIDs(c)})
-		})
+		mux.Handle(rt.method+" "+rt.path+"{$}", check(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, _ := resources.PrincipalFromContext(r.Context())
+			rt.h(w, r, caller{User: p.User.Username, Client: p.ClientID, Denied: resources.DeniedObjectIDs(r.Context())})
+		})))
 	}
 	return nil
 }
 
 // confirmed checks a JWT access token locally first (a published key's
-// signature, iss, aud, exp), so junk and forged tokens never reach
-// authgate, then asks authgate whether it is still active; the answer is
-// cached for the revocation bound. See README.md, "Protect your own API".
+// signature, iss, exp), so junk and forged tokens never reach authgate,
+// then asks authgate whether it is still active (the answer is cached for
+// the revocation bound). The Guard checks aud on the answer. See
+// README.md, "Protect your own API".
 type confirmed struct{ jwt, live resources.BearerValidator }
 
 func (v confirmed) ValidateBearer(ctx context.Context, raw string) (*resources.BearerToken, error) {

@@ -25,8 +25,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/gin-gonic/gin"
 )
 
 // options configure notes; each flag may also come from the environment
@@ -103,25 +101,48 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 }
 
 // newHandler is the whole HTTP surface: /healthz and the protected API.
+// Paths nothing serves get Djblets' 404 envelope; a known path with
+// another method gets 405 with Allow and an empty body, as Djblets
+// answers (HttpResponseNotAllowed).
 func newHandler(o options, notes *store) (http.Handler, error) {
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	r.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) {
-		writeFail(c.Writer, apiError{Code: 1000, Status: http.StatusInternalServerError, Type: "server-error",
-			Msg: "An internal error occurred. Please try again later."})
-		c.Abort()
-	}))
-	r.NoRoute(func(c *gin.Context) { writeFail(c.Writer, errDoesNotExist) })
-	// A known path with another method: 405 with Allow and an empty body,
-	// as Djblets answers (HttpResponseNotAllowed).
-	r.HandleMethodNotAllowed = true
-	r.NoMethod(func(c *gin.Context) { c.AbortWithStatus(http.StatusMethodNotAllowed) })
-	r.GET("/healthz", func(c *gin.Context) { writeJSON(c.Writer, http.StatusOK, map[string]string{"status": "ok"}) })
-	a := &api{notes: notes}
-	if err := protect(o, r, a.routes()); err != nil {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeFail(w, errDoesNotExist) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	routes := (&api{notes: notes}).routes()
+	if err := protect(o, mux, routes); err != nil {
 		return nil, err
 	}
-	return r, nil
+	allowed := map[string][]string{"/healthz": {http.MethodGet}}
+	for _, rt := range routes {
+		allowed[rt.path+"{$}"] = append(allowed[rt.path+"{$}"], rt.method)
+	}
+	for pattern, methods := range allowed {
+		allow := strings.Join(methods, ", ")
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Allow", allow)
+			w.WriteHeader(http.StatusMethodNotAllowed)
+		})
+	}
+	return recoverer(mux), nil
+}
+
+// recoverer answers a handler's panic with Djblets' 500 envelope rather
+// than a dropped connection.
+func recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				writeFail(w, apiError{Code: 1000, Status: http.StatusInternalServerError, Type: "server-error",
+					Msg: "An internal error occurred. Please try again later."})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {

@@ -18,8 +18,8 @@ import (
 // registration is the body of PUT /api/resources/note/: the resource's
 // policy ID is the path, its scopes are note:read|write|destroy (the
 // methods decide which exist), and audience is the aud that authgate puts
-// in tokens meant for notes (an authgate that does not know the field
-// ignores it).
+// in tokens meant for notes (RFC 8707): a token asked for with
+// resource=<audience>, or for note:* scopes only, carries it.
 func registration(o options) map[string]any {
 	return map[string]any{
 		"name":        "note",
@@ -33,7 +33,9 @@ func registration(o options) map[string]any {
 var errPermanent = errors.New("permanent")
 
 // register declares the resource to authgate, authenticated as this
-// resource server's client (client_credentials with resource:write). It
+// resource server's client: created with --resource-server (only such
+// clients may register resources and introspect other clients' tokens),
+// using client_credentials with the resource:write scope. It
 // retries for up to o.registerWait while authgate is unreachable or
 // answers 5xx, so notes may start before authgate does.
 func register(ctx context.Context, o options, hc *http.Client, log *slog.Logger) error {
@@ -86,9 +88,16 @@ func putResource(ctx context.Context, client *http.Client, url string, body []by
 			Code int    `json:"code"`
 			Msg  string `json:"msg"`
 		} `json:"err"`
+		Fields map[string][]string `json:"fields"`
 	}
 	_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&env)
 	err = fmt.Errorf("register resource note: HTTP %d, code %d: %s", resp.StatusCode, env.Err.Code, env.Err.Msg)
+	if len(env.Fields) > 0 {
+		err = fmt.Errorf("%w %v", err, env.Fields)
+	}
+	if resp.StatusCode == http.StatusForbidden && env.Err.Code == 101 {
+		err = fmt.Errorf("%w (is --client-id a client created with --resource-server?)", err)
+	}
 	if resp.StatusCode < 500 {
 		err = fmt.Errorf("%w: %w", errPermanent, err)
 	}
