@@ -108,10 +108,9 @@ func (p *proc) waitReady(t *testing.T, url string) {
 // startAuthgateAt runs `authgate serve` on addr and returns the e2eServer
 // (for the CLI helpers) and the process. Starting it again on the same
 // addr and database is a restart.
-func startAuthgateAt(t *testing.T, bin, dsn, addr string, logs *lockedBuffer, extraEnv ...string) (*e2eServer, *proc) {
+func startAuthgateAt(t *testing.T, bin, dsn, addr string, logs *lockedBuffer) (*e2eServer, *proc) {
 	t.Helper()
 	env := append(os.Environ(), "AUTHGATE_ADMIN_PASSWORD="+e2eAdminPassword, "AUTHGATE_OAUTH__ISSUER=http://"+addr)
-	env = append(env, extraEnv...)
 	s := &e2eServer{t: t, bin: bin, dsn: dsn, base: "http://" + addr, logs: logs, env: env}
 	p := startProc(t, "authgate", bin, []string{"serve", "--addr", addr, "--database-url", dsn}, env, logs)
 	p.waitReady(t, s.base+"/readyz")

@@ -110,12 +110,14 @@ func newHandler(o options, notes *store) (http.Handler, error) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	routes := (&api{notes: notes}).routes()
-	if err := protect(o, mux, routes); err != nil {
+	guarded, err := protect(o)
+	if err != nil {
 		return nil, err
 	}
 	allowed := map[string][]string{"/healthz": {http.MethodGet}}
-	for _, rt := range routes {
+	for _, rt := range (&api{notes: notes}).routes() {
+		// {$}: the path exactly, so /api/notes/1/x is not note 1.
+		mux.Handle(rt.method+" "+rt.path+"{$}", guarded(rt.h))
 		allowed[rt.path+"{$}"] = append(allowed[rt.path+"{$}"], rt.method)
 	}
 	for pattern, methods := range allowed {

@@ -278,10 +278,33 @@ func TestHandlerAnswersInTheEnvelope(t *testing.T) {
 	if w := get("/api/nothing/", ""); w.Code != 404 || !strings.Contains(w.Body.String(), `"code":100`) {
 		t.Fatalf("unknown path: %d %s", w.Code, w.Body)
 	}
-	req := httptest.NewRequest("DELETE", "/api/notes/", nil)
-	w = httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	if w.Code != 405 || w.Header().Get("Allow") != "GET, POST" || w.Body.Len() != 0 {
-		t.Fatalf("DELETE on the list: %d, Allow %q", w.Code, w.Header().Get("Allow"))
+	// Only the exact paths are routes: a longer path names no note.
+	if w := get("/api/notes/1/x/", ""); w.Code != 404 || !strings.Contains(w.Body.String(), `"code":100`) {
+		t.Fatalf("path below a note: %d %s", w.Code, w.Body)
+	}
+	for _, tc := range []struct{ method, path, allow string }{
+		{"DELETE", "/api/notes/", "GET, POST"},
+		{"POST", "/api/notes/1/", "GET, PUT, PATCH, DELETE"},
+		{"PUT", "/api/notes/1/comments/", "GET, POST"},
+		{"POST", "/healthz", "GET"},
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(tc.method, tc.path, nil))
+		if w.Code != 405 || w.Header().Get("Allow") != tc.allow || w.Body.Len() != 0 {
+			t.Fatalf("%s %s: %d, Allow %q, body %q", tc.method, tc.path, w.Code, w.Header().Get("Allow"), w.Body)
+		}
+	}
+}
+
+// Without an audience the Guard would take a token minted for any
+// resource server; the configuration is refused instead.
+func TestProtectNeedsAnAudience(t *testing.T) {
+	o := options{issuer: "http://127.0.0.1:1", clientID: "agci_x", clientSecret: "s", revocationBound: time.Second}
+	if _, err := protect(o); err == nil || !strings.Contains(err.Error(), "udience") {
+		t.Fatalf("no audience: %v", err)
+	}
+	o.audience = "http://notes.test"
+	if _, err := protect(o); err != nil {
+		t.Fatal(err)
 	}
 }
