@@ -388,7 +388,11 @@ func testNotes(t *testing.T, r *notesRig) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want(t, "a token for authgate's API", r.do(t, "GET", "/api/notes/", "Bearer "+tok.AccessToken, nil), 401, 104)
+		resp := r.do(t, "GET", "/api/notes/", "Bearer "+r.secret(tok.AccessToken), nil)
+		want(t, "a token for authgate's API", resp, 401, 104)
+		if ch := resp.Header.Get("WWW-Authenticate"); !strings.Contains(ch, `error="invalid_token"`) {
+			t.Fatalf("WWW-Authenticate %q", ch)
+		}
 	})
 
 	// Last before the restart: were junk to reach authgate, its rate limit
@@ -448,6 +452,9 @@ func testNotes(t *testing.T, r *notesRig) {
 	})
 
 	logs := r.agLogs.String() + r.notesLogs.String()
+	if strings.Contains(r.notesLogs.String(), "DATA RACE") {
+		t.Fatalf("a data race in notes:\n%s", r.notesLogs)
+	}
 	for _, s := range r.secrets {
 		if strings.Contains(logs, s) {
 			t.Fatal("a secret reached a log")

@@ -24,10 +24,20 @@ import (
 // examples/notes resource server) that can be stopped and restarted, and
 // small HTTP helpers for talking to them.
 
-// buildNotes builds examples/notes into dir.
+// buildNotes builds examples/notes into dir, with -race when this test
+// runs under the race detector, so the resource server's concurrent paths
+// (shared introspections, caches, JWKS refetches) are checked under the
+// suite's load; testNotes fails on a "DATA RACE" in its log. authgate
+// itself is built plainly: its CLI, run for every token the suite makes,
+// is several times slower with -race, and its packages have their own
+// -race tests.
 func buildNotes(dir string) (string, error) {
 	bin := filepath.Join(dir, "notes")
-	cmd := exec.Command("go", "build", "-o", bin, "./examples/notes")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "./examples/notes")...)
 	cmd.Dir = ".." // the module root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
