@@ -10,7 +10,9 @@ import (
 // forbiddenDeps are packages a resource server must not link through
 // resources: database drivers and storage, and authgate's own stores.
 var forbiddenDeps = []string{
+	"database/sql",
 	"modernc.org/sqlite",
+	"github.com/jackc/pgx",
 	"github.com/lib/pq",
 	"github.com/jmoiron/sqlx",
 	"github.com/pressly/goose",
