@@ -10,9 +10,10 @@ import (
 )
 
 // FailureLimiter limits failed authentications (Djblets' LOGIN_LIMIT_RATE).
-// The Guard asks Allow before it reads an Authorization header (Djblets
-// §7.2 step 1: the pre-check comes before parsing, so a client over the
-// limit is refused even with a good credential) and calls Failed when the
+// The Guard asks Allow before it reads an Authorization header (as Djblets
+// does, docs/api-tokens.md, "Authentication": the pre-check comes before
+// parsing, so a client over the limit is refused even with a good
+// credential) and calls Failed when the
 // header was refused as the caller's fault (401). Successes and
 // credentials that could not be checked (503, 500) are not counted. See
 // docs/resource-servers.md, "Failed authentication".

@@ -228,7 +228,8 @@ func (h *handlers) putResource(c *gin.Context) {
 	if um := n.UnmappedMethods(); len(um) > 0 {
 		// As for resources declared in the configuration: a method that
 		// maps to no scope action gets no scope, so OAuth2 tokens can never
-		// use it (Djblets §6.3 logs and skips these too).
+		// use it. Djblets logs and skips these too (docs/api-tokens.md,
+		// "OAuth2 scopes").
 		h.log.LogAttrs(c.Request.Context(), slog.LevelWarn, "resource methods map to no scope and get none",
 			slog.String("resource", n.Name), slog.String("policy_id", n.PolicyID), slog.Any("methods", um))
 	}
