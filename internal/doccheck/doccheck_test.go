@@ -1,4 +1,7 @@
-package main
+// Package doccheck holds tests that keep docs/ and the code in step: a Go
+// comment cites only files under docs/ (by path, and by a section title that
+// exists), and every test a docs file names exists. It has no code of its own.
+package doccheck
 
 import (
 	"bufio"
@@ -129,85 +132,6 @@ func TestCommentsCiteOnlyDocs(t *testing.T) {
 		t.Error(p)
 	}
 	t.Logf("%d Go files, %d citations of docs/", len(files), cites)
-}
-
-// TestRewriteForms pins the rewrite of each citation form.
-func TestRewriteForms(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"// (DESIGN §6).", `// (docs/api-tokens.md, "Deliberate differences").`},
-		{"// (DESIGN §3, §6): x", `// (docs/architecture.md, "Storage and invalidation"; docs/api-tokens.md, "Deliberate differences"): x`},
-		{"// plus DESIGN §6's storage rule", `// plus authgate's (docs/api-tokens.md, "Deliberate differences") storage rule`},
-		{"// improvements of DESIGN.md §6: only", `// improvements of docs/api-tokens.md, "Deliberate differences": only`},
-		{"// (Djblets §5.4).", `// (Djblets; see docs/api-tokens.md, "List filtering").`},
-		{"// Djblets §6.3 skips them", `// Djblets (see docs/api-tokens.md, "OAuth2 scopes") skips them`},
-		{"// (Djblets §4.2 step 7 reports", `// (Djblets (see docs/api-tokens.md, "Policy validation", step 7) reports`},
-		{"// Djblets §5.2 rule 7: no cascade", `// Djblets (see docs/api-tokens.md, "Policy decisions", rule 7): no cascade`},
-		{"// Djblets §3.1 step 5.", `// Djblets (see docs/api-tokens.md, "Manager operations").`},
-		{"// codes (spec/djblets-tokens.md §8), plus", `// codes (docs/api-tokens.md, "Errors and codes"), plus`},
-		{"// semantics (spec/djblets-tokens.md §1–§3, §7.3, §9) and", `// semantics (docs/api-tokens.md) and`},
-		{"// (spec §6.2/§6.3), in", `// (docs/api-tokens.md, "OAuth2 scopes"), in`},
-		{"// is spec §3.1's table", `// is Djblets' (docs/api-tokens.md, "Manager operations") table`},
-		{"// Spec §2.2: the order", `// docs/api-tokens.md, "Generators": the order`},
-		{"// (fail closed, spec §10 item 17).", `// (fail closed, docs/api-tokens.md, "Deliberate differences").`},
-		{"// (audit row 5).", `// (docs/go-oauth2.md, "Findings and their tests", finding 5).`},
-		{"// (audit rows 1, 2, 5, 7), are", `// (docs/go-oauth2.md, "Findings and their tests", findings 1, 2, 5, 7), are`},
-		{"// (audit §9, row 3).", `// (docs/go-oauth2.md, "Redirect URIs"; docs/go-oauth2.md, "Findings and their tests", finding 3).`},
-		{"// (audit\n// §5, go-oauth2#106).", `// (docs/go-oauth2.md, "Store contracts", go-oauth2#106).`},
-		{"// (go-oauth2 audit §15 item 1);", `// (docs/go-oauth2.md, "Hooks authgate replaces", item 1);`},
-		{"// (audit §15.4). The", `// (docs/go-oauth2.md, "Hooks authgate replaces", item 4). The`},
-		{"// (spec/go-oauth2-hardening.md).", `// (docs/go-oauth2.md).`},
-		{"// Checklist: PKCE", `// Rule of docs/security.md, "RFC 9700 and OAuth 2.1 rules": PKCE`},
-		{`// Audit row 5 / checklist "codes single-use": 50`, `// docs/go-oauth2.md, "Findings and their tests", finding 5 / docs/security.md, "RFC 9700 and OAuth 2.1 rules", rule "codes single-use": 50`},
-		{"// (… checklist §3b).", `// (… docs/security.md, "Token formats").`},
-		{"// closed (DESIGN §6, spec §10 item 17).", `// closed (docs/api-tokens.md, "Deliberate differences").`},
-		{"// (STYLE.md §1).", `// (docs/architecture.md, "Storage and invalidation").`},
-		{"// cookie (CONTRACTS.md).", `// cookie (docs/architecture.md, "Browser sessions").`},
-		// Not citations: left alone.
-		{"// RFC 6749 §5.2 and the audit log", "// RFC 6749 §5.2 and the audit log"},
-		{"// TestChecklist_PKCE covers it", "// TestChecklist_PKCE covers it"},
-	}
-	for _, tc := range tests {
-		got, _ := Rewrite(tc.in)
-		if got != tc.want {
-			t.Errorf("Rewrite(%q)\n got %s\nwant %s", tc.in, got, tc.want)
-		}
-		if again, n := Rewrite(got); again != got || n != 0 {
-			t.Errorf("Rewrite is not idempotent on %q: %q (%d)", got, again, n)
-		}
-	}
-}
-
-// TestRewriteFileTouchesOnlyComments: code and string literals keep their
-// text, comments are rewritten, and the result is gofmt-formatted.
-func TestRewriteFileTouchesOnlyComments(t *testing.T) {
-	src := []byte("package p\n\n// F follows DESIGN §6.\nfunc F() string {\n\treturn \"DESIGN §6\" // audit row 5\n}\n")
-	want := "package p\n\n// F follows docs/api-tokens.md, \"Deliberate differences\".\nfunc F() string {\n" +
-		"\treturn \"DESIGN §6\" // docs/go-oauth2.md, \"Findings and their tests\", finding 5\n}\n"
-	got, comments, cites := RewriteFile(src)
-	if string(got) != want || comments != 2 || cites != 2 {
-		t.Fatalf("RewriteFile = %d comments, %d citations:\n%s\nwant:\n%s", comments, cites, got, want)
-	}
-	if again, _, n := RewriteFile(got); n != 0 || !bytes.Equal(again, got) {
-		t.Fatalf("second run changed %d citations", n)
-	}
-}
-
-// TestWrapLongKeepsTitles: a rewritten line that grew too long is wrapped
-// at spaces, never inside a quoted section title.
-func TestWrapLongKeepsTitles(t *testing.T) {
-	in := "\t// manager\": every write validates, with Djblets' messages (docs/api-tokens.md, \"Policy validation\"), and more words here"
-	got := wrapLong(in)
-	for _, line := range strings.Split(got, "\n") {
-		if len(line) > maxLine {
-			t.Errorf("line still %d long: %q", len(line), line)
-		}
-		if !strings.HasPrefix(line, "\t// ") {
-			t.Errorf("line lost its comment prefix: %q", line)
-		}
-	}
-	if !strings.Contains(got, `docs/api-tokens.md, "Policy validation"`) {
-		t.Errorf("title split: %q", got)
-	}
 }
 
 // TestDocsNameRealTests: every test, fuzzer or benchmark a docs file names
