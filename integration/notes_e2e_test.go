@@ -100,6 +100,10 @@ func startNotesRig(t *testing.T, agBin, notesBin, dsn string) *notesRig {
 	r.notesProc = startProc(t, "notes", notesBin, []string{
 		"--addr", notesAddr, "--issuer", r.ag.base, "--client-id", r.notesID,
 		"--client-secret-file", secretFile, "--revocation-bound", notesRevocationBound.String(),
+		// Every request comes from 127.0.0.1: without this the 1,000 junk
+		// credentials would lock the address out (notes' failed-auth limit)
+		// instead of showing that each is refused locally.
+		"--failed-auth-attempts", "-1",
 	}, os.Environ(), r.notesLogs)
 	r.notesProc.waitReady(t, r.notes+"/healthz")
 

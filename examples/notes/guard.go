@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/resources/remote"
@@ -23,7 +24,8 @@ func protect(o options) (func(handlerFunc) http.Handler, error) {
 	jwks, err1 := remote.NewJWKSValidator(remote.JWKSOptions{Issuer: o.issuer, MinRefetch: o.keyRefetch})
 	live, err2 := remote.NewIntrospector(remote.IntrospectorOptions{URL: o.issuer + "/oauth/introspect", ClientID: o.clientID,
 		ClientSecret: o.clientSecret, APITokenTTL: o.revocationBound, AccessTokenTTL: o.revocationBound})
-	guard, err3 := resources.NewGuard(resources.GuardConfig{Bearer: confirmed{jwks, live}, Tokens: live, Audience: o.audience})
+	guard, err3 := resources.NewGuard(resources.GuardConfig{Bearer: confirmed{jwks, live}, Tokens: live, Audience: o.audience,
+		FailedAuth: resources.NewFailureBuckets(o.failedAuth, time.Minute, nil), NoFailedAuthLimit: o.failedAuth < 0})
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -39,6 +40,10 @@ type options struct {
 	// token naming an unknown key.
 	keyRefetch   time.Duration
 	registerWait time.Duration
+	// failedAuth is how many refused Authorization headers one client
+	// address may send a minute before every header from it is refused
+	// (Djblets' LOGIN_LIMIT_RATE); negative turns the limit off.
+	failedAuth int
 }
 
 // defaultRevocationBound is small so that revocation is felt quickly; each
@@ -54,6 +59,12 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 		}
 		return def
 	}
+	envInt := func(name string, def int) int {
+		if n, err := strconv.Atoi(getenv(name)); err == nil {
+			return n
+		}
+		return def
+	}
 	var o options
 	var secretFile, bound string
 	fs.StringVar(&o.addr, "addr", env("NOTES_ADDR", "127.0.0.1:8090"), "listen address (NOTES_ADDR)")
@@ -61,6 +72,8 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	fs.StringVar(&o.clientID, "client-id", env("NOTES_CLIENT_ID", ""), "this resource server's client ID (NOTES_CLIENT_ID)")
 	fs.StringVar(&secretFile, "client-secret-file", env("NOTES_CLIENT_SECRET_FILE", ""), "file holding the client secret (NOTES_CLIENT_SECRET_FILE)")
 	fs.StringVar(&o.audience, "audience", env("NOTES_AUDIENCE", ""), "aud of tokens meant for notes; default http://ADDR (NOTES_AUDIENCE)")
+	fs.IntVar(&o.failedAuth, "failed-auth-attempts", envInt("NOTES_FAILED_AUTH_ATTEMPTS", 5),
+		"refused credentials per client address a minute before it is locked out; -1 turns the limit off (NOTES_FAILED_AUTH_ATTEMPTS)")
 	fs.StringVar(&bound, "revocation-bound", env("NOTES_REVOCATION_BOUND", defaultRevocationBound.String()),
 		"longest time a revoked token is still accepted (NOTES_REVOCATION_BOUND)")
 	if err := fs.Parse(args); err != nil {
@@ -75,6 +88,9 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	var err error
 	if o.revocationBound, err = time.ParseDuration(bound); err != nil || o.revocationBound < 0 {
 		return o, fmt.Errorf("--revocation-bound %q: want a duration such as 5s", bound)
+	}
+	if o.failedAuth == 0 {
+		return o, errors.New("--failed-auth-attempts: want a positive count, or -1 for no limit")
 	}
 	if o.revocationBound == 0 {
 		o.revocationBound = -1 // ask authgate on every request
