@@ -156,7 +156,7 @@ func TestNoSecretInLogsAuditOrErrors(t *testing.T) {
 		"--grant", "authorization_code", "--grant", "refresh_token", "--scope", "session:read")
 	conf.RedirectURI = "https://app.example.com/cb"
 	svc := client("--name", "svc", "--grant", "client_credentials", "--scope", "session:read")
-	rs := client("--name", "resource server", "--grant", "client_credentials")
+	rs := client("--name", "resource server", "--grant", "client_credentials", "--resource-server")
 
 	rec := &recorder{base: http.DefaultTransport, secrets: sec}
 	saved := http.DefaultClient
