@@ -133,7 +133,7 @@ func TestParsePolicy(t *testing.T) {
 	const es = jwk.ES256
 	for _, tc := range []struct {
 		name, raw, alg, want string
-		policy         *jwk.Policy
+		policy               *jwk.Policy
 	}{
 		{"not an object", `"x"`, es, "not a JSON object", nil},
 		{"null", `null`, es, "not a JSON object", nil},
