@@ -20,6 +20,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/jwk"
 )
 
 // Signing algorithms for JWT access tokens.
@@ -313,7 +314,7 @@ func (ks *KeySet) add(ctx context.Context, alg string, activateIn time.Duration)
 	if err != nil {
 		return nil, fmt.Errorf("encode signing key: %w", err)
 	}
-	kid, err := thumbprint(priv.Public())
+	kid, err := jwk.Thumbprint(priv.Public())
 	if err != nil {
 		return nil, err
 	}
@@ -454,7 +455,7 @@ func (ks *KeySet) JWKS(ctx context.Context) (JWKS, error) {
 	}
 	set := JWKS{Keys: []JWK{}}
 	for _, k := range ks.published() {
-		j, err := publicJWK(k.priv.Public())
+		j, err := jwk.Encode(k.priv.Public())
 		if err != nil {
 			return JWKS{}, err
 		}

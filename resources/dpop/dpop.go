@@ -3,23 +3,20 @@ package dpop
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/authgate/authgate/internal/jwk"
 )
 
 // Header is the request header carrying a proof, and Scheme the
@@ -91,6 +88,7 @@ type Verifier struct {
 	replay ReplayStore
 	now    func() time.Time
 	parser *jwt.Parser
+	policy jwk.Policy
 }
 
 // NewVerifier checks opts and returns a Verifier.
@@ -119,6 +117,7 @@ func NewVerifier(opts Options) (*Verifier, error) {
 		algs: slices.Clone(opts.Algs), maxAge: opts.MaxAge, replay: opts.Replay, now: opts.Now,
 		// Claims are checked by hand below (iat both ways, no exp).
 		parser: jwt.NewParser(jwt.WithValidMethods(opts.Algs), jwt.WithoutClaimsValidation()),
+		policy: jwk.Policy{Algs: slices.Clone(opts.Algs)},
 	}, nil
 }
 
@@ -215,7 +214,7 @@ func (v *Verifier) Check(proof string, req Request) (*Proof, error) {
 		if !ok {
 			return nil, errors.New("no jwk header")
 		}
-		key, thumb, err := parseJWK(raw, t.Method.Alg())
+		key, thumb, err := v.parseJWK(raw, t.Method.Alg())
 		if err != nil {
 			return nil, err
 		}
@@ -314,124 +313,50 @@ func normalizeURL(raw string) (string, error) {
 	return scheme + "://" + host + path, nil
 }
 
-// jwkMembers is every member a JWK header may have; the private ones must
-// be absent (RFC 9449 §4.3 check 6).
-type jwkMembers struct {
-	Kty string `json:"kty"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Y   string `json:"y"`
-	N   string `json:"n"`
-	E   string `json:"e"`
-	// private members
-	D   *json.RawMessage `json:"d"`
-	P   *json.RawMessage `json:"p"`
-	Q   *json.RawMessage `json:"q"`
-	DP  *json.RawMessage `json:"dp"`
-	DQ  *json.RawMessage `json:"dq"`
-	QI  *json.RawMessage `json:"qi"`
-	Oth *json.RawMessage `json:"oth"`
-	K   *json.RawMessage `json:"k"`
-}
-
-func b64(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
-
-func enc(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
 // parseJWK turns the jwk header into a public key usable with alg and its
-// RFC 7638 thumbprint, computed over the canonical re-encoding.
-func parseJWK(raw any, alg string) (crypto.PublicKey, string, error) {
+// RFC 7638 thumbprint. internal/jwk applies the key rules: public members
+// only (RFC 9449 §4.3 check 6), a kty and crv that fit alg, RSA size and
+// exponent bounds. See docs/security.md, "JWK rules".
+func (v *Verifier) parseJWK(raw any, alg string) (crypto.PublicKey, string, error) {
 	buf, err := json.Marshal(raw)
 	if err != nil {
 		return nil, "", errors.New("jwk is not a JSON object")
 	}
-	var m jwkMembers
-	if err := json.Unmarshal(buf, &m); err != nil {
-		return nil, "", errors.New("jwk is not a JSON object")
+	k, err := v.policy.Parse(buf, alg)
+	if err != nil {
+		return nil, "", err
 	}
-	if m.D != nil || m.P != nil || m.Q != nil || m.DP != nil || m.DQ != nil || m.QI != nil || m.Oth != nil || m.K != nil {
-		return nil, "", errors.New("jwk contains private key material")
-	}
-	var (
-		key   crypto.PublicKey
-		thumb string
-	)
-	switch {
-	case m.Kty == "EC" && (alg == "ES256" && m.Crv == "P-256" || alg == "ES384" && m.Crv == "P-384"):
-		curve, size := elliptic.P256(), 32
-		if m.Crv == "P-384" {
-			curve, size = elliptic.P384(), 48
-		}
-		x, err1 := b64(m.X)
-		y, err2 := b64(m.Y)
-		if err1 != nil || err2 != nil || len(x) != size || len(y) != size {
-			return nil, "", errors.New("bad EC key")
-		}
-		pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
-		if err != nil {
-			return nil, "", errors.New("EC point not on the curve")
-		}
-		key = pub
-		thumb = `{"crv":"` + m.Crv + `","kty":"EC","x":"` + enc(x) + `","y":"` + enc(y) + `"}`
-	case m.Kty == "OKP" && m.Crv == "Ed25519" && alg == "EdDSA":
-		x, err := b64(m.X)
-		if err != nil || len(x) != ed25519.PublicKeySize {
-			return nil, "", errors.New("bad Ed25519 key")
-		}
-		key = ed25519.PublicKey(x)
-		thumb = `{"crv":"Ed25519","kty":"OKP","x":"` + enc(x) + `"}`
-	case m.Kty == "RSA" && (alg == "RS256" || alg == "PS256"):
-		n, err1 := b64(m.N)
-		e, err2 := b64(m.E)
-		if err1 != nil || err2 != nil || len(e) == 0 || len(e) > 4 {
-			return nil, "", errors.New("bad RSA key")
-		}
-		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
-		if pub.N.BitLen() < 2048 || pub.E < 3 || pub.E%2 == 0 {
-			return nil, "", errors.New("RSA key too short or bad exponent")
-		}
-		key = pub
-		thumb = `{"e":"` + enc(big.NewInt(int64(pub.E)).Bytes()) + `","kty":"RSA","n":"` + enc(pub.N.Bytes()) + `"}`
-	default:
-		return nil, "", errors.New("jwk type does not fit the algorithm")
-	}
-	sum := sha256.Sum256([]byte(thumb))
-	return key, enc(sum[:]), nil
+	return k.Public, k.Thumbprint, nil
 }
 
 // Thumbprint returns the RFC 7638 SHA-256 thumbprint (base64url) of an
 // Ed25519, ECDSA (P-256, P-384) or RSA public key.
 func Thumbprint(pub crypto.PublicKey) (string, error) {
-	jwk, alg, err := PublicJWK(pub)
+	t, err := jwk.Thumbprint(pub)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("dpop: %w", err)
 	}
-	_, t, err := parseJWK(jwk, alg)
-	return t, err
+	return t, nil
 }
 
 // PublicJWK returns the public JWK members of a key and the algorithm a
 // proof signed with it uses (for clients and tests).
 func PublicJWK(pub crypto.PublicKey) (map[string]any, string, error) {
-	switch k := pub.(type) {
-	case ed25519.PublicKey:
-		return map[string]any{"kty": "OKP", "crv": "Ed25519", "x": enc(k)}, "EdDSA", nil
-	case *ecdsa.PublicKey:
-		b, err := k.Bytes()
-		if err != nil {
-			return nil, "", fmt.Errorf("dpop: %w", err)
-		}
-		size := (len(b) - 1) / 2
-		switch k.Curve {
-		case elliptic.P256():
-			return map[string]any{"kty": "EC", "crv": "P-256", "x": enc(b[1 : 1+size]), "y": enc(b[1+size:])}, "ES256", nil
-		case elliptic.P384():
-			return map[string]any{"kty": "EC", "crv": "P-384", "x": enc(b[1 : 1+size]), "y": enc(b[1+size:])}, "ES384", nil
-		}
-	case *rsa.PublicKey:
-		return map[string]any{"kty": "RSA", "n": enc(k.N.Bytes()), "e": enc(big.NewInt(int64(k.E)).Bytes())}, "RS256", nil
+	j, err := jwk.Encode(pub)
+	if err != nil {
+		return nil, "", fmt.Errorf("dpop: %w", err)
 	}
-	return nil, "", errors.New("dpop: unsupported key type")
+	switch j.Kty {
+	case "OKP":
+		return map[string]any{"kty": j.Kty, "crv": j.Crv, "x": j.X}, jwk.EdDSA, nil
+	case "EC":
+		alg := jwk.ES256
+		if j.Crv == "P-384" {
+			alg = jwk.ES384
+		}
+		return map[string]any{"kty": j.Kty, "crv": j.Crv, "x": j.X, "y": j.Y}, alg, nil
+	}
+	return map[string]any{"kty": j.Kty, "n": j.N, "e": j.E}, jwk.RS256, nil
 }
 
 // AccessTokenHash is the ath of a proof for token (RFC 9449 §4.2).
@@ -439,3 +364,5 @@ func AccessTokenHash(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return enc(sum[:])
 }
+
+func enc(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

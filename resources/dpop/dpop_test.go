@@ -8,29 +8,15 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"errors"
-	"math/big"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/authgate/authgate/resources/dpop"
 )
-
-// RFC 7638 §3.1: the example RSA key's thumbprint.
-func TestThumbprintRFC7638Vector(t *testing.T) {
-	n, err := base64.RawURLEncoding.DecodeString("0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := dpop.Thumbprint(&rsa.PublicKey{N: new(big.Int).SetBytes(n), E: 65537})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"; got != want {
-		t.Fatalf("thumbprint %s, want %s", got, want)
-	}
-}
 
 func TestVerifyAcceptsEachAlgorithmOnce(t *testing.T) {
 	_, ed, _ := ed25519.GenerateKey(rand.Reader)
@@ -96,5 +82,59 @@ func TestMemoryReplayStoreBounded(t *testing.T) {
 	}
 	if ok, err := m.Use(ctx, "c", exp); ok || err == nil {
 		t.Fatal("a full store must refuse, not forget live entries")
+	}
+}
+
+// TestVerifyAppliesJWKRules: the jwk header is held to the shared JWK rules
+// (internal/jwk), beyond "public members only". Each header here is one the
+// verifier accepted before it used them; the signature is valid each time.
+func TestVerifyAppliesJWKRules(t *testing.T) {
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pub, alg, err := dpop.PublicJWK(ec.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := pub["x"].(string)
+	const target = "https://rs.example/api"
+	v, err := dpop.NewVerifier(dpop.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, want string
+		extra      map[string]any
+	}{
+		{"as built", "", nil},
+		{"use enc", "not a signing key", map[string]any{"use": "enc"}},
+		{"alg member of another algorithm", "alg does not match", map[string]any{"alg": "ES384"}},
+		{"line break in x", "bad EC key", map[string]any{"x": x[:8] + "\n" + x[8:]}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := map[string]any{}
+			for k, v := range pub {
+				h[k] = v
+			}
+			for k, v := range tc.extra {
+				h[k] = v
+			}
+			tok := jwt.NewWithClaims(jwt.GetSigningMethod(alg), jwt.MapClaims{
+				"jti": "j-" + tc.name, "iat": time.Now().Unix(), "htm": "GET", "htu": target,
+			})
+			tok.Header["typ"], tok.Header["jwk"] = "dpop+jwt", h
+			proof, err := tok.SignedString(ec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = v.Check(proof, dpop.Request{Method: "GET", URL: target})
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, dpop.ErrInvalidProof) || !strings.Contains(dpop.Reason(err), tc.want) {
+				t.Fatalf("err %v, want an invalid proof for %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -2,7 +2,6 @@ package remote
 
 import (
 	"context"
-	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/authgate/authgate/internal/jwk"
 	"github.com/authgate/authgate/internal/tokenformat"
 	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/scopes"
@@ -64,19 +64,17 @@ type JWKSValidator struct {
 	inflight atomic.Bool
 
 	mu        sync.RWMutex
-	keys      map[string]jwk // by kid; nil until the first good fetch
+	keys      map[string]jwk.Key // by kid; nil until the first good fetch
 	fetchedAt time.Time
 	lastTry   time.Time
 	lastErr   error // of the last fetch; nil when it succeeded
 }
 
-type jwk struct {
-	alg string
-	key crypto.PublicKey
-}
+// The algorithms authgate signs with; the key rules are internal/jwk's.
+// See docs/security.md, "JWK rules".
+var supportedAlgs = []string{jwk.EdDSA, jwk.RS256, jwk.ES256}
 
-// The algorithms authgate signs with.
-var supportedAlgs = []string{"EdDSA", "RS256", "ES256"}
+var keyPolicy = jwk.Policy{Algs: supportedAlgs}
 
 // NewJWKSValidator checks opts and returns an error for a configuration it
 // cannot use; keys are fetched on first use.
@@ -166,10 +164,10 @@ func (v *JWKSValidator) ValidateBearer(ctx context.Context, raw string) (*resour
 			return nil, errors.New("unknown kid")
 		}
 		// The key decides the algorithm, never the token (RFC 8725 §3.1).
-		if t.Method.Alg() != k.alg {
+		if t.Method.Alg() != k.Alg {
 			return nil, errors.New("algorithm does not match the key")
 		}
-		return k.key, nil
+		return k.Public, nil
 	})
 	if fetchErr != nil {
 		return nil, fetchErr
@@ -220,7 +218,7 @@ func bearerFromClaims(jti, clientID, sub, username, scope string, aud []string, 
 // share one fetch. Known keys keep working while fetches fail. An unknown
 // kid is an invalid token when the last fetch worked, and the issuer's
 // unavailability (503) when it did not.
-func (v *JWKSValidator) key(ctx context.Context, kid string) (jwk, bool, error) {
+func (v *JWKSValidator) key(ctx context.Context, kid string) (jwk.Key, bool, error) {
 	now := v.opts.Now()
 	v.mu.RLock()
 	k, ok := v.keys[kid]
@@ -236,9 +234,9 @@ func (v *JWKSValidator) key(ctx context.Context, kid string) (jwk, bool, error) 
 		v.group.DoChan("jwks", v.refresh(ctx))
 		return k, true, nil
 	case throttled && lastErr != nil:
-		return jwk{}, false, v.unavailable(now, lastErr)
+		return jwk.Key{}, false, v.unavailable(now, lastErr)
 	case throttled:
-		return jwk{}, false, nil
+		return jwk.Key{}, false, nil
 	}
 	_, _, _ = v.group.Do("jwks", v.refresh(ctx))
 	v.mu.RLock()
@@ -247,9 +245,9 @@ func (v *JWKSValidator) key(ctx context.Context, kid string) (jwk, bool, error) 
 		return k, true, nil
 	}
 	if v.lastErr != nil {
-		return jwk{}, false, v.unavailable(now, v.lastErr)
+		return jwk.Key{}, false, v.unavailable(now, v.lastErr)
 	}
-	return jwk{}, false, nil
+	return jwk.Key{}, false, nil
 }
 
 // refresh returns the fetch run under the singleflight group.
@@ -285,7 +283,7 @@ func (v *JWKSValidator) unavailable(now time.Time, err error) error {
 	return &resources.UnavailableError{RetryAfter: max(next.Sub(now), time.Second), Err: err}
 }
 
-func (v *JWKSValidator) fetch(ctx context.Context) (map[string]jwk, error) {
+func (v *JWKSValidator) fetch(ctx context.Context) (map[string]jwk.Key, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.opts.JWKSURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("fetch JWKS: %w", err)
@@ -300,18 +298,18 @@ func (v *JWKSValidator) fetch(ctx context.Context) (map[string]jwk, error) {
 		return nil, fmt.Errorf("fetch JWKS %s: HTTP %d", v.opts.JWKSURL, resp.StatusCode)
 	}
 	var set struct {
-		Keys []rawJWK `json:"keys"`
+		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
 		return nil, fmt.Errorf("decode JWKS: %w", err)
 	}
-	out := make(map[string]jwk, len(set.Keys))
+	out := make(map[string]jwk.Key, len(set.Keys))
 	for _, r := range set.Keys {
-		k, err := r.parse()
+		k, err := keyPolicy.Parse(r, "")
 		if err != nil {
 			continue // RFC 7517 §5: ignore keys we cannot use
 		}
-		out[r.KID] = k
+		out[k.KID] = k
 	}
 	return out, nil
 }

@@ -68,6 +68,9 @@ func newIssuer(t testing.TB) *issuerServer {
 			case *ecdsa.PublicKey:
 				raw, _ := k.Bytes()
 				keys = append(keys, map[string]string{"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid, "x": b64(raw[1:33]), "y": b64(raw[33:])})
+			case map[string]string: // a JWK as written, for the key rules
+				k["kid"] = kid
+				keys = append(keys, k)
 			}
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"keys": keys})
@@ -219,6 +222,46 @@ func TestJWKSValidator(t *testing.T) {
 	// Unknown kids cannot hammer the issuer: one fetch per MinRefetch.
 	if n := srv.jwksHits.Load(); n > 2 {
 		t.Fatalf("JWKS fetched %d times", n)
+	}
+}
+
+// TestJWKSKeyRules: keys the shared JWK rules refuse are ignored (RFC 7517
+// §5), so tokens signed with them are invalid, even when the signature
+// would verify. Each JWK here is one the old remote parser accepted.
+func TestJWKSKeyRules(t *testing.T) {
+	srv := newIssuer(t)
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	n, e := b64(rsaKey.N.Bytes()), b64(big.NewInt(int64(rsaKey.E)).Bytes())
+	x := b64(edKey.Public().(ed25519.PublicKey))
+	srv.publish("good", map[string]string{"kty": "RSA", "alg": "RS256", "n": n, "e": e})
+	srv.publish("private", map[string]string{"kty": "RSA", "alg": "RS256", "n": n, "e": e, "d": b64(rsaKey.D.Bytes())})
+	srv.publish("leading-zero", map[string]string{"kty": "RSA", "alg": "RS256", "n": b64(append([]byte{0}, rsaKey.N.Bytes()...)), "e": e})
+	srv.publish("line-break", map[string]string{"kty": "OKP", "crv": "Ed25519", "x": x[:8] + "\n" + x[8:]})
+	srv.publish("ed", map[string]string{"kty": "OKP", "crv": "Ed25519", "x": x})
+	v, err := remote.NewJWKSValidator(remote.JWKSOptions{Issuer: issuer, JWKSURL: srv.URL + "/oauth/jwks.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		kid string
+		m   jwt.SigningMethod
+		key crypto.Signer
+		ok  bool
+	}{
+		{"good", jwt.SigningMethodRS256, rsaKey, true},
+		{"ed", jwt.SigningMethodEdDSA, edKey, true},
+		{"private", jwt.SigningMethodRS256, rsaKey, false},
+		{"leading-zero", jwt.SigningMethodRS256, rsaKey, false},
+		{"line-break", jwt.SigningMethodEdDSA, edKey, false},
+	} {
+		_, err := v.ValidateBearer(context.Background(), sign(t, tc.m, tc.key, tc.kid, nil))
+		if tc.ok && err != nil {
+			t.Errorf("%s: %v", tc.kid, err)
+		}
+		if !tc.ok && !errors.Is(err, resources.ErrBearerInvalid) {
+			t.Errorf("%s: key accepted (err %v)", tc.kid, err)
+		}
 	}
 }
 
