@@ -40,3 +40,28 @@ func TestLegacyAndJWS(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryCharacterIsChecked: a character outside the alphabet is refused
+// even when the checksum, computed over it, matches; and a legacy token of
+// the right length must be hexadecimal all through.
+func TestEveryCharacterIsChecked(t *testing.T) {
+	entropy := "abcdefghijklmnopqrstu-wxyz0123"
+	sum := Checksum(entropy)
+	tok := "agp_" + entropy + string(sum[:])
+	if ValidVendorChecksum(tok, "agp") {
+		t.Errorf("%q: a '-' in the entropy was accepted", tok)
+	}
+	good := "abcdefghijklmnopqrstuvwxyz0123"
+	gsum := Checksum(good)
+	if !ValidVendorChecksum("agp_"+good+string(gsum[:]), "agp") {
+		t.Error("the control token was refused")
+	}
+	for _, s := range []string{
+		"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+		"0123456789abcdef0123456789abcdef0123456g",
+	} {
+		if ValidLegacy(s) {
+			t.Errorf("ValidLegacy(%q) = true", s)
+		}
+	}
+}
