@@ -65,3 +65,42 @@ func TestEveryCharacterIsChecked(t *testing.T) {
 		}
 	}
 }
+
+// vendorToken builds a valid "<tt>_" + entropy + checksum token of length n.
+func vendorToken(tt string, n int) string {
+	entropy := make([]byte, n-len(tt)-1-ChecksumLength)
+	for i := range entropy {
+		entropy[i] = Alphabet[i%len(Alphabet)]
+	}
+	sum := Checksum(entropy)
+	return tt + "_" + string(entropy) + string(sum[:])
+}
+
+// TestVendorLengthBounds pins the length rules at their edges.
+func TestVendorLengthBounds(t *testing.T) {
+	if got, want := MinVendorLength("agp"), 3+1+MinEntropyLength+ChecksumLength; got != want {
+		t.Fatalf("MinVendorLength = %d, want %d", got, want)
+	}
+	for _, tc := range []struct {
+		n    int
+		want bool
+	}{
+		{MinVendorLength("agp") - 1, false},
+		{MinVendorLength("agp"), true},
+		{40, true},
+		{MaxVendorLength, true},
+		{MaxVendorLength + 1, false},
+	} {
+		if got := ValidVendorChecksum(vendorToken("agp", tc.n), "agp"); got != tc.want {
+			t.Errorf("length %d: valid = %v, want %v", tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestSwapCase(t *testing.T) {
+	for in, want := range map[byte]byte{'a': 'A', 'z': 'Z', 'A': 'a', 'Z': 'z', '0': '0', '9': '9'} {
+		if got := swapCase(in); got != want {
+			t.Errorf("swapCase(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
