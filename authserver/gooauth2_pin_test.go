@@ -599,6 +599,7 @@ type pinStore struct {
 	byAccess map[string]oauth2.TokenInfo
 	byRef    map[string]oauth2.TokenInfo
 	err      error // returned by the Get* methods when set
+	rmErr    error // returned by RemoveByCode when set
 }
 
 func newPinStore(log *pinLog) *pinStore {
@@ -612,7 +613,7 @@ func (s *pinStore) Create(_ context.Context, ti oauth2.TokenInfo) error {
 }
 func (s *pinStore) RemoveByCode(_ context.Context, v string) error {
 	s.log.add("Store.RemoveByCode(%s)", v)
-	return nil
+	return s.rmErr
 }
 func (s *pinStore) RemoveByAccess(_ context.Context, v string) error {
 	s.log.add("Store.RemoveByAccess(%s)", v)
@@ -945,6 +946,15 @@ func TestGoOAuth2Pin_ManagerCodeExchangeGetThenRemove(t *testing.T) {
 		t.Errorf("plain verifier for a code without method: %v", err)
 	}
 	log.take()
+	// authgate's RemoveByCode is the atomic consume: a losing caller gets
+	// ErrInvalidAuthorizeCode, which must come back unchanged.
+	st.byCode["c4"] = code("c4", "", "")
+	st.rmErr = oerrors.ErrInvalidAuthorizeCode
+	if _, err := m.GenerateAccessToken(ctx, oauth2.AuthorizationCode, &oauth2.TokenGenerateRequest{ClientID: "conf", Code: "c4", RedirectURI: "https://app/cb"}); err != oerrors.ErrInvalidAuthorizeCode || log.has("Store.Create") {
+		t.Errorf("RemoveByCode's error became %v, or a token was stored anyway", err)
+	}
+	st.rmErr = nil
+	log.take()
 	st.byCode["c3"] = code("c3", "", "")
 	for _, tc := range []*oauth2.TokenGenerateRequest{
 		{ClientID: "public", Code: "c3", RedirectURI: "https://app/cb"},
@@ -1029,5 +1039,70 @@ func TestGoOAuth2Pin_NewTokenHasExtensionMap(t *testing.T) {
 	ext.Set("k", "changed")
 	if ti.GetExtension().Get("k") != "changed" {
 		t.Error("SetExtension copies the map")
+	}
+}
+
+// TestGoOAuth2Pin_ServerDefaults pins the defaults of server.NewConfig,
+// server.NewServer and server/handler.go: authgate relies on the default
+// RefreshTokenResolveHandler (refresh_token from the form, missing =
+// invalid_request) and replaces the others because of what is pinned here
+// (implicit and password on, plain PKCE, Basic credentials not
+// URL-decoded, access_token accepted as a query parameter, an omitted
+// code_challenge_method taken as plain).
+func TestGoOAuth2Pin_ServerDefaults(t *testing.T) {
+	cfg := server.NewConfig()
+	if !reflect.DeepEqual(cfg.AllowedResponseTypes, []oauth2.ResponseType{oauth2.Code, oauth2.Token}) ||
+		!reflect.DeepEqual(cfg.AllowedGrantTypes, []oauth2.GrantType{oauth2.AuthorizationCode, oauth2.PasswordCredentials, oauth2.ClientCredentials, oauth2.Refreshing}) ||
+		!reflect.DeepEqual(cfg.AllowedCodeChallengeMethods, []oauth2.CodeChallengeMethod{oauth2.CodeChallengePlain, oauth2.CodeChallengeS256}) ||
+		cfg.ForcePKCE || cfg.AllowGetAccessRequest || cfg.TokenType != "Bearer" {
+		t.Errorf("server.NewConfig changed: %+v", cfg)
+	}
+	srv := server.NewServer(cfg, &pinManager{log: &pinLog{}})
+	form := func(body string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/oauth/token?access_token=q", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return r
+	}
+	if v, err := srv.RefreshTokenResolveHandler(form("refresh_token=r1")); v != "r1" || err != nil {
+		t.Errorf("default RefreshTokenResolveHandler: %q, %v", v, err)
+	}
+	if _, err := srv.RefreshTokenResolveHandler(form("")); err != oerrors.ErrInvalidRequest {
+		t.Errorf("default RefreshTokenResolveHandler without refresh_token: %v, want ErrInvalidRequest", err)
+	}
+	r := form("")
+	r.SetBasicAuth("a%3Ab", "s%20x")
+	if id, secret, err := srv.ClientInfoHandler(r); id != "a%3Ab" || secret != "s%20x" || err != nil {
+		t.Errorf("default ClientInfoHandler: %q %q %v, want Basic credentials not URL-decoded", id, secret, err)
+	}
+	if tok, ok := srv.AccessTokenResolveHandler(form("")); tok != "q" || !ok {
+		t.Errorf("default AccessTokenResolveHandler: %q %v, want the access_token query parameter", tok, ok)
+	}
+	ar, err := srv.ValidationAuthorizeRequest(httptest.NewRequest(http.MethodGet,
+		"/oauth/authorize?client_id=c&response_type=code&code_challenge="+strings.Repeat("a", 43), nil))
+	if err != nil || ar.CodeChallengeMethod != oauth2.CodeChallengePlain {
+		t.Errorf("omitted code_challenge_method: %+v, %v, want plain", ar, err)
+	}
+}
+
+// TestGoOAuth2Pin_BearerValidationUsesResolverThenManager pins
+// server.ValidationBearerToken: the token comes from AccessTokenResolveHandler
+// (authgate sets bearerHeaderOnly), and only then Manager.LoadAccessToken.
+func TestGoOAuth2Pin_BearerValidationUsesResolverThenManager(t *testing.T) {
+	log := &pinLog{}
+	srv, _ := pinServer(log, false)
+	if _, err := srv.ValidationBearerToken(httptest.NewRequest(http.MethodGet, "/?access_token=x", nil)); err != oerrors.ErrInvalidAccessToken {
+		t.Errorf("no token resolved: %v, want ErrInvalidAccessToken", err)
+	}
+	if got, want := log.take(), []string{"AccessTokenResolveHandler"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("calls: got %q, want %q", got, want)
+	}
+	srv.SetAccessTokenResolveHandler(bearerHeaderOnly)
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "bearer tok")
+	if ti, err := srv.ValidationBearerToken(r); err != nil || ti.GetAccess() != "access-1" {
+		t.Errorf("bearer header: %v, %v", ti, err)
+	}
+	if got, want := log.take(), []string{"Manager.LoadAccessToken"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("calls: got %q, want %q", got, want)
 	}
 }
