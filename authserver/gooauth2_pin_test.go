@@ -62,16 +62,12 @@ func (l *pinLog) has(name string) bool {
 // pinManager is an oauth2.Manager that records its calls and the token
 // generate requests it receives.
 type pinManager struct {
-	log   *pinLog
-	tgr   *oauth2.TokenGenerateRequest
-	err   error // returned by the Generate*/Refresh methods when set
-	token *models.Token
+	log *pinLog
+	tgr *oauth2.TokenGenerateRequest
+	err error // returned by the Generate*/Refresh methods when set
 }
 
 func (m *pinManager) ti() *models.Token {
-	if m.token != nil {
-		return m.token
-	}
 	ti := models.NewToken()
 	ti.SetAccess("access-1")
 	ti.SetAccessExpiresIn(90 * time.Second)
@@ -521,7 +517,7 @@ func TestGoOAuth2Pin_GetAccessTokenTranslatesManagerErrors(t *testing.T) {
 // ResponseWriter passed to HandleTokenRequest (authgate's
 // writeTokenResponse recognises its DPoP wrapper by type).
 func TestGoOAuth2Pin_TokenResponseData(t *testing.T) {
-	srv, m := pinServer(&pinLog{}, false)
+	srv, _ := pinServer(&pinLog{}, false)
 	var gotW http.ResponseWriter
 	var gotData map[string]any
 	srv.SetResponseTokenHandler(func(w http.ResponseWriter, data map[string]any, _ http.Header, _ ...int) error {
@@ -546,7 +542,6 @@ func TestGoOAuth2Pin_TokenResponseData(t *testing.T) {
 	ti.SetAccess("a")
 	ti.SetRefresh("r")
 	ti.SetAccessExpiresIn(1500 * time.Millisecond)
-	m.token = ti
 	srv.SetExtensionFieldsHandler(nil)
 	data := srv.GetTokenData(ti)
 	want = map[string]any{"access_token": "a", "token_type": "Bearer", "expires_in": int64(1), "refresh_token": "r"}
@@ -665,7 +660,6 @@ type pinGen struct {
 	log  *pinLog
 	data *oauth2.GenerateBasic
 	snap models.Token // the TokenInfo as it was when the generator ran
-	gen  bool
 }
 
 func (g *pinGen) Token(_ context.Context, data *oauth2.GenerateBasic) (string, error) {
@@ -678,7 +672,7 @@ type pinAccessGen struct{ *pinGen }
 
 func (g pinAccessGen) Token(_ context.Context, data *oauth2.GenerateBasic, genRefresh bool) (string, string, error) {
 	g.log.add("AccessGenerate(refresh=%v)", genRefresh)
-	g.data, g.snap, g.gen = data, *data.TokenInfo.(*models.Token), genRefresh
+	g.data, g.snap = data, *data.TokenInfo.(*models.Token)
 	if genRefresh {
 		return "access-2", "refresh-2", nil
 	}
