@@ -337,7 +337,8 @@ func TestGoOAuth2Pin_CodeGrantRequiresRedirectURIAndForcedVerifier(t *testing.T)
 // TestGoOAuth2Pin_ClientInfoHandlerErrorEndsRequest pins that an error from
 // ClientInfoHandler ends the token request before any other hook or the
 // manager, and reaches InternalErrorHandler as the same value (authgate
-// returns its own error type there and classifies it by identity).
+// returns its own *oauthError there, or a library sentinel, which classify
+// looks up by identity), whose response header reaches ResponseTokenHandler.
 func TestGoOAuth2Pin_ClientInfoHandlerErrorEndsRequest(t *testing.T) {
 	log := &pinLog{}
 	srv, m := pinServer(log, false)
