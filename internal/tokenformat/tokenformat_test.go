@@ -104,3 +104,11 @@ func TestSwapCase(t *testing.T) {
 		}
 	}
 }
+
+func TestHasPrefixNeedsTheUnderscore(t *testing.T) {
+	for raw, want := range map[string]bool{"agat": false, "agat_": true, "agatx": false, "agrt_x": false, "": false} {
+		if got := HasPrefix(raw, PrefixAccessToken); got != want {
+			t.Errorf("HasPrefix(%q) = %v, want %v", raw, got, want)
+		}
+	}
+}
