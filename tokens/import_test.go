@@ -112,7 +112,7 @@ func TestImport(t *testing.T) {
 			t.Errorf("legacy time_added = %v", l.Token.TimeAdded)
 		}
 		if n := len(e.audit(t, AuditFilter{Kind: string(EventImported)})); n != 2 {
-			t.Errorf("%d token.imported audit rows, want 2", n)
+			t.Errorf("%d token.imported audit_events rows, want 2", n)
 		}
 
 		// Importing again skips what is stored; a duplicate within one file too.

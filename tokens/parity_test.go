@@ -102,7 +102,7 @@ func TestInvalidateMatching(t *testing.T) {
 			}
 		}
 		if n := len(e.audit(t, AuditFilter{Kind: string(EventInvalidated)})); n != 0 || e.rec.count(EventInvalidated) != 0 {
-			t.Fatalf("preview left %d audit rows / %d events", n, e.rec.count(EventInvalidated))
+			t.Fatalf("preview left %d audit_events rows / %d events", n, e.rec.count(EventInvalidated))
 		}
 
 		got, err := e.m.InvalidateMatching(ctx, InvalidateScope{UserIDs: []int64{alice.ID, bob.ID}, NoteContains: "CI", CreatedBefore: at(4)}, "Rotated.")
@@ -114,7 +114,7 @@ func TestInvalidateMatching(t *testing.T) {
 				t.Errorf("token %d = valid %v reason %q", id, g.Valid, g.InvalidReason)
 			}
 			if n := len(e.audit(t, AuditFilter{Kind: string(EventInvalidated), SubjectID: itoa(id)})); n != 1 {
-				t.Errorf("token %d: %d audit rows, want 1", id, n)
+				t.Errorf("token %d: %d audit_events rows, want 1", id, n)
 			}
 		}
 		for _, id := range []int64{a2, a3, b2} {
