@@ -15,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/authgate/authgate/internal/netaddr"
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
 )
@@ -158,7 +159,7 @@ func (w *Web) loginSubmit(c *gin.Context) {
 // usernames must not escape the limit). When either is spent it answers 429
 // with Retry-After and returns false. refund gives both attempts back.
 func (w *Web) takeLoginAttempt(c *gin.Context, returnTo, username string) (refund func(), ok bool) {
-	ip := addressKey(c.ClientIP())
+	ip := netaddr.Key(c.ClientIP())
 	ok, wait, refundUser := w.limiter.take(ip + "\x00" + strings.ToLower(username))
 	problem := "Too many sign-in attempts for this account from your network. Try again in %d seconds."
 	if ok {

@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/authgate/authgate/internal/netaddr"
 )
 
 // bucketLimiter is a token bucket per key (a client IP, IP and username, or
@@ -102,21 +103,6 @@ func (l *bucketLimiter) sweep(now time.Time) {
 	}
 }
 
-// addressKey is the per-address limiters' key for a client IP: the IP for
-// IPv4, its /64 prefix for IPv6, since one host or customer usually holds a
-// whole /64 and could otherwise spread its attempts over 2^64 addresses.
-func addressKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil || !a.Is6() || a.Is4In6() {
-		return ip
-	}
-	p, err := a.Prefix(64)
-	if err != nil {
-		return ip
-	}
-	return p.String()
-}
-
 // EndpointLimits are the rate limits of the token, revocation and
 // introspection endpoints. A zero field means its default, a negative one
 // no limit. See docs/operations-security.md, "Rate limits".
@@ -179,7 +165,7 @@ func (s *Server) limitFailures(h gin.HandlerFunc) gin.HandlerFunc {
 		return h
 	}
 	return func(c *gin.Context) {
-		ok, wait, refund := s.ipFailLimit.take(addressKey(c.ClientIP()))
+		ok, wait, refund := s.ipFailLimit.take(netaddr.Key(c.ClientIP()))
 		if !ok {
 			writeOAuthError(c.Writer, rateLimited(wait, "too many failed calls from this address"))
 			c.Abort()

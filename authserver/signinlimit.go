@@ -3,6 +3,8 @@ package authserver
 import (
 	"strings"
 	"time"
+
+	"github.com/authgate/authgate/internal/netaddr"
 )
 
 // TakeSignInAttempt reserves a sign-in attempt for a client address and
@@ -13,7 +15,7 @@ import (
 // to be called unless the password was wrong; otherwise wait says when to
 // retry.
 func (w *Web) TakeSignInAttempt(ip, username string) (ok bool, wait time.Duration, refund func()) {
-	ip = addressKey(ip)
+	ip = netaddr.Key(ip)
 	ok, wait, refundUser := w.limiter.take(ip + "\x00" + strings.ToLower(username))
 	if !ok {
 		return false, wait, nil

@@ -2,11 +2,12 @@ package resources
 
 import (
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/authgate/authgate/internal/netaddr"
 )
 
 // FailureLimiter limits failed authentications (Djblets' LOGIN_LIMIT_RATE).
@@ -144,21 +145,6 @@ func (l *FailureBuckets) sweep(now time.Time) {
 	}
 }
 
-// addressKey keys a client IP for the failure limits: the IP for IPv4, its
-// /64 for IPv6, since one host usually holds a whole /64 and could
-// otherwise spread its guesses over 2^64 addresses.
-func addressKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil || !a.Is6() || a.Is4In6() {
-		return ip
-	}
-	p, err := a.Prefix(64)
-	if err != nil {
-		return ip
-	}
-	return p.String()
-}
-
 // attempt is what a request's authentication holds against the failure
 // limits: the key it counts under, and the sign-in attempt an HTTP Basic
 // request reserved.
@@ -176,7 +162,7 @@ func (g *Guard) checkAttempt(c *call) *APIError {
 	}
 	// The address alone is the key (no prefix to concatenate): Basic's
 	// keys start with "basic:", which no address does.
-	c.att.key = addressKey(g.clientIP(c))
+	c.att.key = netaddr.Key(g.clientIP(c))
 	if ok, wait := g.failures.Allow(c.att.key); !ok {
 		g.refused(c, "", "too many failed attempts")
 		return LoginAttemptsExceeded(wait)
@@ -208,7 +194,7 @@ func (g *Guard) settleAttempt(c *call, e *APIError) {
 // is no side door for guessing passwords. Without BasicAttempts, the
 // username is limited like the address, by FailedAuth.
 func (g *Guard) takeBasicAttempt(c *call, username string) *APIError {
-	ip := addressKey(g.clientIP(c))
+	ip := netaddr.Key(g.clientIP(c))
 	if g.cfg.BasicAttempts == nil {
 		if g.failures == nil {
 			return nil
