@@ -83,6 +83,7 @@ func (c *cli) benchSetup(cmd *cobra.Command, scenario string, cr loadgen.Credent
 			return cr, fmt.Errorf("token create: unexpected output (%v)", err)
 		}
 		cr.APIToken = v.Token
+		fmt.Fprintf(c.io.err, "bench --setup: API token for user %s\n", benchUser)
 		return cr, nil
 	case "introspect":
 		// authgate lets a resource server introspect any token.
