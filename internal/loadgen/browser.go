@@ -136,7 +136,7 @@ type form struct {
 	action             string
 	values             url.Values
 	username, password string // names of the login fields, if any
-	decision           string  // name of the button valued "allow", if any
+	decision           string // name of the button valued "allow", if any
 }
 
 var (

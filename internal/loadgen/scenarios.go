@@ -240,7 +240,9 @@ func (s *bearerScenario) Prepare(ctx context.Context, _ int) error {
 	return nil
 }
 
-func (s *bearerScenario) Do(ctx context.Context, _ int) (int, error) { return s.getResource(ctx, s.auth) }
+func (s *bearerScenario) Do(ctx context.Context, _ int) (int, error) {
+	return s.getResource(ctx, s.auth)
+}
 
 // apiTokenScenario: GET the session resource with an API token.
 type apiTokenScenario struct{ *common }
