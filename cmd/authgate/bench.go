@@ -125,15 +125,22 @@ func (c *cli) runBench(cmd *cobra.Command, scenario string, f benchFlags) error 
 	if err != nil {
 		return usageError("%v", err)
 	}
-	res, err := loadgen.Run(ctx, sc, opts)
-	if err != nil {
-		return err
+	res, runErr := loadgen.Run(ctx, sc, opts)
+	if res == nil {
+		return runErr
 	}
 	res.Scenario, res.Target = scenario, t.Base.String()
+	write := res.WriteText
 	if f.output == "json" {
-		return res.WriteJSON(c.io.out)
+		write = res.WriteJSON
 	}
-	return res.WriteText(c.io.out)
+	if err := write(c.io.out); err != nil {
+		return err
+	}
+	if runErr != nil {
+		return fmt.Errorf("interrupted: %w", runErr)
+	}
+	return nil
 }
 
 // readSecretFile reads a secret: the file's first line, without the

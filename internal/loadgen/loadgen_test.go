@@ -125,6 +125,25 @@ func TestDurationStopsTheRun(t *testing.T) {
 	}
 }
 
+func TestInterruptKeepsThePartialResult(t *testing.T) {
+	f := newFakeAS(t, nil)
+	f.delay = time.Millisecond
+	tg, err := NewTarget(context.Background(), f.URL, 4, 5*time.Second, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := New("token", tg, Credentials{ClientID: "cid", ClientSecret: "s%cr:t"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	res, err := Run(ctx, sc, Options{Concurrency: 4, Requests: MaxRequests})
+	if !errors.Is(err, context.DeadlineExceeded) || res == nil || res.Requests == 0 || res.Errors != 0 {
+		t.Fatalf("interrupted run: %+v, %v", res, err)
+	}
+}
+
 func TestErrorsCountedByStatus(t *testing.T) {
 	statuses := []int{200, 429, 503, 400}
 	f := newFakeAS(t, func(n int64) int { return statuses[n%4] })

@@ -72,7 +72,8 @@ type outcome struct {
 }
 
 // Run prepares sc and drives it with opts.Concurrency workers. The result
-// counts only requests that finished before the run ended.
+// counts only requests that finished before the run ended. When ctx is
+// cancelled mid-run, Run returns the partial result and ctx's error.
 func Run(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -111,11 +112,9 @@ func Run(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return summarize(perWorker, elapsed, opts.Concurrency), nil
+	res := summarize(perWorker, time.Since(start), opts.Concurrency)
+	// Interrupted (SIGINT): what finished is still worth printing.
+	return res, ctx.Err()
 }
 
 // Result is what a run measured. Its JSON form is `authgate bench --output
