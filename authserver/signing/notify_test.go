@@ -127,3 +127,43 @@ func TestKeySetAnnouncesRotation(t *testing.T) {
 		})
 	}
 }
+
+// TestEnsureAnnouncesFirstKey: with the notifier given at construction,
+// the key Ensure creates on an empty table is announced like a rotated one,
+// so an instance that started at the same moment reloads at once.
+func TestEnsureAnnouncesFirstKey(t *testing.T) {
+	ctx := context.Background()
+	dsn := dbtest.SQLiteDSN(t)
+	d, err := db.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if _, err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bus, err := notify.New(ctx, d, dsn, notify.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bus.Close() })
+	announced := make(chan string, 8)
+	bus.Subscribe(KeyNotifyKind, func(kid string) { announced <- kid })
+
+	ks := newKeySet(t, d, Options{Notifier: bus})
+	if err := ks.Ensure(ctx, AlgEdDSA); err != nil {
+		t.Fatal(err)
+	}
+	k, err := ks.Signer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case kid := <-announced:
+		if kid != k.KID() {
+			t.Fatalf("announced %s, first key %s", kid, k.KID())
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("first key not announced within 2s")
+	}
+}
