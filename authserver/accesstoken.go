@@ -3,6 +3,7 @@ package authserver
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/authgate/authgate/authserver/signing"
 	"github.com/authgate/authgate/internal/db"
 )
 
@@ -68,7 +70,7 @@ type accessTokens struct {
 	format   string
 	issuer   string
 	audience string
-	keys     *KeySet
+	keys     *signing.KeySet
 	store    *TokenStore
 	db       *db.DB
 	now      func() time.Time
@@ -80,9 +82,9 @@ type accessTokens struct {
 
 var _ oauth2.AccessGenerate = (*accessTokens)(nil)
 
-func newAccessTokens(format, issuer, audience string, keys *KeySet, store *TokenStore, d *db.DB, now func() time.Time) *accessTokens {
+func newAccessTokens(format, issuer, audience string, keys *signing.KeySet, store *TokenStore, d *db.DB, now func() time.Time) *accessTokens {
 	opts := []jwt.ParserOption{
-		jwt.WithValidMethods(SupportedAlgs),
+		jwt.WithValidMethods(signing.SupportedAlgs),
 		jwt.WithIssuer(issuer),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
@@ -101,7 +103,7 @@ type signerKey struct{}
 // withSigner pins the signing key for the token issued under ctx, so
 // issuance inside a database transaction never reaches for a second
 // connection to load keys.
-func withSigner(ctx context.Context, k *signingKey) context.Context {
+func withSigner(ctx context.Context, k *signing.Key) context.Context {
 	return context.WithValue(ctx, signerKey{}, k)
 }
 
@@ -110,12 +112,16 @@ func (a *accessTokens) prepare(ctx context.Context) (context.Context, error) {
 	if a.format != FormatJWT {
 		return ctx, nil
 	}
-	k, err := a.keys.signer(ctx)
+	k, err := a.keys.Signer(ctx)
 	if err != nil {
 		return ctx, fmt.Errorf("access token signing key: %w", err)
 	}
 	return withSigner(ctx, k), nil
 }
+
+// b64 is unpadded base64url (RFC 7515 §2), the encoding of JWT parts and
+// of the random values in tokens.
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 func newJTI() (string, error) {
 	var b [16]byte
@@ -147,10 +153,10 @@ func (a *accessTokens) Token(ctx context.Context, data *oauth2.GenerateBasic, ge
 }
 
 func (a *accessTokens) signJWT(ctx context.Context, ti oauth2.TokenInfo) (string, error) {
-	k, _ := ctx.Value(signerKey{}).(*signingKey)
+	k, _ := ctx.Value(signerKey{}).(*signing.Key)
 	if k == nil {
 		var err error
-		if k, err = a.keys.signer(ctx); err != nil {
+		if k, err = a.keys.Signer(ctx); err != nil {
 			return "", fmt.Errorf("access token signing key: %w", err)
 		}
 	}
@@ -183,10 +189,7 @@ func (a *accessTokens) signJWT(ctx context.Context, ti oauth2.TokenInfo) (string
 		// RFC 9449 §6.1: a DPoP-bound JWT carries cnf.jkt.
 		claims.Cnf = &confirmation{JKT: jkt}
 	}
-	tok := jwt.NewWithClaims(k.method, claims)
-	tok.Header["typ"] = jwtType
-	tok.Header["kid"] = k.KID
-	s, err := tok.SignedString(k.priv)
+	s, err := k.Sign(claims, jwtType)
 	if err != nil {
 		return "", fmt.Errorf("sign access token: %w", err)
 	}
@@ -201,16 +204,8 @@ func (a *accessTokens) parseJWT(ctx context.Context, p *jwt.Parser, raw string) 
 		if typ, _ := t.Header["typ"].(string); typ != jwtType && typ != "application/"+jwtType {
 			return nil, errors.New("typ is not at+jwt")
 		}
-		kid, _ := t.Header["kid"].(string)
-		k, ok := a.keys.verifier(ctx, kid)
-		if !ok {
-			return nil, errors.New("unknown kid")
-		}
 		// The key decides the algorithm, never the token header.
-		if t.Method.Alg() != k.method.Alg() {
-			return nil, errors.New("algorithm does not match the key")
-		}
-		return k.priv.Public(), nil
+		return a.keys.PublicKeyFor(ctx, t)
 	})
 	if err != nil || !tok.Valid {
 		return nil, errTokenInvalid

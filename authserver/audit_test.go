@@ -23,6 +23,7 @@ import (
 	"github.com/go-oauth2/oauth2/v4/server"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/authgate/authgate/authserver/signing"
 	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/db/dbtest"
 )
@@ -442,7 +443,7 @@ func TestAudit11_NoQueryParamsDuplicatesOrTokenParams(t *testing.T) {
 // Row 12 (low): JWT access tokens without iss/iat/jti/scope, typ JWT, a
 // fixed kid, PEM parsed per token.
 func TestAudit12_JWTAccessTokensAreRFC9068(t *testing.T) {
-	for _, alg := range []string{AlgEdDSA, AlgES256, AlgRS256} {
+	for _, alg := range []string{signing.AlgEdDSA, signing.AlgES256, signing.AlgRS256} {
 		t.Run(alg, func(t *testing.T) {
 			dbtest.Each(t, func(t *testing.T, d *db.DB) {
 				h := newHarness(t, d, func(c *Config) { c.SigningAlg = alg })

@@ -1,7 +1,7 @@
 // Package authserver is authgate's OAuth2 authorization server: client
 // registry, token endpoint (authorization_code, refresh_token,
 // client_credentials), revocation, introspection, discovery, JWKS and RFC 9068
-// JWT access tokens signed with keys shared through the database.
+// JWT access tokens, signed with the keys of package authserver/signing.
 //
 // It drives github.com/go-oauth2/oauth2/v4 for form parsing, the grant switch
 // and response writing, and replaces every part its audit

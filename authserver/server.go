@@ -15,6 +15,7 @@ import (
 	"github.com/go-oauth2/oauth2/v4/server"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/authgate/authgate/authserver/signing"
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/users"
@@ -61,6 +62,9 @@ type Deps struct {
 	// Limits are the rate limits of the token, revocation and
 	// introspection endpoints (zero: the defaults).
 	Limits EndpointLimits
+	// KeyNotifier announces a new signing key to every instance sharing
+	// the database (signing.Options.Notifier); optional.
+	KeyNotifier signing.Notifier
 }
 
 // Server is the OAuth2 authorization server. Create it with New.
@@ -74,7 +78,7 @@ type Server struct {
 	// Tokens stores codes and tokens (digests only).
 	Tokens *TokenStore
 	// Keys are the JWT signing keys.
-	Keys *KeySet
+	Keys *signing.KeySet
 	// AuthorizationResponseIss is advertised in the metadata (RFC 9207)
 	// when the authorization endpoint sends iss; set it before serving.
 	AuthorizationResponseIss bool
@@ -118,7 +122,7 @@ func resolve(cfg Config) (Config, error) {
 		cfg.AccessTokenFormat = FormatJWT
 	}
 	if cfg.SigningAlg == "" {
-		cfg.SigningAlg = AlgEdDSA
+		cfg.SigningAlg = signing.AlgEdDSA
 	}
 	if errs := cfg.Validate(); len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
@@ -154,13 +158,14 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	s.Clients = cs
 	s.Tokens = NewTokenStore(deps.DB)
 	s.Tokens.now = deps.Now
-	s.Keys = NewKeySet(deps.DB, cfg.AccessTokenTTL)
-	s.Keys.now = deps.Now
 	kek, prevKEK, err := cfg.KeyEncryptionKeys()
 	if err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)
 	}
-	if s.Keys.kc, err = newKeyCipherWithPrevious(kek, prevKEK); err != nil {
+	s.Keys, err = signing.NewKeySet(deps.DB, signing.Options{
+		MaxTokenTTL: cfg.AccessTokenTTL, KEK: kek, PreviousKEK: prevKEK, Notifier: deps.KeyNotifier, Now: deps.Now,
+	})
+	if err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)
 	}
 	if err := s.Keys.Ensure(ctx, cfg.SigningAlg); err != nil {

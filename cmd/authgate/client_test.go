@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/authserver/signing"
 )
 
 func TestClientAndKeyCLI(t *testing.T) {
@@ -88,7 +88,7 @@ func TestClientAndKeyCLI(t *testing.T) {
 		{"enable", []string{"client", "enable", "@id"}, 0, "enabled", "", nil},
 		{"key list", []string{"key", "list"}, 0, "active", "", nil},
 		{"key rotate", []string{"key", "rotate", "--alg", "ES256", "--activate-in", "10m", "--output", "json"}, 0, `"state": "pending"`, "", func(t *testing.T, out string) {
-			var v authserver.KeyInfo
+			var v signing.KeyInfo
 			_ = json.Unmarshal([]byte(out), &v)
 			pending = v.KID
 		}},

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/authserver/signing"
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/app"
 	"github.com/authgate/authgate/internal/db"
@@ -87,7 +87,7 @@ func newKeyListCmd(c *cli) *cobra.Command {
 				}
 				if output == "json" {
 					if keys == nil {
-						keys = []authserver.KeyInfo{}
+						keys = []signing.KeyInfo{}
 					}
 					return writeJSON(c.io.out, keys)
 				}
@@ -148,7 +148,7 @@ func newKeyEncryptCmd(c *cli) *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			res, err := authserver.EncryptKeys(cmd.Context(), d, kek, previous)
+			res, err := signing.EncryptKeys(cmd.Context(), d, kek, previous)
 			if err != nil {
 				return err
 			}

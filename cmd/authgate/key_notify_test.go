@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/authserver/signing"
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/app"
 	"github.com/authgate/authgate/internal/db/dbtest"
@@ -33,7 +33,7 @@ func TestKeyRotateReachesRunningServer(t *testing.T) {
 	jwks := func() []string {
 		w := httptest.NewRecorder()
 		server.Router.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/oauth/jwks.json", nil))
-		var set authserver.JWKS
+		var set signing.JWKS
 		if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &set) != nil {
 			t.Fatalf("jwks: %d %s", w.Code, w.Body)
 		}
@@ -49,7 +49,7 @@ func TestKeyRotateReachesRunningServer(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("key rotate: %d %s", code, stderr)
 	}
-	var info authserver.KeyInfo
+	var info signing.KeyInfo
 	if err := json.Unmarshal([]byte(out), &info); err != nil || info.KID == "" || slices.Contains(before, info.KID) {
 		t.Fatalf("key rotate output %q (%v)", out, err)
 	}

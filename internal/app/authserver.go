@@ -16,6 +16,7 @@ import (
 func (a *App) wireAuthServer(ctx context.Context) error {
 	s, err := authserver.New(ctx, authserver.Deps{
 		DB: a.DB, Users: a.Users, Scopes: a.Scopes, APITokens: a.Tokens, Metrics: a.Metrics, Logger: a.Logger,
+		KeyNotifier: a.Notify,
 		Limits: authserver.EndpointLimits{
 			ClientPerMinute:     a.Config.Auth.TokenEndpointClientRate,
 			IPFailuresPerMinute: a.Config.Auth.TokenEndpointIPFailRate,

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/authgate/authgate/authserver"
 	"github.com/authgate/authgate/authserver/api"
+	"github.com/authgate/authgate/authserver/signing"
 	"github.com/authgate/authgate/internal/notify"
 )
 
@@ -30,7 +30,8 @@ func (a *App) wireNotify(ctx context.Context, publishOnly bool) error {
 //   - scope registry: PUT/DELETE /api/resources/{policy_id}/ announce
 //     "resource:<policy_id>"; every instance's Watch reloads the registered
 //     resources at once (the periodic poll stays as a safety net);
-//   - signing keys: Rotate announces "signing_key:<kid>"; every instance's
+//   - signing keys: Rotate announces "signing_key:<kid>" (the bus is the
+//     KeySet's notifier, given at construction); every instance's
 //     KeySet reloads on next use, so the new key is in its JWKS at once;
 //   - API tokens: the authentication cache (PostgreSQL by default) drops
 //     "api_token:<id>" and "user:<id>", announced by token and user changes
@@ -42,8 +43,7 @@ func (a *App) wireNotify(ctx context.Context, publishOnly bool) error {
 func (a *App) subscribeInvalidations() {
 	a.resourceStore.SetNotifier(a.Notify)
 	a.Notify.Subscribe(api.ResourceNotifyKind, func(string) { a.resourceStore.Invalidate() })
-	a.OAuth.Keys.SetNotifier(a.Notify)
-	a.Notify.Subscribe(authserver.KeyNotifyKind, func(string) { a.OAuth.Keys.Invalidate() })
+	a.Notify.Subscribe(signing.KeyNotifyKind, func(string) { a.OAuth.Keys.Invalidate() })
 	a.wireTokenCache() // --- tokens ---
 	// Changes announced between the first loads (during wiring) and these
 	// subscriptions had no subscriber: reload once to cover them.

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authgate/authgate/authserver"
 	"github.com/authgate/authgate/authserver/api"
+	"github.com/authgate/authgate/authserver/signing"
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/app"
 	"github.com/authgate/authgate/internal/db/dbtest"
@@ -64,7 +64,7 @@ func scopesSupported(t *testing.T, a *app.App) []string {
 func jwksKIDs(t *testing.T, a *app.App) []string {
 	t.Helper()
 	w := get(t, a.Router, "/oauth/jwks.json", nil)
-	var set authserver.JWKS
+	var set signing.JWKS
 	if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &set) != nil {
 		t.Fatalf("jwks: %d %s", w.Code, w.Body)
 	}
@@ -142,7 +142,11 @@ func registerDirect(t *testing.T, a *app.App, policyID string) {
 // announcing nothing.
 func rotateDirect(t *testing.T, a *app.App) string {
 	t.Helper()
-	info, err := authserver.NewKeySet(a.DB, time.Hour).Rotate(context.Background(), authserver.AlgEdDSA, time.Hour)
+	ks, err := signing.NewKeySet(a.DB, signing.Options{MaxTokenTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := ks.Rotate(context.Background(), signing.AlgEdDSA, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +204,7 @@ func TestInstancesShareChanges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		info, err := cli.OAuth.Keys.Rotate(ctx, authserver.AlgES256, time.Hour)
+		info, err := cli.OAuth.Keys.Rotate(ctx, signing.AlgES256, time.Hour)
 		var listeners int
 		lerr := a.DB.GetContext(ctx, &listeners, `SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1`, appName+"-notify")
 		cli.Close()
@@ -263,7 +267,7 @@ func TestInvalidationInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "registry reloaded", func() bool { return policyValid(a, id) })
-	if err := a.Notify.Publish(ctx, authserver.KeyNotifyKind, kid); err != nil {
+	if err := a.Notify.Publish(ctx, signing.KeyNotifyKind, kid); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "keys reloaded", func() bool { return slices.Contains(jwksKIDs(t, a), kid) })

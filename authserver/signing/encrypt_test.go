@@ -1,4 +1,4 @@
-package authserver
+package signing
 
 import (
 	"bytes"
@@ -27,13 +27,7 @@ func newKEK(t *testing.T) []byte {
 // keySetWith is a KeySet over d that seals keys with kek (nil: PEM).
 func keySetWith(t *testing.T, d *db.DB, kek []byte) *KeySet {
 	t.Helper()
-	ks := NewKeySet(d, time.Hour)
-	kc, err := newKeyCipher(kek)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks.kc = kc
-	return ks
+	return newKeySet(t, d, Options{KEK: kek})
 }
 
 func storedKeys(t *testing.T, d *db.DB) map[string]string {
@@ -54,24 +48,18 @@ func storedKeys(t *testing.T, d *db.DB) map[string]string {
 func signsAndVerifies(t *testing.T, ks *KeySet) string {
 	t.Helper()
 	ctx := context.Background()
-	k, err := ks.signer(ctx)
+	k, err := ks.Signer(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := jwt.NewWithClaims(k.method, jwt.MapClaims{"sub": "x"})
-	tok.Header["kid"] = k.KID
-	signed, err := tok.SignedString(k.priv)
+	signed, err := k.Sign(jwt.MapClaims{"sub": "x"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, ok := ks.verifier(ctx, k.KID)
-	if !ok {
-		t.Fatal("no verifier for the signing kid")
-	}
-	if _, err := jwt.Parse(signed, func(*jwt.Token) (any, error) { return v.priv.Public(), nil }); err != nil {
+	if _, err := jwt.Parse(signed, func(tok *jwt.Token) (any, error) { return ks.PublicKeyFor(ctx, tok) }); err != nil {
 		t.Fatal(err)
 	}
-	return k.KID
+	return k.KID()
 }
 
 // TestSigningKeysEncryptedAtRest: with a key-encryption key, every key

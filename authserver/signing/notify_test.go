@@ -1,4 +1,4 @@
-package authserver
+package signing
 
 import (
 	"context"
@@ -16,11 +16,11 @@ import (
 func TestKeySetInvalidate(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		ks := NewKeySet(d, time.Hour)
+		ks := newKeySet(t, d, Options{})
 		if err := ks.Ensure(ctx, AlgEdDSA); err != nil {
 			t.Fatal(err)
 		}
-		other, err := NewKeySet(d, time.Hour).Rotate(ctx, AlgES256, time.Hour)
+		other, err := newKeySet(t, d, Options{}).Rotate(ctx, AlgES256, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,8 +42,8 @@ func TestKeySetInvalidate(t *testing.T) {
 // the table before the change, so it is not fresh; a load that started
 // before the stored one never replaces it.
 func TestKeySetLoadOrder(t *testing.T) {
-	ks := NewKeySet(dbtest.Open(t), time.Hour)
-	oldKeys, newKeys := []*signingKey{{KID: "old"}}, []*signingKey{{KID: "new"}}
+	ks := newKeySet(t, dbtest.Open(t), Options{})
+	oldKeys, newKeys := []*Key{{kid: "old"}}, []*Key{{kid: "new"}}
 	fresh := func() bool {
 		ks.mu.RLock()
 		defer ks.mu.RUnlock()
@@ -52,7 +52,7 @@ func TestKeySetLoadOrder(t *testing.T) {
 	stored := func() string {
 		ks.mu.RLock()
 		defer ks.mu.RUnlock()
-		return ks.keys[0].KID
+		return ks.keys[0].kid
 	}
 
 	early := ks.startLoad()
@@ -98,7 +98,7 @@ func TestKeySetAnnouncesRotation(t *testing.T) {
 			}
 			t.Cleanup(func() { bus.Close() })
 
-			server := NewKeySet(d, time.Hour)
+			server := newKeySet(t, d, Options{})
 			if err := server.Ensure(ctx, AlgEdDSA); err != nil {
 				t.Fatal(err)
 			}
@@ -108,8 +108,7 @@ func TestKeySetAnnouncesRotation(t *testing.T) {
 				announced <- kid
 			})
 
-			rotator := NewKeySet(d, time.Hour)
-			rotator.SetNotifier(bus)
+			rotator := newKeySet(t, d, Options{Notifier: bus})
 			info, err := rotator.Rotate(ctx, AlgRS256, time.Hour)
 			if err != nil {
 				t.Fatal(err)
@@ -126,5 +125,45 @@ func TestKeySetAnnouncesRotation(t *testing.T) {
 				t.Fatalf("server JWKS %v (%v) lacks the announced key %s", kids(set), err, info.KID)
 			}
 		})
+	}
+}
+
+// TestEnsureAnnouncesFirstKey: with the notifier given at construction,
+// the key Ensure creates on an empty table is announced like a rotated one,
+// so an instance that started at the same moment reloads at once.
+func TestEnsureAnnouncesFirstKey(t *testing.T) {
+	ctx := context.Background()
+	dsn := dbtest.SQLiteDSN(t)
+	d, err := db.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if _, err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bus, err := notify.New(ctx, d, dsn, notify.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bus.Close() })
+	announced := make(chan string, 8)
+	bus.Subscribe(KeyNotifyKind, func(kid string) { announced <- kid })
+
+	ks := newKeySet(t, d, Options{Notifier: bus})
+	if err := ks.Ensure(ctx, AlgEdDSA); err != nil {
+		t.Fatal(err)
+	}
+	k, err := ks.Signer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case kid := <-announced:
+		if kid != k.KID() {
+			t.Fatalf("announced %s, first key %s", kid, k.KID())
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("first key not announced within 2s")
 	}
 }

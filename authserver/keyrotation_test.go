@@ -1,0 +1,49 @@
+package authserver
+
+import (
+	"context"
+	"net/url"
+	"testing"
+
+	"github.com/authgate/authgate/authserver/signing"
+	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/db/dbtest"
+)
+
+// TestRetiredKeyTokensStayValid issues a JWT, rotates with immediate
+// activation, and checks the old token still validates over HTTP while new
+// tokens carry the new kid; a token whose key is unknown is refused.
+func TestRetiredKeyTokensStayValid(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, nil)
+		c, secret := h.serviceClient()
+		form := url.Values{"grant_type": {"client_credentials"}}
+		old := h.token(form, c.ID, secret).str("access_token")
+		info, err := h.s.Keys.Rotate(context.Background(), signing.AlgRS256, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.s.Keys.Invalidate() // as after the refresh interval
+		fresh := h.token(form, c.ID, secret).str("access_token")
+		if kidOf(t, fresh) != info.KID || kidOf(t, old) == info.KID {
+			t.Fatalf("kids: old %s fresh %s new %s", kidOf(t, old), kidOf(t, fresh), info.KID)
+		}
+		for _, at := range []string{old, fresh} {
+			if r := h.api("Bearer " + at); r.Status != 200 {
+				t.Fatalf("API refused a token: %d %s", r.Status, r.Raw)
+			}
+		}
+		if len(h.jwks()) != 2 {
+			t.Fatal("JWKS does not publish both keys")
+		}
+	})
+}
+
+func kidOf(t *testing.T, jwt string) string {
+	t.Helper()
+	var hdr struct {
+		KID string `json:"kid"`
+	}
+	decodeSegment(t, jwt, 0, &hdr)
+	return hdr.KID
+}
