@@ -81,7 +81,9 @@ func newHarness(t testing.TB, d *db.DB, mutate func(*Config)) *harness {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	h.apiTokens = tokens.NewManager(tokens.NewSQLStore(d), h.users, tokens.Options{})
+	if h.apiTokens, err = tokens.NewManager(tokens.NewSQLStore(d), h.users, tokens.Options{}); err != nil {
+		t.Fatal(err)
+	}
 	// The harness's clients all call from 127.0.0.1 and some tests make
 	// dozens of failing calls on purpose (replays, races): the per-IP
 	// failure limit is off here and tested through the app's router.
