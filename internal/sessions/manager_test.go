@@ -49,7 +49,7 @@ func TestManager(t *testing.T) {
 		alice := newUser(t, us, "alice")
 		st := NewSQLStore(d)
 		clk := newClock()
-		m := NewManager(st, us, Options{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 2 * time.Hour, SecureCookie: true, Now: clk.Now})
+		m := NewManager(st, us, Options{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 2 * time.Hour, Now: clk.Now})
 
 		start := func(t *testing.T, r *http.Request) *http.Cookie {
 			t.Helper()
