@@ -190,7 +190,7 @@ func TestAudit04_NoOpenRedirectOnErrors(t *testing.T) {
 // allowed and the default; missing verifier answered with 500.
 func TestAudit06_PKCEEnforced(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, func(c *Config) { c.RequirePKCEAll = false })
+		h := newHarness(t, d, func(c *Config) { c.AllowConfidentialWithoutPKCE = true })
 		pub, _ := h.client(ClientSpec{Public: true, RedirectURIs: []string{"https://spa.example.com/cb"}, Scopes: []string{"test:read"}})
 		conf, secret := h.webClient("test:read")
 		v, ch := pkce()
@@ -231,11 +231,11 @@ func TestAudit06_PKCEEnforced(t *testing.T) {
 		if r := h.exchange(pub, "", h.mustCode(codeReq{client: pub, scope: "test:read", challenge: ch3}), v3); r.Status != http.StatusOK {
 			t.Fatalf("public client with PKCE: %d %s", r.Status, r.Raw)
 		}
-		// require_pkce_all: a confidential client needs PKCE too.
+		// The default (allow_confidential_without_pkce off): a confidential client needs PKCE too.
 		h2 := newHarness(t, dbtest.Open(t), nil)
 		conf2, _ := h2.webClient("test:read")
 		if _, err := h2.mintCode(codeReq{client: conf2, scope: "test:read"}); err == nil {
-			t.Fatal("require_pkce_all: code issued without a challenge")
+			t.Fatal("confidential client: code issued without a challenge")
 		}
 	})
 }
@@ -380,7 +380,7 @@ func TestAudit10_StatusCodesAndNoClientEnumeration(t *testing.T) {
 		expectError(t, h.exchange(c, secret, "agac_nope", "x"), http.StatusBadRequest, "invalid_grant")
 		expectError(t, h.token(form, c.ID, secret), http.StatusBadRequest, "unauthorized_client")
 		expectError(t, h.token(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}}, c.ID, secret), http.StatusBadRequest, "unsupported_grant_type")
-		// With require_pkce_all a missing code_verifier is a missing
+		// With PKCE required for all clients a missing code_verifier is a missing
 		// parameter (go-oauth2's ForcePKCE check); without it, see row 6.
 		_, ch := pkce()
 		code := h.mustCode(codeReq{client: c, scope: "test:read", challenge: ch})

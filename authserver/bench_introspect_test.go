@@ -27,7 +27,10 @@ func BenchmarkIntrospectAPIToken(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		mgr := tokens.NewManager(tokens.NewSQLStore(d), us, tokens.Options{})
+		mgr, err := tokens.NewManager(tokens.NewSQLStore(d), us, tokens.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
 		s, err := New(ctx, Deps{DB: d, Users: us, APITokens: mgr}, Config{})
 		if err != nil {
 			b.Fatal(err)

@@ -93,7 +93,7 @@ func TestChecklist_RedirectURIExactMatchLoopbackPortOnly(t *testing.T) {
 // verifier without challenge refused, constant challenges spotted.
 func TestChecklist_PKCE(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, func(c *Config) { c.RequirePKCEAll = false })
+		h := newHarness(t, d, func(c *Config) { c.AllowConfidentialWithoutPKCE = true })
 		c, secret := h.webClient("test:read")
 		if got := h.s.Metadata().CodeChallengeMethodsSupported; len(got) != 1 || got[0] != "S256" {
 			t.Fatalf("code_challenge_methods_supported %v", got)

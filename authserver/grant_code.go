@@ -225,7 +225,7 @@ func (s *Server) verifyPKCE(c *Client, row *tokenRow, verifier string) error {
 		// (PKCE downgrade).
 		return oerr(codeInvalidGrant, "code_verifier sent, but the authorization request had no code_challenge")
 	case challenge == "":
-		if c.Public || s.cfg.RequirePKCEAll {
+		if c.Public || !s.cfg.AllowConfidentialWithoutPKCE {
 			return oerr(codeInvalidGrant, "this client must use PKCE")
 		}
 		return nil

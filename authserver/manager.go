@@ -124,11 +124,11 @@ func (m *manager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseType,
 
 // checkChallenge enforces the PKCE policy on an authorization request:
 // S256 only (plain only when configured), required for public clients and,
-// with require_pkce_all, for every client (RFC 9700 §2.1.1,
+// unless allow_confidential_without_pkce, for every client (RFC 9700 §2.1.1,
 // docs/go-oauth2.md, "Findings and their tests", finding 6).
 func (s *Server) checkChallenge(c *Client, challenge, method string) error {
 	if challenge == "" {
-		if c.Public || s.cfg.RequirePKCEAll {
+		if c.Public || !s.cfg.AllowConfidentialWithoutPKCE {
 			return oerrors.ErrCodeChallengeRquired
 		}
 		return nil

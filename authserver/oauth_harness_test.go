@@ -77,11 +77,13 @@ func newHarness(t testing.TB, d *db.DB, mutate func(*Config)) *harness {
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { router.ServeHTTP(w, r) }))
 	t.Cleanup(h.srv.Close)
 
-	cfg := Config{Issuer: h.srv.URL, RequirePKCEAll: true}
+	cfg := Config{Issuer: h.srv.URL}
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	h.apiTokens = tokens.NewManager(tokens.NewSQLStore(d), h.users, tokens.Options{})
+	if h.apiTokens, err = tokens.NewManager(tokens.NewSQLStore(d), h.users, tokens.Options{}); err != nil {
+		t.Fatal(err)
+	}
 	// The harness's clients all call from 127.0.0.1 and some tests make
 	// dozens of failing calls on purpose (replays, races): the per-IP
 	// failure limit is off here and tested through the app's router.
@@ -92,7 +94,7 @@ func newHarness(t testing.TB, d *db.DB, mutate func(*Config)) *harness {
 	}
 	h.sessions = sessions.NewManager(sessions.NewSQLStore(d), h.users, sessions.Options{})
 	h.consents = NewSQLConsentStore(d)
-	web, err := NewWeb(WebConfig{Issuer: h.srv.URL, RequirePKCE: cfg.RequirePKCEAll, AllowPlainPKCE: cfg.AllowPlainPKCE,
+	web, err := NewWeb(WebConfig{Issuer: h.srv.URL, RequirePKCE: !cfg.AllowConfidentialWithoutPKCE, AllowPlainPKCE: cfg.AllowPlainPKCE,
 		Audience: h.s.Settings().Audience},
 		WebDeps{Sessions: h.sessions, Users: h.users, Consents: h.consents, Clients: ClientStoreWebClients(h.s.Clients),
 			Scopes: h.reg, OAuth: h.s.OAuth2,

@@ -208,7 +208,7 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 		AllowedResponseTypes:        []oauth2.ResponseType{oauth2.Code},
 		AllowedGrantTypes:           []oauth2.GrantType{oauth2.AuthorizationCode, oauth2.ClientCredentials, oauth2.Refreshing},
 		AllowedCodeChallengeMethods: methods,
-		ForcePKCE:                   cfg.RequirePKCEAll,
+		ForcePKCE:                   !cfg.AllowConfidentialWithoutPKCE,
 	}, &manager{s: s, inner: inner})
 	srv.SetClientInfoHandler(s.clientInfoHandler)
 	srv.SetInternalErrorHandler(s.internalErrorHandler)

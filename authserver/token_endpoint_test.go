@@ -222,7 +222,7 @@ func TestDeactivatedUserCannotRedeemOrRefresh(t *testing.T) {
 // issued without PKCE still needs it (RFC 6749 §4.1.3).
 func TestTokenRedirectURIOmitted(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, func(c *Config) { c.RequirePKCEAll = false })
+		h := newHarness(t, d, func(c *Config) { c.AllowConfidentialWithoutPKCE = true })
 		c, secret := h.webClient("test:read")
 		form := func(code, verifier string) url.Values {
 			f := url.Values{"grant_type": {"authorization_code"}, "code": {code}}

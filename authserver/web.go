@@ -234,7 +234,7 @@ func NewWeb(cfg WebConfig, deps WebDeps) (*Web, error) {
 func NewWebFor(s *Server, cfg WebConfig, deps WebDeps) (*Web, error) {
 	set := s.Settings()
 	cfg.Issuer = set.Issuer
-	cfg.RequirePKCE = set.RequirePKCEAll
+	cfg.RequirePKCE = !set.AllowConfidentialWithoutPKCE
 	cfg.AllowPlainPKCE = set.AllowPlainPKCE
 	cfg.Audience = set.Audience
 	deps.OAuth = s.OAuth2

@@ -82,6 +82,9 @@ func Load(path string, environ []string, overrides Overrides) (Config, error) {
 		if err := fk.Load(file.Provider(path), yaml.Parser()); err != nil {
 			return Config{}, fmt.Errorf("config file %s: %w", path, err)
 		}
+		if err := translateRenamed(fk, "config file "+path); err != nil {
+			return Config{}, err
+		}
 		if err := checkKeys(fk, known, func(key string) string { return fmt.Sprintf("config file %s: unknown key %q", path, key) }); err != nil {
 			return Config{}, err
 		}
@@ -95,6 +98,9 @@ func Load(path string, environ []string, overrides Overrides) (Config, error) {
 	if err := ek.Load(confmap.Provider(envKeys, "."), nil); err != nil {
 		return Config{}, fmt.Errorf("environment: %w", err)
 	}
+	if err := translateRenamed(ek, "environment"); err != nil {
+		return Config{}, err
+	}
 	if err := checkKeys(ek, known, func(key string) string {
 		return fmt.Sprintf("environment: %s does not name a configuration key (%q)", envNames[key], key)
 	}); err != nil {
@@ -104,6 +110,10 @@ func Load(path string, environ []string, overrides Overrides) (Config, error) {
 		return Config{}, fmt.Errorf("environment: %w", err)
 	}
 
+	overrides, err = translateOverrides(overrides)
+	if err != nil {
+		return Config{}, err
+	}
 	for key, v := range overrides {
 		if !known[key] {
 			return Config{}, fmt.Errorf("flag sets unknown key %q", key)

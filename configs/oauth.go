@@ -28,9 +28,11 @@ type OAuth struct {
 	// RefreshIdleTTL expires a refresh token not used for this long (RFC
 	// 9700 §4.14.2).
 	RefreshIdleTTL time.Duration `koanf:"refresh_idle_ttl"`
-	// RequirePKCEAll requires PKCE from confidential clients too (OAuth
-	// 2.1); public clients always need it.
-	RequirePKCEAll bool `koanf:"require_pkce_all"`
+	// AllowConfidentialWithoutPKCE lets confidential clients omit PKCE
+	// (public clients always need it). The zero value requires PKCE from
+	// every client (OAuth 2.1, RFC 9700 §2.1.1). It replaces
+	// require_pkce_all, inverted, which still works (configs/renamed.go).
+	AllowConfidentialWithoutPKCE bool `koanf:"allow_confidential_without_pkce"`
 	// AllowPlainPKCE accepts code_challenge_method=plain (RFC 9700 §2.1.1
 	// says S256; keep false).
 	AllowPlainPKCE bool `koanf:"allow_plain_pkce"`

@@ -639,9 +639,9 @@ func (ag *authgate) tokenError(form url.Values, c registeredClient) (int, string
 // without a challenge refused (downgrade), a missing or wrong verifier
 // refused with 400 invalid_grant.
 func TestPKCE(t *testing.T) {
-	// require_pkce_all off, so a confidential client can get a code without
+	// allow_confidential_without_pkce on, so a confidential client can get a code without
 	// a challenge for the downgrade case.
-	eachDB(t, configs.Overrides{"oauth.require_pkce_all": false}, func(t *testing.T, ag *authgate) {
+	eachDB(t, configs.Overrides{"oauth.allow_confidential_without_pkce": true}, func(t *testing.T, ag *authgate) {
 		authzErr := func(t *testing.T, q url.Values) url.Values {
 			t.Helper()
 			b := ag.browser()

@@ -28,8 +28,11 @@ func BenchmarkGuardRequest(b *testing.B) {
 		b.Run(dialect.name, func(b *testing.B) {
 			e := newEnv(b, dialect.open(b))
 			if dialect.cache > 0 {
-				e.tokens = tokens.NewManager(tokens.NewSQLStore(e.d), e.users, tokens.Options{
-					LegacySecret: []byte("test legacy secret"), Logger: e.logger, CacheTTL: dialect.cache})
+				var err error
+				if e.tokens, err = tokens.NewManager(tokens.NewSQLStore(e.d), e.users, tokens.Options{
+					LegacySecret: []byte("test legacy secret"), Logger: e.logger, CacheTTL: dialect.cache}); err != nil {
+					b.Fatal(err)
+				}
 			}
 			raw, _ := e.apiToken(e.alice, `{"resources":{"*":{"allow":["GET","HEAD","OPTIONS"],"block":["*"]}}}`, "")
 			r := matrixRouter(e.guard(func(c *resources.GuardConfig) { c.NoFailedAuthLimit = !dialect.limit }))

@@ -112,9 +112,11 @@ func newEnv(t testing.TB, d *db.DB) *env {
 	ctx := context.Background()
 	e := &env{t: t, d: d, users: users.NewSQLStore(d), logs: &syncBuffer{}, password: "correct horse battery staple"}
 	e.logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.tokens = tokens.NewManager(tokens.NewSQLStore(d), e.users, tokens.Options{LegacySecret: []byte("test legacy secret"), Logger: e.logger})
-	e.sessions = sessions.NewManager(sessions.NewSQLStore(d), e.users, sessions.Options{})
 	var err error
+	if e.tokens, err = tokens.NewManager(tokens.NewSQLStore(d), e.users, tokens.Options{LegacySecret: []byte("test legacy secret"), Logger: e.logger}); err != nil {
+		t.Fatal(err)
+	}
+	e.sessions = sessions.NewManager(sessions.NewSQLStore(d), e.users, sessions.Options{})
 	if _, e.priv, err = ed25519.GenerateKey(rand.Reader); err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ type Notifier interface {
 	Subscribe(kind string, fn func(id string))
 }
 
-// authCache maps token digests to looked-up rows (token + owner) for
+// AuthCache maps token digests to looked-up rows (token + owner) for
 // Options.CacheTTL (docs/api-tokens.md, "Deliberate differences": "a cached decision is dropped on
 // invalidation"). It caches the row, not the decision: validity, expiry,
 // owner state and policy are decided on every request from the entry.
@@ -47,7 +47,7 @@ type Notifier interface {
 // Races with invalidation: a lookup reads the epoch before its query and
 // stores its row only if no drop happened since, so a row read before a
 // change committed can never be stored after that change's drop.
-type authCache struct {
+type AuthCache struct {
 	ttl time.Duration
 	max int
 
@@ -68,18 +68,21 @@ type cacheEntry struct {
 	lastUsed atomic.Int64
 }
 
-func newAuthCache(ttl time.Duration, size int) *authCache {
+// NewAuthCache returns an authentication cache keeping rows for ttl, at
+// most size of them (0: DefaultCacheSize), or nil (no cache) when ttl is
+// not positive. Hand it to NewManager in Options.Cache.
+func NewAuthCache(ttl time.Duration, size int) *AuthCache {
 	if ttl <= 0 {
 		return nil
 	}
 	if size <= 0 {
 		size = DefaultCacheSize
 	}
-	return &authCache{ttl: ttl, max: size, entries: map[string]*cacheEntry{}, byID: map[int64]string{}}
+	return &AuthCache{ttl: ttl, max: size, entries: map[string]*cacheEntry{}, byID: map[int64]string{}}
 }
 
 // get returns the live entry for digest, or nil.
-func (c *authCache) get(digest string, now time.Time) *cacheEntry {
+func (c *AuthCache) get(digest string, now time.Time) *cacheEntry {
 	c.mu.RLock()
 	e := c.entries[digest]
 	c.mu.RUnlock()
@@ -90,7 +93,7 @@ func (c *authCache) get(digest string, now time.Time) *cacheEntry {
 }
 
 // currentEpoch is read before a lookup; put refuses rows read across a drop.
-func (c *authCache) currentEpoch() uint64 {
+func (c *AuthCache) currentEpoch() uint64 {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.epoch
@@ -98,7 +101,7 @@ func (c *authCache) currentEpoch() uint64 {
 
 // put stores l (which the caller no longer modifies) unless a drop happened
 // since epoch was read.
-func (c *authCache) put(epoch uint64, l *Lookup, now time.Time) *cacheEntry {
+func (c *AuthCache) put(epoch uint64, l *Lookup, now time.Time) *cacheEntry {
 	e := &cacheEntry{digest: l.Digest, tok: l.Token, owner: l.Owner, deadline: now.Add(c.ttl)}
 	if l.Token.LastUsed != nil {
 		e.lastUsed.Store(l.Token.LastUsed.UnixNano())
@@ -120,7 +123,7 @@ func (c *authCache) put(epoch uint64, l *Lookup, now time.Time) *cacheEntry {
 
 // evict makes room: expired entries first, then arbitrary ones (Go's map
 // order) down to 7/8 of the bound, so eviction runs rarely.
-func (c *authCache) evict(now time.Time) {
+func (c *AuthCache) evict(now time.Time) {
 	for d, e := range c.entries {
 		if !now.Before(e.deadline) {
 			c.remove(d, e)
@@ -134,7 +137,7 @@ func (c *authCache) evict(now time.Time) {
 	}
 }
 
-func (c *authCache) remove(digest string, e *cacheEntry) {
+func (c *AuthCache) remove(digest string, e *cacheEntry) {
 	delete(c.entries, digest)
 	if c.byID[e.tok.ID] == digest {
 		delete(c.byID, e.tok.ID)
@@ -142,7 +145,7 @@ func (c *authCache) remove(digest string, e *cacheEntry) {
 }
 
 // dropToken forgets token id.
-func (c *authCache) dropToken(id int64) {
+func (c *AuthCache) dropToken(id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
@@ -152,7 +155,7 @@ func (c *authCache) dropToken(id int64) {
 }
 
 // dropDigest forgets the entry for digest if it is still e.
-func (c *authCache) dropEntry(e *cacheEntry) {
+func (c *AuthCache) dropEntry(e *cacheEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
@@ -163,7 +166,7 @@ func (c *authCache) dropEntry(e *cacheEntry) {
 
 // dropUser forgets every token of user id (its active or admin flag
 // changed).
-func (c *authCache) dropUser(id int64) {
+func (c *AuthCache) dropUser(id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
@@ -175,7 +178,7 @@ func (c *authCache) dropUser(id int64) {
 }
 
 // clear forgets everything.
-func (c *authCache) clear() {
+func (c *AuthCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
@@ -183,15 +186,19 @@ func (c *authCache) clear() {
 	clear(c.byID)
 }
 
-func (c *authCache) len() int {
+func (c *AuthCache) len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.entries)
 }
 
-// drop applies a notice: kind NotifyKind (token ID) or users.NotifyKind
-// (user ID); "*" or an unreadable ID empties the cache (fail safe).
-func (c *authCache) drop(kind, id string) {
+// Drop applies a notice: kind NotifyKind (token ID) or users.NotifyKind
+// (user ID); "*" or an unreadable ID empties the cache (fail safe). On a
+// nil cache it does nothing.
+func (c *AuthCache) Drop(kind, id string) {
+	if c == nil {
+		return
+	}
 	n, err := strconv.ParseInt(id, 10, 64)
 	switch {
 	case id == "*" || err != nil:

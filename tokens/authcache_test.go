@@ -65,9 +65,14 @@ type cacheEnv struct {
 }
 
 func newCacheEnv(t *testing.T, d *db.DB, ttl time.Duration) *cacheEnv {
+	return newCacheEnvNotifying(t, d, ttl, nil)
+}
+
+// newCacheEnvNotifying is newCacheEnv with the manager connected to n.
+func newCacheEnvNotifying(t *testing.T, d *db.DB, ttl time.Duration, n Notifier) *cacheEnv {
 	e := newEnv(t, d, Options{})
 	cs := &countingStore{Store: e.store}
-	e.m = NewManager(cs, e.users, Options{Now: e.clock.Now, CacheTTL: ttl})
+	e.m = mustManager(t, cs, e.users, Options{Now: e.clock.Now, CacheTTL: ttl, Notifier: n})
 	e.m.Subscribe(e.rec.observe)
 	return &cacheEnv{env: e, cs: cs}
 }
@@ -259,9 +264,8 @@ func wantKind(kind error) func(*Authenticated, error) error {
 // transaction, and notices delivered by the bus drop entries.
 func TestAuthCacheNotices(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		e := newCacheEnv(t, d, time.Minute)
 		bus := &fakeBus{d: d}
-		e.m.SetNotifier(bus)
+		e := newCacheEnvNotifying(t, d, time.Minute, bus)
 		alice, bob := e.user(t, "alice", false), e.user(t, "bob", false)
 		tok, raw := e.generate(t, GenerateParams{User: alice})
 		if got := bus.take(); len(got) != 0 {
@@ -334,7 +338,7 @@ func TestAuthCacheNotices(t *testing.T) {
 // TestAuthCacheEpoch: a row read before a drop is never stored after it,
 // and the size stays bounded.
 func TestAuthCacheEpoch(t *testing.T) {
-	c := newAuthCache(time.Minute, 8)
+	c := NewAuthCache(time.Minute, 8)
 	now := time.Now()
 	row := func(id int64) *Lookup {
 		return &Lookup{Token: &Token{ID: id, UserID: 1}, Digest: fmt.Sprint("d", id)}
@@ -370,7 +374,7 @@ func TestAuthCacheEpoch(t *testing.T) {
 	if c.get("d1", now.Add(time.Minute)) != nil || c.get("d99", now.Add(time.Minute)) != nil {
 		t.Fatal("entry served at its deadline")
 	}
-	if newAuthCache(0, 10) != nil {
+	if NewAuthCache(0, 10) != nil {
 		t.Fatal("TTL 0 must disable the cache")
 	}
 }

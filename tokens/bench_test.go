@@ -12,7 +12,7 @@ import (
 // BenchmarkValidateFormat measures the I/O-free check that runs before any
 // database query (docs/api-tokens.md, "Deliberate differences").
 func BenchmarkValidateFormat(b *testing.B) {
-	m := NewManager(nil, nil, Options{AcceptedPrefixes: []string{"rbp"}})
+	m := mustManager(b, nil, nil, Options{AcceptedPrefixes: []string{"rbp"}})
 	valid40, _ := VendorChecksum{}.Create(TokenInfo{TokenType: "agp", Length: 40})
 	rbp255, _ := VendorChecksum{}.Create(TokenInfo{TokenType: "rbp", Length: 255})
 	valid255, _ := VendorChecksum{}.Create(TokenInfo{TokenType: "agp", Length: 255})
@@ -62,7 +62,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 				d = dbtest.Open(b)
 			}
 			us := users.NewSQLStore(d)
-			m := NewManager(NewSQLStore(d), us, Options{CacheTTL: tc.cache})
+			m := mustManager(b, NewSQLStore(d), us, Options{CacheTTL: tc.cache})
 			u, err := us.Create(ctx, users.NewUser{Username: "bench"})
 			if err != nil {
 				b.Fatal(err)
@@ -88,7 +88,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 // BenchmarkAuthenticateMalformed: a bad-checksum token is refused without
 // touching the database.
 func BenchmarkAuthenticateMalformed(b *testing.B) {
-	m := NewManager(nil, nil, Options{}) // a nil Store would panic if touched
+	m := mustManager(b, nil, nil, Options{}) // a nil Store would panic if touched
 	valid, _ := VendorChecksum{}.Create(TokenInfo{TokenType: "agp", Length: 40})
 	bad := corruptChecksum(valid)
 	b.ReportAllocs()

@@ -20,7 +20,7 @@ type GenerateParams struct {
 	User users.User
 	Note string
 	// Policy is a JSON policy document; empty means {} (full access). It is
-	// always validated, including policy IDs when SetKnownPolicyIDs is set.
+	// always validated, including policy IDs when Options.KnownPolicyID is set.
 	Policy  json.RawMessage
 	Expires *time.Time
 	// GeneratorID selects the generator; "" means Options.DefaultGenerator.
@@ -138,7 +138,7 @@ func (m *Manager) Generate(ctx context.Context, p GenerateParams) (*Token, strin
 }
 
 // ValidatePolicy checks a policy document exactly as Generate and Update
-// will (structure, and policy IDs when SetKnownPolicyIDs is set) and
+// will (structure, and policy IDs when Options.KnownPolicyID is set) and
 // returns its canonical JSON and any warnings, such as an allow-only
 // section that restricts nothing. Empty input and null mean {} (docs/api-tokens.md, "The model").
 // An invalid policy is a *policy.ValidationError.
@@ -151,10 +151,7 @@ func (m *Manager) ValidatePolicy(raw json.RawMessage) (json.RawMessage, []policy
 	if err != nil {
 		return nil, nil, err
 	}
-	var known func(string) bool
-	if k := m.knownIDs.Load(); k != nil {
-		known = *k
-	}
+	known := m.knownIDs
 	// docs/api-tokens.md, "Deliberate differences": every write validates
 	// (Djblets' manager never did, docs/api-tokens.md, "Deliberate differences").
 	warnings, err := policy.Validate(doc, known)

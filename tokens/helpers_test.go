@@ -96,7 +96,7 @@ func newEnv(t testing.TB, d *db.DB, opts Options) *env {
 	if opts.LegacySecret == nil {
 		opts.LegacySecret = []byte("test-legacy-secret")
 	}
-	e.m = NewManager(e.store, e.users, opts)
+	e.m = mustManager(t, e.store, e.users, opts)
 	e.m.Subscribe(e.rec.observe)
 	return e
 }
@@ -151,4 +151,14 @@ func corruptChecksum(tok string) string {
 		repl = '1'
 	}
 	return tok[:len(tok)-1] + string(repl)
+}
+
+// mustManager is NewManager for options the test knows are valid.
+func mustManager(t testing.TB, store Store, us users.Store, opts Options) *Manager {
+	t.Helper()
+	m, err := NewManager(store, us, opts)
+	if err != nil {
+		t.Fatalf("NewManager: %v", err)
+	}
+	return m
 }

@@ -2,11 +2,11 @@ package tokens
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/authgate/authgate/internal/users"
@@ -25,7 +25,8 @@ const (
 // when a deprecated token authenticates (docs/api-tokens.md, "Authentication").
 const DeprecatedHeaderValue = "This token uses a deprecated format. The token can still be used, but you should remove it and generate a new one to take advantage of security improvements."
 
-// Options configures a Manager. The zero value is usable.
+// Options configures a Manager. The zero value is usable and safe: no
+// cache, no notices, policies checked for structure only.
 type Options struct {
 	// TokenType is the vendor prefix of new vendor_checksum tokens and the
 	// one Authenticate accepts; default "agp".
@@ -62,10 +63,28 @@ type Options struct {
 	// CacheTTL enables the authentication cache: a token found by digest
 	// is kept with its owner this long (0: no cache, every Authenticate
 	// queries). Decisions are still made per request from the cached row;
-	// writes drop entries locally, and with SetNotifier on every instance.
+	// writes drop entries locally, and with Notifier on every instance.
 	CacheTTL time.Duration
 	// CacheSize bounds the cache; default DefaultCacheSize.
 	CacheSize int
+	// Cache, instead of CacheTTL and CacheSize, is an authentication cache
+	// built by NewAuthCache, for a caller that must drop entries from
+	// outside the manager (the users store's notices, at once on this
+	// instance). Setting it with CacheTTL or CacheSize is an error.
+	Cache *AuthCache
+	// Notifier, when set, connects the manager to the cross-instance
+	// invalidation bus (docs/architecture.md, "Storage and invalidation";
+	// docs/api-tokens.md, "Deliberate differences"): every change to a
+	// token (Update, Invalidate*, Delete) announces "api_token:<id>" (or
+	// "user:<id>" / "api_token:*" for bulk invalidation) in its
+	// transaction, and the authentication cache drops what any instance
+	// announces, including "user:<id>" from package users. Nil: changes
+	// are not announced.
+	Notifier Notifier
+	// KnownPolicyID rejects unknown resource policy IDs when a policy is
+	// written (Djblets; see docs/api-tokens.md, "Policy validation", step
+	// 7.1), e.g. scopes.Registry.KnownPolicyID. Nil checks structure only.
+	KnownPolicyID func(id string) bool
 }
 
 // Validate reports settings that NewManager would have to replace.
@@ -86,6 +105,12 @@ func (o Options) Validate() error {
 	if o.MaxAttempts < 0 {
 		return fmt.Errorf("max attempts %d: must not be negative", o.MaxAttempts)
 	}
+	if o.CacheTTL < 0 || o.CacheSize < 0 {
+		return fmt.Errorf("cache TTL %v and size %d: must not be negative", o.CacheTTL, o.CacheSize)
+	}
+	if o.Cache != nil && (o.CacheTTL != 0 || o.CacheSize != 0) {
+		return errors.New("cache: set either Cache or CacheTTL and CacheSize, not both")
+	}
 	return validatePrefixes(o.AcceptedPrefixes)
 }
 
@@ -102,9 +127,9 @@ type Manager struct {
 	now        func() time.Time
 	log        *slog.Logger
 
-	knownIDs atomic.Pointer[func(string) bool]
+	knownIDs func(string) bool // nil: policy IDs are not checked
 	policies policyCache
-	cache    *authCache // nil: no authentication cache
+	cache    *AuthCache // nil: no authentication cache
 	notifier Notifier   // nil: changes are not announced
 
 	obsMu     sync.RWMutex
@@ -112,22 +137,22 @@ type Manager struct {
 }
 
 // NewManager returns a Manager on store. us, when non-nil, is used to
-// re-read a token owner at generation. Invalid options are logged and
-// replaced by defaults; call Options.Validate first to fail early.
-func NewManager(store Store, us users.Store, opts Options) *Manager {
+// re-read a token owner at generation. Options that Validate refuses are
+// an error: a misconfigured manager is never started on defaults.
+func NewManager(store Store, us users.Store, opts Options) (*Manager, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("API token options: %w", err)
+	}
 	m := &Manager{store: store, users: us, reg: opts.Registry, now: opts.Now, log: opts.Logger,
-		cache: newAuthCache(opts.CacheTTL, opts.CacheSize)}
+		cache: opts.Cache, notifier: opts.Notifier, knownIDs: opts.KnownPolicyID}
+	if m.cache == nil {
+		m.cache = NewAuthCache(opts.CacheTTL, opts.CacheSize)
+	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	if m.now == nil {
 		m.now = time.Now
-	}
-	if err := opts.Validate(); err != nil {
-		m.log.Error("invalid API token options; using defaults", "error", err)
-		opts.TokenType, opts.Length = "", 0
-		opts.MaxAttempts = max(opts.MaxAttempts, 0)
-		opts.AcceptedPrefixes = nil
 	}
 	m.info = TokenInfo{TokenType: opts.TokenType, Length: opts.Length}
 	if m.info.TokenType == "" {
@@ -166,47 +191,17 @@ func NewManager(store Store, us users.Store, opts Options) *Manager {
 	for _, id := range deprecated {
 		m.deprecated[id] = true
 	}
-	return m
-}
-
-// SetKnownPolicyIDs installs the registry hook used to reject unknown
-// resource policy IDs when a policy is written (Djblets; see
-// docs/api-tokens.md, "Policy validation", step 7.1).
-// nil checks structure only.
-func (m *Manager) SetKnownPolicyIDs(known func(id string) bool) {
-	if known == nil {
-		m.knownIDs.Store(nil)
-		return
+	if m.notifier != nil && m.cache != nil {
+		m.notifier.Subscribe(NotifyKind, func(id string) { m.cache.Drop(NotifyKind, id) })
+		m.notifier.Subscribe(users.NotifyKind, func(id string) { m.cache.Drop(users.NotifyKind, id) })
 	}
-	m.knownIDs.Store(&known)
-}
-
-// SetNotifier connects the manager to the cross-instance invalidation bus
-// (docs/architecture.md, "Storage and invalidation";
-// docs/api-tokens.md, "Deliberate differences"): every change to a token
-// (Update, Invalidate*, Delete)
-// announces "api_token:<id>" (or "user:<id>" / "api_token:*" for bulk
-// invalidation) in its transaction, and the authentication cache drops
-// what any instance announces, including "user:<id>" from package users.
-// Call it once, before the manager serves requests.
-func (m *Manager) SetNotifier(n Notifier) {
-	m.notifier = n
-	if n == nil || m.cache == nil {
-		return
-	}
-	n.Subscribe(NotifyKind, func(id string) { m.cache.drop(NotifyKind, id) })
-	n.Subscribe(users.NotifyKind, func(id string) { m.cache.drop(users.NotifyKind, id) })
-	m.cache.clear() // anything cached before the subscriptions
+	return m, nil
 }
 
 // DropCached drops the authentication-cache entries a notice names: kind
 // NotifyKind with a token ID, or users.NotifyKind with a user ID; "*"
 // drops everything. Without a cache it does nothing.
-func (m *Manager) DropCached(kind, id string) {
-	if m.cache != nil {
-		m.cache.drop(kind, id)
-	}
-}
+func (m *Manager) DropCached(kind, id string) { m.cache.Drop(kind, id) }
 
 // CacheLen returns the number of cached authentication rows.
 func (m *Manager) CacheLen() int {

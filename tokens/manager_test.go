@@ -181,9 +181,9 @@ func TestGenerateValidatesPolicy(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				e.m.SetKnownPolicyIDs(tc.known)
-				before, _ := e.m.List(ctx, alice.ID)
-				tok, _, err := e.m.Generate(ctx, GenerateParams{User: alice, Policy: json.RawMessage(tc.policy)})
+				m := mustManager(t, e.store, e.users, Options{Now: e.clock.Now, KnownPolicyID: tc.known})
+				before, _ := m.List(ctx, alice.ID)
+				tok, _, err := m.Generate(ctx, GenerateParams{User: alice, Policy: json.RawMessage(tc.policy)})
 				after, _ := e.m.List(ctx, alice.ID)
 				if tc.wantMsg == "" {
 					if err != nil {
@@ -293,7 +293,7 @@ func TestGenerateRetriesOnlyDigestCollisions(t *testing.T) {
 			reg, _ := NewRegistry(VendorChecksum{}, g)
 			// No users.Store: a missing owner reaches the INSERT and fails
 			// its foreign key, which is not a collision.
-			m := NewManager(NewSQLStore(d), nil, Options{Registry: reg, DefaultGenerator: "const"})
+			m := mustManager(t, NewSQLStore(d), nil, Options{Registry: reg, DefaultGenerator: "const"})
 			_, _, err := m.Generate(ctx, GenerateParams{User: users.User{ID: 424242, Username: "ghost"}})
 			if err == nil || errors.Is(err, ErrTokenGeneration) {
 				t.Fatalf("err = %v, want the foreign-key error", err)
@@ -450,7 +450,7 @@ func TestDeprecatedGenerators(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				m := NewManager(e.store, e.users, Options{DeprecatedGenerators: tc.deprecated, Now: e.clock.Now})
+				m := mustManager(t, e.store, e.users, Options{DeprecatedGenerators: tc.deprecated, Now: e.clock.Now})
 				a, err := m.Authenticate(ctx, legacy)
 				if err != nil {
 					t.Fatal(err)
@@ -540,7 +540,7 @@ func TestExpiredEventOnce(t *testing.T) {
 			t.Error("expired_event_sent not recorded")
 		}
 		// A second manager (another instance) does not fire it again.
-		other := NewManager(e.store, e.users, Options{Now: e.clock.Now})
+		other := mustManager(t, e.store, e.users, Options{Now: e.clock.Now})
 		otherRec := &recorder{}
 		other.Subscribe(otherRec.observe)
 		if _, err := other.Authenticate(ctx, raw); !errors.Is(err, ErrTokenExpired) || otherRec.count(EventExpired) != 0 {
@@ -846,7 +846,7 @@ func TestOptionsValidate(t *testing.T) {
 
 func TestUnknownDefaultGeneratorFallsBack(t *testing.T) {
 	var logs strings.Builder
-	m := NewManager(nil, nil, Options{DefaultGenerator: "nope", Logger: newTextLogger(&logs)})
+	m := mustManager(t, nil, nil, Options{DefaultGenerator: "nope", Logger: newTextLogger(&logs)})
 	if m.defaultGen != VendorChecksumID {
 		t.Errorf("default generator = %q", m.defaultGen)
 	}
@@ -893,8 +893,7 @@ func TestAuthenticatePolicy(t *testing.T) {
 }
 
 func TestValidatePolicy(t *testing.T) {
-	m := NewManager(nil, nil, Options{})
-	m.SetKnownPolicyIDs(func(id string) bool { return id == "review" })
+	m := mustManager(t, nil, nil, Options{KnownPolicyID: func(id string) bool { return id == "review" }})
 	tests := []struct {
 		name          string
 		in            string
@@ -922,5 +921,48 @@ func TestValidatePolicy(t *testing.T) {
 				t.Fatalf("ValidatePolicy = %s, %v, %v; want %s with %d warnings", got, ws, err, tc.wantCanonical, tc.wantWarnings)
 			}
 		})
+	}
+}
+
+// TestNewManagerRejectsInvalidOptions: a configuration Validate refuses
+// is an error from NewManager, never a manager quietly running on
+// defaults (it used to log and fall back).
+func TestNewManagerRejectsInvalidOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"token type", Options{TokenType: "a-b"}, "only letters and digits"},
+		{"length", Options{Length: 12}, "token length 12"},
+		{"max attempts", Options{MaxAttempts: -1}, "must not be negative"},
+		{"accepted prefix", Options{AcceptedPrefixes: []string{"r_b"}}, "r_b"},
+		{"negative cache TTL", Options{CacheTTL: -time.Second}, "must not be negative"},
+		{"cache twice", Options{Cache: NewAuthCache(time.Minute, 0), CacheTTL: time.Minute}, "not both"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := NewManager(nil, nil, tc.opts)
+			if err == nil || m != nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("NewManager = %v, %v; want nil and an error containing %q", m, err, tc.want)
+			}
+		})
+	}
+	if _, err := NewManager(nil, nil, Options{}); err != nil {
+		t.Fatalf("zero Options: %v", err)
+	}
+}
+
+// TestZeroOptionsAreSafe: a manager built from zero Options caches
+// nothing, announces nothing and still refuses malformed policies.
+func TestZeroOptionsAreSafe(t *testing.T) {
+	m := mustManager(t, nil, nil, Options{})
+	if m.cache != nil || m.notifier != nil || m.knownIDs != nil {
+		t.Fatalf("zero Options: cache %v, notifier %v, known IDs set %v", m.cache, m.notifier, m.knownIDs != nil)
+	}
+	if m.TokenType() != DefaultTokenType || m.maxAttempt != DefaultMaxAttempts || !m.deprecated[LegacySHA1ID] {
+		t.Fatalf("zero Options: type %q, attempts %d, legacy deprecated %v", m.TokenType(), m.maxAttempt, m.deprecated[LegacySHA1ID])
+	}
+	if _, _, err := m.ValidatePolicy(json.RawMessage(`[]`)); err == nil {
+		t.Fatal("zero Options accepted a malformed policy")
 	}
 }

@@ -204,7 +204,7 @@ func TestGenerateParamsPerCall(t *testing.T) {
 			t.Errorf("AcceptedPrefixes = %v", got)
 		}
 		// Without the prefix accepted, an rbp_ token is malformed (no query).
-		plain := NewManager(e.store, e.users, Options{})
+		plain := mustManager(t, e.store, e.users, Options{})
 		if _, err := plain.Authenticate(ctx, raw); !errors.Is(err, ErrMalformedToken) {
 			t.Errorf("rbp token without accepted_prefixes: %v", err)
 		}

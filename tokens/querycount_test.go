@@ -116,7 +116,7 @@ func TestMalformedTokenZeroStoreCalls(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		cs := &countingStore{Store: NewSQLStore(d)}
 		cu := countingUsers{Store: users.NewSQLStore(d), n: &cs.n}
-		m := NewManager(cs, cu, Options{})
+		m := mustManager(t, cs, cu, Options{})
 		alice, err := cu.Create(ctx, users.NewUser{Username: "alice"})
 		if err != nil {
 			t.Fatal(err)
@@ -271,7 +271,7 @@ func TestMalformedTokenZeroDriverQueries(t *testing.T) {
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			d, n := openCounting(t, dialect)
-			m := NewManager(NewSQLStore(d), users.NewSQLStore(d), Options{})
+			m := mustManager(t, NewSQLStore(d), users.NewSQLStore(d), Options{})
 			alice, err := users.NewSQLStore(d).Create(ctx, users.NewUser{Username: "alice"})
 			if err != nil {
 				t.Fatal(err)

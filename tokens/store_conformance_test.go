@@ -381,7 +381,7 @@ func runStoreConformance(t *testing.T, b conformanceBackend) {
 	})
 
 	t.Run("16 goroutines generating concurrently", func(t *testing.T) {
-		m := NewManager(s, b.users, Options{})
+		m := mustManager(t, s, b.users, Options{})
 		const workers, each = 16, 8
 		owners := make([]users.User, 4)
 		for i := range owners {

@@ -111,7 +111,6 @@ func newHarness(t testing.TB, d *db.DB, o harnessOpts) *harness {
 	if o.tokenOpts != nil {
 		o.tokenOpts(&topts)
 	}
-	h.tokens = tokens.NewManager(tokens.NewSQLStore(d), h.users, topts)
 	h.sessions = sessions.NewManager(sessions.NewSQLStore(d), h.users, sessions.Options{})
 	h.registry = scopes.NewRegistry()
 	h.store = api.NewResourceStore(d)
@@ -121,8 +120,11 @@ func newHarness(t testing.TB, d *db.DB, o harnessOpts) *harness {
 	if err := h.store.Load(ctx, h.registry); err != nil {
 		t.Fatal(err)
 	}
-	h.tokens.SetKnownPolicyIDs(h.registry.KnownPolicyID)
+	topts.KnownPolicyID = h.registry.KnownPolicyID
 	var err error
+	if h.tokens, err = tokens.NewManager(tokens.NewSQLStore(d), h.users, topts); err != nil {
+		t.Fatal(err)
+	}
 	var pub ed25519.PublicKey
 	if pub, h.priv, err = ed25519.GenerateKey(rand.Reader); err != nil {
 		t.Fatal(err)

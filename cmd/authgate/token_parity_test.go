@@ -103,7 +103,10 @@ func TestTokenImportCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	m := tokens.NewManager(tokens.NewSQLStore(d), users.NewSQLStore(d), tokens.Options{AcceptedPrefixes: []string{"rbp"}})
+	m, err := tokens.NewManager(tokens.NewSQLStore(d), users.NewSQLStore(d), tokens.Options{AcceptedPrefixes: []string{"rbp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	a, err := m.Authenticate(ctx, rbp)
 	if err != nil || a.Deprecated || a.User.Username != "alice" || a.Token.Note != "from RB" {
 		t.Fatalf("Authenticate(rbp) = %+v, %v", a, err)

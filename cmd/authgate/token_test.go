@@ -117,7 +117,10 @@ func TestTokenCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	m := tokens.NewManager(tokens.NewSQLStore(d), users.NewSQLStore(d), tokens.Options{})
+	m, err := tokens.NewManager(tokens.NewSQLStore(d), users.NewSQLStore(d), tokens.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	_, err = m.Authenticate(ctx, created)
 	var ae *tokens.AuthError
 	if !errors.As(err, &ae) || !errors.Is(err, tokens.ErrTokenInvalid) || !strings.HasSuffix(ae.Message, ": Revoked.") {

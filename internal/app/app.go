@@ -29,7 +29,8 @@ import (
 	"github.com/authgate/authgate/tokens"
 )
 
-// App is a configured authgate: database, stores and HTTP router.
+// App is a configured authgate: database, stores and HTTP router. New
+// assigns every field once; nothing changes them afterwards.
 type App struct {
 	Config  configs.Config
 	Logger  *slog.Logger
@@ -43,37 +44,22 @@ type App struct {
 	// guard also accepts them (with the CSRF token on unsafe methods).
 	Sessions *sessions.Manager
 
-	// --- resources ---
 	// Scopes is the resource/scope registry (policy IDs, scopes_supported,
 	// consent descriptions); Guard protects /api/ and any other resource.
 	Scopes *scopes.Registry
 	Guard  *resources.Guard
-	// Bearer validates OAuth2 access tokens for the Guard; the
-	// authorization server's block sets it (nil: Bearer not accepted).
-	Bearer resources.BearerValidator
-	// RegistrarAllowed admits non-admin callers (resource-server clients)
-	// to PUT /api/resources/{policy_id}/; nil: admins only.
-	RegistrarAllowed func(context.Context, *resources.Principal) (bool, error)
-	resourceStore    *api.ResourceStore
-	// signInAttempts is the sign-in form's limit, shared with HTTP Basic on
-	// the API (nil without the authorization server).
-	signInAttempts func(ip, username string) (bool, time.Duration, func())
-	// --- end resources ---
 
-	// --- authserver ---
 	// OAuth is the OAuth2 authorization server (token, revocation,
 	// introspection, discovery, JWKS, client registry, signing keys).
 	OAuth *authserver.Server
-	// --- end authserver ---
 
-	// --- notify ---
 	// Notify is the cross-instance invalidation bus
 	// (docs/architecture.md, "Storage and invalidation"): PostgreSQL
 	// NOTIFY/LISTEN between instances, in-process fan-out on SQLite.
 	Notify *notify.Bus
-	// --- end notify ---
 
-	closers []func() error
+	resourceStore *api.ResourceStore
+	closers       []func() error
 }
 
 // Options tunes New for the caller: the CLI opens an App without serving it.
@@ -86,57 +72,122 @@ type Options struct {
 }
 
 // New builds an App. The caller must Close it.
-func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Options) (*App, error) {
+//
+// It is straight-line code: each component is built by a constructor that
+// takes what it depends on, so building one before its dependencies does
+// not compile. See docs/architecture.md, "Wiring".
+func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Options) (_ *App, err error) {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	d, err := db.Open(ctx, cfg.Database.URL)
+	var closers []func() error
+	defer func() {
+		if err != nil {
+			closeAll(closers)
+		}
+	}()
+	d, err := openDatabase(ctx, cfg.Database, opts.Migrate, logger)
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, DB: d, closers: []func() error{d.Close}}
+	closers = append(closers, d.Close)
+	// The bus exists before any cache loads: on PostgreSQL it returns once
+	// LISTEN is in effect, so no change committed after a first load goes
+	// unheard.
+	bus, err := newBus(ctx, d, cfg.Database.URL, logger, opts.PublishOnly)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, bus.Close)
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	reg, resourceStore, err := newScopes(ctx, cfg, d, logger)
+	if err != nil {
+		return nil, err
+	}
+	tokenCache := tokens.NewAuthCache(cfg.Tokens.CacheTTLFor(string(d.Dialect)), cfg.Tokens.CacheSize)
+	userStore := newUsers(cfg.Auth, d, bus, tokenCache)
+	tokenManager, err := newTokens(cfg.Tokens, d, userStore, tokenCache, bus, reg, logger)
+	if err != nil {
+		return nil, err
+	}
+	sessionManager := newSessions(cfg, d, userStore)
+	oauth, err := newAuthServer(ctx, cfg, d, bus, userStore, reg, tokenManager, metrics, logger)
+	if err != nil {
+		return nil, err
+	}
+	web, err := newWeb(cfg, d, oauth, sessionManager, userStore, reg, tokenManager, logger)
+	if err != nil {
+		return nil, err
+	}
+	guard, err := newGuard(cfg.Auth, oauth, tokenManager, userStore, sessionManager, web.TakeSignInAttempt, metrics, logger)
+	if err != nil {
+		return nil, err
+	}
+	router, err := newRouter(cfg.Server, d, metrics, logger)
+	if err != nil {
+		return nil, err
+	}
+	oauth.Mount(router)
+	web.Mount(router)
+	if err := mountAPI(router, guard, reg, tokenManager, userStore, sessionManager, resourceStore, oauth, logger); err != nil {
+		return nil, err
+	}
+	oauth.MountOAuthApps(router, guard)
+
+	a := &App{
+		Config: cfg, Logger: logger, DB: d, Users: userStore, Tokens: tokenManager, Router: router, Metrics: metrics,
+		Sessions: sessionManager, Scopes: reg, Guard: guard, OAuth: oauth, Notify: bus,
+		resourceStore: resourceStore, closers: closers,
+	}
+	a.startSessionCleanup()
+	a.startOAuthPurge()
+	a.watchResources()
+	a.subscribeInvalidations()
+	return a, nil
+}
+
+// openDatabase opens the configured database and brings its schema up to
+// date (or refuses one with pending migrations).
+func openDatabase(ctx context.Context, cfg configs.Database, migrate bool, logger *slog.Logger) (*db.DB, error) {
+	d, err := db.Open(ctx, cfg.URL)
+	if err != nil {
+		return nil, err
+	}
 	for _, f := range d.ExposedFiles() {
 		// See docs/operations-security.md, "Database files".
 		logger.Warn("database file is readable by other users; restrict it with chmod 600", "file", f)
 	}
-	if cfg.Database.AutoMigrate || opts.Migrate {
+	if cfg.AutoMigrate || migrate {
 		n, err := d.Migrate(ctx)
 		if err != nil {
-			a.Close()
+			d.Close()
 			return nil, err
 		}
 		if n > 0 {
 			logger.Info("applied migrations", "count", n, "dialect", string(d.Dialect))
 		}
-	} else if _, pending, err := d.MigrationStatus(ctx); err != nil || pending {
-		a.Close()
+		return d, nil
+	}
+	if _, pending, err := d.MigrationStatus(ctx); err != nil || pending {
+		d.Close()
 		if err != nil {
 			return nil, err
 		}
 		return nil, errors.New("database has pending migrations: run `authgate migrate` or set database.auto_migrate")
 	}
-	a.Users = users.NewSQLStoreWith(d, users.HashLimits{
-		MemoryMiB: cfg.Auth.PasswordHashMemoryMiB, Wait: cfg.Auth.PasswordHashWait,
+	return d, nil
+}
+
+// newSessions builds the browser-session manager.
+func newSessions(cfg configs.Config, d *db.DB, us users.Store) *sessions.Manager {
+	ac := cfg.Auth
+	return sessions.NewManager(sessions.NewSQLStore(d), us, sessions.Options{
+		IdleTimeout:     ac.SessionIdleTimeout,
+		AbsoluteTimeout: ac.SessionAbsoluteTimeout,
+		InsecureCookie:  !ac.SecureCookiesFor(issuerScheme(cfg.OAuth.Issuer)),
 	})
-
-	// --- notify: before any cache loads ---
-	if err := a.wireNotify(ctx, opts.PublishOnly); err != nil {
-		a.Close()
-		return nil, err
-	}
-	// --- end notify ---
-
-	a.Metrics = prometheus.NewRegistry()
-	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	if err := a.buildRouter(ctx); err != nil {
-		a.Close()
-		return nil, err
-	}
-	// --- notify: connect the caches (after wiring) ---
-	a.subscribeInvalidations()
-	// --- end notify ---
-	return a, nil
 }
 
 // OnClose registers fn to run when the App closes (in reverse order).
@@ -144,24 +195,35 @@ func (a *App) OnClose(fn func() error) { a.closers = append(a.closers, fn) }
 
 // Close releases everything New opened.
 func (a *App) Close() error {
+	err := closeAll(a.closers)
+	a.closers = nil
+	return err
+}
+
+// closeAll runs closers in reverse order and joins their errors.
+func closeAll(closers []func() error) error {
 	var errs []error
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		if err := a.closers[i](); err != nil {
+	for i := len(closers) - 1; i >= 0; i-- {
+		if err := closers[i](); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	a.closers = nil
 	return errors.Join(errs...)
 }
 
 // Ready reports whether the database answers within two seconds.
-func (a *App) Ready(ctx context.Context) error {
+func (a *App) Ready(ctx context.Context) error { return ready(ctx, a.DB) }
+
+func ready(ctx context.Context, d *db.DB) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return a.DB.Ping(ctx)
+	return d.Ping(ctx)
 }
 
-func (a *App) buildRouter(ctx context.Context) error {
+// newRouter builds the gin engine with authgate's middleware, the health
+// and readiness probes and (without server.metrics_addr) /metrics; the
+// components mount their routes on it.
+func newRouter(cfg configs.Server, d *db.DB, metrics *prometheus.Registry, logger *slog.Logger) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true
@@ -170,86 +232,28 @@ func (a *App) buildRouter(ctx context.Context) error {
 	// any client choose the IP that login rate limits and logs see. Trust
 	// only the configured proxies (none by default: c.ClientIP() is the
 	// TCP peer).
-	if err := r.SetTrustedProxies(a.Config.Server.TrustedProxies); err != nil {
-		return fmt.Errorf("trusted proxies: %w", err)
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
-	m := newHTTPMetrics(a.Metrics)
-	r.Use(recoverer(a.Logger), requestLogger(a.Logger), m.middleware(), limitBody(a.Config.Server.MaxBodyBytes),
-		databaseUnavailable(a.DB.PingContext))
+	m := newHTTPMetrics(metrics)
+	r.Use(recoverer(logger), requestLogger(logger), m.middleware(), limitBody(cfg.MaxBodyBytes),
+		databaseUnavailable(d.PingContext))
 
 	r.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok"})
 	})
 	r.GET("/readyz", func(c *gin.Context) {
-		if err := a.Ready(c.Request.Context()); err != nil {
-			a.Logger.Warn("readiness check failed", "error", err)
+		if err := ready(c.Request.Context(), d); err != nil {
+			logger.Warn("readiness check failed", "error", err)
 			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": "database unreachable"})
 			return
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ok"})
 	})
-	if a.Config.Server.MetricsAddr == "" {
-		r.GET("/metrics", gin.WrapH(a.metricsHandler()))
+	if cfg.MetricsAddr == "" {
+		r.GET("/metrics", gin.WrapH(metricsHandler(metrics)))
 	}
-
-	a.Router = r
-	return a.wire(ctx)
-}
-
-// wire constructs the domain services and mounts their routes. Each block
-// is owned by the package it wires.
-func (a *App) wire(ctx context.Context) error {
-	_ = ctx
-
-	// --- tokens ---
-	tc := a.Config.Tokens
-	topts := tokens.Options{
-		TokenType: tc.Type, Length: tc.Length, DefaultGenerator: tc.DefaultGenerator,
-		MaxAttempts: tc.MaxAttempts, Logger: a.Logger,
-		AcceptedPrefixes: tc.AcceptedPrefixes, DeprecatedGenerators: tc.DeprecatedGenerators,
-		CacheTTL: tc.CacheTTLFor(string(a.DB.Dialect)), CacheSize: tc.CacheSize,
-	}
-	if tc.LegacySecret != "" {
-		topts.LegacySecret = []byte(tc.LegacySecret)
-	}
-	if err := topts.Validate(); err != nil {
-		return fmt.Errorf("tokens configuration: %w", err)
-	}
-	a.Tokens = tokens.NewManager(tokens.NewSQLStore(a.DB), a.Users, topts)
-	// --- end tokens ---
-
-	// --- sessions ---
-	ac := a.Config.Auth
-	a.Sessions = sessions.NewManager(sessions.NewSQLStore(a.DB), a.Users, sessions.Options{
-		IdleTimeout:     ac.SessionIdleTimeout,
-		AbsoluteTimeout: ac.SessionAbsoluteTimeout,
-		SecureCookie:    ac.SecureCookiesFor(issuerScheme(a.Config.OAuth.Issuer)),
-	})
-	a.startSessionCleanup()
-	// --- end sessions ---
-
-	// --- resources: scope registry (before anything validating scopes) ---
-	if err := a.wireScopes(ctx); err != nil {
-		return err
-	}
-	// --- end resources: scope registry ---
-
-	// --- authserver (after the scope registry, before the Guard) ---
-	if err := a.wireAuthServer(ctx); err != nil {
-		return err
-	}
-	// --- end authserver ---
-
-	// --- resources: Guard + /api/ (keep last: uses a.Bearer) ---
-	if err := a.wireResourcesAPI(); err != nil {
-		return err
-	}
-	// --- end resources: Guard + /api/ ---
-
-	// --- authserver: /api/oauth-apps/ (needs the Guard) ---
-	a.OAuth.MountOAuthApps(a.Router, a.Guard)
-	// --- end authserver: /api/oauth-apps/ ---
-	return nil
+	return r, nil
 }
 
 // EnsureAdmin creates the user "admin" when no user exists yet. The password

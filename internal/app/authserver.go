@@ -3,73 +3,88 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/configs"
+	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/notify"
+	"github.com/authgate/authgate/internal/sessions"
+	"github.com/authgate/authgate/internal/users"
 	"github.com/authgate/authgate/resources"
+	"github.com/authgate/authgate/scopes"
+	"github.com/authgate/authgate/tokens"
 )
 
-// wireAuthServer builds the OAuth2 authorization server (owned by package
-// authserver): its endpoints, the web pages (/oauth/authorize, login,
-// consent, account), the Guard's Bearer validator, the resource-registrar
-// rule and a periodic purge of expired codes and tokens.
-func (a *App) wireAuthServer(ctx context.Context) error {
+// newAuthServer builds the OAuth2 authorization server (owned by package
+// authserver): token, revocation, introspection, metadata and JWKS
+// endpoints, and the Bearer validator the Guard is given.
+func newAuthServer(ctx context.Context, cfg configs.Config, d *db.DB, bus *notify.Bus, us users.Store, reg *scopes.Registry,
+	apiTokens *tokens.Manager, metrics prometheus.Registerer, logger *slog.Logger) (*authserver.Server, error) {
 	s, err := authserver.New(ctx, authserver.Deps{
-		DB: a.DB, Users: a.Users, Scopes: a.Scopes, APITokens: a.Tokens, Metrics: a.Metrics, Logger: a.Logger,
-		KeyNotifier: a.Notify,
+		DB: d, Users: us, Scopes: reg, APITokens: apiTokens, Metrics: metrics, Logger: logger,
+		KeyNotifier: bus,
 		Limits: authserver.EndpointLimits{
-			ClientPerMinute:     a.Config.Auth.TokenEndpointClientRate,
-			IPFailuresPerMinute: a.Config.Auth.TokenEndpointIPFailRate,
+			ClientPerMinute:     cfg.Auth.TokenEndpointClientRate,
+			IPFailuresPerMinute: cfg.Auth.TokenEndpointIPFailRate,
 		},
-	}, a.Config.OAuth)
+	}, cfg.OAuth)
 	if err != nil {
-		return fmt.Errorf("authorization server: %w", err)
+		return nil, fmt.Errorf("authorization server: %w", err)
 	}
-	a.OAuth = s
-	a.Bearer = s.Bearer()
-	// A resource server registers its resources with a client_credentials
-	// token carrying the resource:write scope, which only an admin can give
-	// a client, and the client must be flagged a resource server.
-	if a.RegistrarAllowed == nil {
-		a.RegistrarAllowed = func(ctx context.Context, p *resources.Principal) (bool, error) {
-			if p.Method != resources.MethodOAuth2 || p.User.ID != 0 || p.ClientID == "" {
-				return false, nil
-			}
-			return s.IsResourceServer(ctx, p.ClientID)
-		}
-	}
-	s.Mount(a.Router)
+	return s, nil
+}
 
-	ac := a.Config.Auth
-	secure := ac.SecureCookiesFor(issuerScheme(a.Config.OAuth.Issuer))
+// newWeb builds the web pages (/oauth/authorize, login, consent, account)
+// of the authorization server s.
+func newWeb(cfg configs.Config, d *db.DB, s *authserver.Server, sm *sessions.Manager, us users.Store,
+	reg *scopes.Registry, apiTokens *tokens.Manager, logger *slog.Logger) (*authserver.Web, error) {
+	ac := cfg.Auth
+	secure := ac.SecureCookiesFor(issuerScheme(cfg.OAuth.Issuer))
 	web, err := authserver.NewWebFor(s, authserver.WebConfig{
 		SecureCookies: &secure, LoginAttempts: ac.LoginAttempts, LoginWindow: ac.LoginWindow, LoginIPAttempts: ac.LoginIPAttempts,
 		CSRFKey: []byte(ac.CSRFKey),
 	}, authserver.WebDeps{
-		Sessions: a.Sessions, Users: a.Users, Consents: authserver.NewSQLConsentStore(a.DB), Scopes: a.Scopes,
-		Tokens: a.webTokenSummaries, Logger: a.Logger,
+		Sessions: sm, Users: us, Consents: authserver.NewSQLConsentStore(d), Scopes: reg,
+		Tokens: webTokenSummaries(apiTokens), Logger: logger,
 	})
 	if err != nil {
-		return fmt.Errorf("web pages: %w", err)
+		return nil, fmt.Errorf("web pages: %w", err)
 	}
-	web.Mount(a.Router)
-	a.signInAttempts = web.TakeSignInAttempt
-	a.startOAuthPurge()
-	return nil
+	return web, nil
+}
+
+// resourceServerRegistrar is the management API's rule for non-admin
+// callers of PUT /api/resources/{policy_id}/: a resource server registers
+// its resources with a client_credentials token carrying the
+// resource:write scope, which only an admin can give a client, and the
+// client must be flagged a resource server.
+func resourceServerRegistrar(s *authserver.Server) func(context.Context, *resources.Principal) (bool, error) {
+	return func(ctx context.Context, p *resources.Principal) (bool, error) {
+		if p.Method != resources.MethodOAuth2 || p.User.ID != 0 || p.ClientID == "" {
+			return false, nil
+		}
+		return s.IsResourceServer(ctx, p.ClientID)
+	}
 }
 
 // webTokenSummaries lists a user's API tokens for the account page.
-func (a *App) webTokenSummaries(ctx context.Context, userID int64) ([]authserver.WebTokenSummary, error) {
-	toks, err := a.Tokens.List(ctx, userID)
-	if err != nil {
-		return nil, err
+func webTokenSummaries(m *tokens.Manager) func(ctx context.Context, userID int64) ([]authserver.WebTokenSummary, error) {
+	return func(ctx context.Context, userID int64) ([]authserver.WebTokenSummary, error) {
+		toks, err := m.List(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]authserver.WebTokenSummary, 0, len(toks))
+		for _, t := range toks {
+			out = append(out, authserver.WebTokenSummary{ID: t.ID, Prefix: t.Prefix, Note: t.Note, Valid: t.Valid,
+				Expires: t.Expires, LastUsed: t.LastUsed, TimeAdded: t.TimeAdded})
+		}
+		return out, nil
 	}
-	out := make([]authserver.WebTokenSummary, 0, len(toks))
-	for _, t := range toks {
-		out = append(out, authserver.WebTokenSummary{ID: t.ID, Prefix: t.Prefix, Note: t.Note, Valid: t.Valid,
-			Expires: t.Expires, LastUsed: t.LastUsed, TimeAdded: t.TimeAdded})
-	}
-	return out, nil
 }
 
 // startOAuthPurge deletes expired codes, tokens and revoked jtis every 10

@@ -73,8 +73,8 @@ func (m *httpMetrics) middleware() gin.HandlerFunc {
 }
 
 // metricsHandler serves the registry in the Prometheus text format.
-func (a *App) metricsHandler() http.Handler {
-	return promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{})
+func metricsHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 
 // MetricsHandler is the handler for server.metrics_addr: /metrics and
@@ -82,7 +82,7 @@ func (a *App) metricsHandler() http.Handler {
 // /metrics instead.
 func (a *App) MetricsHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", a.metricsHandler())
+	mux.Handle("GET /metrics", metricsHandler(a.Metrics))
 	return mux
 }
 

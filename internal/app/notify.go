@@ -3,24 +3,24 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/authserver/signing"
+	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/notify"
 )
 
-// wireNotify opens the cross-instance invalidation bus
-// (docs/architecture.md, "Storage and invalidation"). It runs
-// before anything loads a cache: on PostgreSQL, New returns once LISTEN is
-// in effect, so no change committed after a cache's first load goes unheard.
-func (a *App) wireNotify(ctx context.Context, publishOnly bool) error {
-	bus, err := notify.New(ctx, a.DB, a.Config.Database.URL, notify.Options{Logger: a.Logger, PublishOnly: publishOnly})
+// newBus opens the cross-instance invalidation bus
+// (docs/architecture.md, "Storage and invalidation"). Build it before
+// anything loads a cache: on PostgreSQL, it returns once LISTEN is in
+// effect, so no change committed after a cache's first load goes unheard.
+func newBus(ctx context.Context, d *db.DB, dsn string, logger *slog.Logger, publishOnly bool) (*notify.Bus, error) {
+	bus, err := notify.New(ctx, d, dsn, notify.Options{Logger: logger, PublishOnly: publishOnly})
 	if err != nil {
-		return fmt.Errorf("invalidation bus: %w", err)
+		return nil, fmt.Errorf("invalidation bus: %w", err)
 	}
-	a.Notify = bus
-	a.OnClose(bus.Close)
-	return nil
+	return bus, nil
 }
 
 // subscribeInvalidations connects the process caches of database state to
@@ -34,8 +34,8 @@ func (a *App) wireNotify(ctx context.Context, publishOnly bool) error {
 //     KeySet's notifier, given at construction); every instance's
 //     KeySet reloads on next use, so the new key is in its JWKS at once;
 //   - API tokens: the authentication cache (PostgreSQL by default) drops
-//     "api_token:<id>" and "user:<id>", announced by token and user changes
-//     (wireTokenCache).
+//     "api_token:<id>" and "user:<id>", announced by token and user changes;
+//     the tokens manager subscribes itself when it is built (newTokens).
 //
 // OAuth clients, OAuth tokens and sessions are read from the database on
 // every check (no cache), so they announce nothing yet; the compiled-policy
@@ -44,7 +44,6 @@ func (a *App) subscribeInvalidations() {
 	a.resourceStore.SetNotifier(a.Notify)
 	a.Notify.Subscribe(api.ResourceNotifyKind, func(string) { a.resourceStore.Invalidate() })
 	a.Notify.Subscribe(signing.KeyNotifyKind, func(string) { a.OAuth.Keys.Invalidate() })
-	a.wireTokenCache() // --- tokens ---
 	// Changes announced between the first loads (during wiring) and these
 	// subscriptions had no subscriber: reload once to cover them.
 	a.resourceStore.Invalidate()

@@ -3,14 +3,22 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/authgate/authgate/authserver"
 	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/configs"
+	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/resourceauth"
+	"github.com/authgate/authgate/internal/sessions"
+	"github.com/authgate/authgate/internal/users"
 	"github.com/authgate/authgate/resources"
-	"github.com/authgate/authgate/resources/dpop"
 	"github.com/authgate/authgate/scopes"
+	"github.com/authgate/authgate/tokens"
 )
 
 // registryReloadInterval is how often each instance re-reads the resources
@@ -19,30 +27,28 @@ import (
 // safety net.
 const registryReloadInterval = 5 * time.Minute
 
-// wireScopes builds the scope registry: authgate's own resources, those
+// newScopes builds the scope registry: authgate's own resources, those
 // declared in the config file, and those registered at run time (table
-// registered_resources). It also makes the registry the tokens manager's
-// policy-ID check (Djblets; see docs/api-tokens.md, "Policy validation", step
-// 7). It must run before anything that
-// validates scopes (the authorization server).
-func (a *App) wireScopes(ctx context.Context) error {
-	reg, err := NewRegistry(a.Config)
+// registered_resources, through the returned store). The tokens manager
+// checks policy IDs against it (Djblets; see docs/api-tokens.md, "Policy
+// validation", step 7) and the authorization server validates scopes with
+// it, so both take it as an argument.
+func newScopes(ctx context.Context, cfg configs.Config, d *db.DB, logger *slog.Logger) (*scopes.Registry, *api.ResourceStore, error) {
+	reg, err := NewRegistry(cfg)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	a.Scopes = reg
-	for _, d := range a.Scopes.Decls() {
-		if um := d.UnmappedMethods(); len(um) > 0 {
+	for _, decl := range reg.Decls() {
+		if um := decl.UnmappedMethods(); len(um) > 0 {
 			// Djblets (see docs/api-tokens.md, "OAuth2 scopes") logs and skips these too.
-			a.Logger.Warn("resource methods map to no scope and get none", "resource", d.Name, "methods", um)
+			logger.Warn("resource methods map to no scope and get none", "resource", decl.Name, "methods", um)
 		}
 	}
-	a.resourceStore = api.NewResourceStore(a.DB)
-	if err := a.resourceStore.Load(ctx, a.Scopes); err != nil {
-		a.Logger.Warn("load registered resources", "error", err)
+	store := api.NewResourceStore(d)
+	if err := store.Load(ctx, reg); err != nil {
+		logger.Warn("load registered resources", "error", err)
 	}
-	a.Tokens.SetKnownPolicyIDs(a.Scopes.KnownPolicyID)
-	return nil
+	return reg, store, nil
 }
 
 // NewRegistry returns a scope registry holding authgate's own resources and
@@ -67,52 +73,52 @@ func NewRegistry(cfg configs.Config) (*scopes.Registry, error) {
 	return reg, nil
 }
 
-// wireResourcesAPI builds the resource Guard (API tokens, a.Bearer when the
-// authorization server set it, sessions, Basic when enabled) and mounts the
-// management API under /api/.
-func (a *App) wireResourcesAPI() error {
-	ac := a.Config.Auth
-	// --- dpop --- RFC 9449 proofs on the API, checked against the issuer's
-	// URL with the token endpoint's replay store (nil when DPoP is off).
-	var dpopVerifier *dpop.Verifier
-	var publicURL string
-	if a.OAuth != nil {
-		dpopVerifier, publicURL = a.OAuth.DPoP(), a.OAuth.Settings().Issuer
-	}
+// newGuard builds the resource Guard: API tokens, OAuth2 access tokens
+// (Bearer and DPoP, validated by the authorization server s), sessions,
+// and Basic when enabled, which spends the sign-in form's limits through
+// basicAttempts.
+func newGuard(ac configs.Auth, s *authserver.Server, apiTokens *tokens.Manager, us users.Store, sm *sessions.Manager,
+	basicAttempts func(ip, username string) (bool, time.Duration, func()), metrics prometheus.Registerer,
+	logger *slog.Logger) (*resources.Guard, error) {
 	gc := resources.GuardConfig{
-		DPoP: dpopVerifier, PublicURL: publicURL, Bearer: a.Bearer,
-		EnableBasic: ac.EnableBasic, Logger: a.Logger,
+		// --- dpop --- RFC 9449 proofs on the API, checked against the
+		// issuer's URL with the token endpoint's replay store (nil when
+		// DPoP is off).
+		DPoP: s.DPoP(), PublicURL: s.Settings().Issuer, Bearer: s.Bearer(),
+		EnableBasic: ac.EnableBasic, Logger: logger,
 		Limiter: &resources.WindowLimiter{
 			Authenticated: ac.APIRateAuthenticated, Anonymous: ac.APIRateAnonymous, Period: ac.APIRatePeriod,
 		},
-		OnDecision: authDecisions(a.Metrics),
+		OnDecision: authDecisions(metrics),
 		// Djblets' LOGIN_LIMIT_RATE on the API; Basic also spends the
 		// sign-in form's limits. See docs/resource-servers.md, "Failed
 		// authentication".
 		NoFailedAuthLimit: ac.APIFailedAuthAttempts < 0,
-		BasicAttempts:     a.signInAttempts,
+		BasicAttempts:     basicAttempts,
 	}
 	if ac.APIFailedAuthAttempts >= 0 {
 		gc.FailedAuth = resources.NewFailureBuckets(ac.APIFailedAuthAttempts, ac.APIFailedAuthWindow, nil)
 	}
-	resourceauth.Configure(&gc, a.Tokens, a.Users, a.Sessions)
-	guard, err := resources.NewGuard(gc)
-	if err != nil {
-		return err
-	}
-	a.Guard = guard
-	deps := api.Deps{
-		Guard: a.Guard, Registry: a.Scopes, Tokens: a.Tokens, Users: a.Users,
-		Resources: a.resourceStore, RegistrarAllowed: a.RegistrarAllowed, Logger: a.Logger,
-		Sessions: resourceauth.Sessions{M: a.Sessions},
-	}
-	if a.OAuth != nil {
-		// Leaked-credential reports revoke OAuth grants too.
-		deps.Credentials = a.OAuth
-	}
-	if err := api.Mount(a.Router, deps); err != nil {
-		return err
-	}
+	resourceauth.Configure(&gc, apiTokens, us, sm)
+	return resources.NewGuard(gc)
+}
+
+// mountAPI mounts the management API under /api/, protected by guard.
+// Leaked-credential reports revoke OAuth grants too (s), and resource
+// servers admitted by resourceServerRegistrar(s) register resources.
+func mountAPI(r *gin.Engine, guard *resources.Guard, reg *scopes.Registry, apiTokens *tokens.Manager, us users.Store,
+	sm *sessions.Manager, store *api.ResourceStore, s *authserver.Server, logger *slog.Logger) error {
+	return api.Mount(r, api.Deps{
+		Guard: guard, Registry: reg, Tokens: apiTokens, Users: us,
+		Resources: store, RegistrarAllowed: resourceServerRegistrar(s), Logger: logger,
+		Sessions:    resourceauth.Sessions{M: sm},
+		Credentials: s,
+	})
+}
+
+// watchResources re-reads the resources other instances registered, until
+// the App closes.
+func (a *App) watchResources() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -120,5 +126,4 @@ func (a *App) wireResourcesAPI() error {
 		a.resourceStore.Watch(ctx, a.Scopes, registryReloadInterval, a.Logger)
 	}()
 	a.OnClose(func() error { cancel(); <-done; return nil })
-	return nil
 }

@@ -2,26 +2,51 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/authgate/authgate/configs"
+	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/notify"
 	"github.com/authgate/authgate/internal/users"
+	"github.com/authgate/authgate/scopes"
 	"github.com/authgate/authgate/tokens"
 )
 
-// wireTokenCache connects the API-token authentication cache to the bus
-// (docs/architecture.md, "Storage and invalidation";
-// docs/api-tokens.md, "Deliberate differences"): token changes announce
-// "api_token:<id>", user changes
-// (active, admin) announce "user:<id>", and every instance drops what they
-// name. The CLI's publish-only App announces the same way, so `authgate
-// token invalidate` or `user deactivate` reaches running PostgreSQL
-// servers at once.
-func (a *App) wireTokenCache() {
-	a.Tokens.SetNotifier(a.Notify)
-	if us, ok := a.Users.(*users.SQLStore); ok {
-		us.SetNotifier(dropLocally{bus: a.Notify, drop: a.Tokens.DropCached})
+// newUsers builds the users store. Its changes to a user's active or admin
+// flag announce "user:<id>" on the bus and drop that user's tokens from
+// this process's authentication cache at once (cache, shared with the
+// tokens manager; nil when the cache is off).
+func newUsers(ac configs.Auth, d *db.DB, bus *notify.Bus, cache *tokens.AuthCache) *users.SQLStore {
+	return users.NewSQLStoreWith(d, users.HashLimits{MemoryMiB: ac.PasswordHashMemoryMiB, Wait: ac.PasswordHashWait},
+		dropLocally{bus: bus, drop: cache.Drop})
+}
+
+// newTokens builds the API-token manager on the bus
+// (docs/architecture.md, "Storage and invalidation"; docs/api-tokens.md,
+// "Deliberate differences"): token changes announce "api_token:<id>",
+// user changes (newUsers) announce "user:<id>", and every instance drops
+// what they name from cache. The CLI's publish-only App announces the same
+// way, so `authgate token invalidate` or `user deactivate` reaches running
+// PostgreSQL servers at once. Policy IDs are checked against reg.
+func newTokens(tc configs.Tokens, d *db.DB, us users.Store, cache *tokens.AuthCache, bus *notify.Bus,
+	reg *scopes.Registry, logger *slog.Logger) (*tokens.Manager, error) {
+	opts := tokens.Options{
+		TokenType: tc.Type, Length: tc.Length, DefaultGenerator: tc.DefaultGenerator,
+		MaxAttempts: tc.MaxAttempts, Logger: logger,
+		AcceptedPrefixes: tc.AcceptedPrefixes, DeprecatedGenerators: tc.DeprecatedGenerators,
+		Cache: cache, Notifier: bus, KnownPolicyID: reg.KnownPolicyID,
 	}
+	if tc.LegacySecret != "" {
+		opts.LegacySecret = []byte(tc.LegacySecret)
+	}
+	m, err := tokens.NewManager(tokens.NewSQLStore(d), us, opts)
+	if err != nil {
+		return nil, fmt.Errorf("tokens configuration: %w", err)
+	}
+	return m, nil
 }
 
 // dropLocally publishes through the bus and then drops the named entries

@@ -59,9 +59,11 @@ type Options struct {
 	AbsoluteTimeout time.Duration
 	// TouchInterval is the minimum time between last_seen writes.
 	TouchInterval time.Duration
-	// SecureCookie sets the cookie's Secure attribute (on when the issuer
-	// is https).
-	SecureCookie bool
+	// InsecureCookie leaves the Secure attribute off the cookie, for a
+	// server reached over plain http (a loopback issuer). The zero value
+	// marks the cookie Secure, so a forgotten setting never sends a
+	// session ID in clear text.
+	InsecureCookie bool
 	// Now replaces time.Now in tests.
 	Now func() time.Time
 }
@@ -170,7 +172,7 @@ func (m *Manager) cookie(value string, expires time.Time) *http.Cookie {
 		Value:    value,
 		Path:     "/",
 		HttpOnly: true,
-		Secure:   m.opts.SecureCookie,
+		Secure:   !m.opts.InsecureCookie,
 		SameSite: http.SameSiteLaxMode,
 	}
 	if expires.IsZero() {

@@ -49,7 +49,7 @@ func TestManager(t *testing.T) {
 		alice := newUser(t, us, "alice")
 		st := NewSQLStore(d)
 		clk := newClock()
-		m := NewManager(st, us, Options{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 2 * time.Hour, SecureCookie: true, Now: clk.Now})
+		m := NewManager(st, us, Options{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 2 * time.Hour, Now: clk.Now})
 
 		start := func(t *testing.T, r *http.Request) *http.Cookie {
 			t.Helper()
@@ -64,9 +64,18 @@ func TestManager(t *testing.T) {
 		}
 
 		t.Run("cookie attributes and stored digest", func(t *testing.T) {
+			// Zero Options.InsecureCookie: the cookie is Secure.
 			c := start(t, nil)
 			if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
 				t.Fatalf("cookie attributes: %+v", c)
+			}
+			w := httptest.NewRecorder()
+			plain := NewManager(st, us, Options{InsecureCookie: true, Now: clk.Now})
+			if _, err := plain.Start(ctx, w, requestWith(nil), alice); err != nil {
+				t.Fatal(err)
+			}
+			if c := sessionCookie(t, w); c.Secure || !c.HttpOnly {
+				t.Fatalf("InsecureCookie: cookie attributes %+v", c)
 			}
 			if len(c.Value) != 43 {
 				t.Fatalf("session ID %q: want 43 base64url chars (256 bits)", c.Value)

@@ -18,7 +18,7 @@ func TestHashSlots(t *testing.T) {
 	for _, tc := range []struct {
 		mib, want int
 	}{{0, 3}, {64, 3}, {128, 6}, {19, 1}, {1, 1}, {512, 26}} {
-		if got := users.NewSQLStoreWith(d, users.HashLimits{MemoryMiB: tc.mib}).HashSlots(); got != tc.want {
+		if got := users.NewSQLStoreWith(d, users.HashLimits{MemoryMiB: tc.mib}, nil).HashSlots(); got != tc.want {
 			t.Errorf("HashSlots with %d MiB = %d, want %d", tc.mib, got, tc.want)
 		}
 	}
@@ -32,7 +32,7 @@ func TestAuthenticateBoundedHashing(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		burst := func(wait time.Duration) (busy, invalid int) {
-			s := users.NewSQLStoreWith(d, users.HashLimits{MemoryMiB: 19, Wait: wait})
+			s := users.NewSQLStoreWith(d, users.HashLimits{MemoryMiB: 19, Wait: wait}, nil)
 			var mu sync.Mutex
 			var wg sync.WaitGroup
 			for i := range 8 {
@@ -59,7 +59,7 @@ func TestAuthenticateBoundedHashing(t *testing.T) {
 		if busy, invalid := burst(time.Minute); busy != 0 || invalid != 8 {
 			t.Errorf("1 slot, long queue: %d busy, %d invalid; want 0 and 8", busy, invalid)
 		}
-		s := users.NewSQLStoreWith(d, users.HashLimits{MemoryMiB: 19, Wait: time.Minute})
+		s := users.NewSQLStoreWith(d, users.HashLimits{MemoryMiB: 19, Wait: time.Minute}, nil)
 		if _, err := s.Create(ctx, users.NewUser{Username: "carol", Password: "long enough"}); err != nil {
 			t.Fatal(err)
 		}

@@ -33,9 +33,8 @@ func (n *recordingNotifier) PublishInTx(ctx context.Context, kind, id string, fn
 func TestStoreAnnouncesFlagChanges(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		s := users.NewSQLStore(d)
 		n := &recordingNotifier{d: d}
-		s.SetNotifier(n)
+		s := users.NewSQLStoreWith(d, users.HashLimits{}, n)
 		u, err := s.Create(ctx, users.NewUser{Username: "alice"})
 		if err != nil {
 			t.Fatal(err)

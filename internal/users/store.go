@@ -82,20 +82,17 @@ type SQLStore struct {
 	hashes   *hashLimiter
 }
 
-// SetNotifier makes SetActive and SetAdmin announce "user:<id>" in their
-// transaction (docs/architecture.md, "Storage and invalidation"). Call it
-// before the store is shared.
-func (s *SQLStore) SetNotifier(n Notifier) { s.notifier = n }
-
 // NewSQLStore returns a Store backed by d whose password hashing shares
 // the process-wide default bound (DefaultHashMemoryMiB, DefaultHashWait).
 func NewSQLStore(d *db.DB) *SQLStore { return &SQLStore{db: d, hashes: defaultHashes} }
 
 // NewSQLStoreWith returns a Store backed by d whose password hashing (sign-in
 // checks and new passwords) is bounded by limits. Build one per process: the
-// bound is per store.
-func NewSQLStoreWith(d *db.DB, limits HashLimits) *SQLStore {
-	return &SQLStore{db: d, hashes: newHashLimiter(limits)}
+// bound is per store. n, when not nil, makes SetActive and SetAdmin announce
+// "user:<id>" in their transaction (docs/architecture.md, "Storage and
+// invalidation"); nil announces nothing.
+func NewSQLStoreWith(d *db.DB, limits HashLimits, n Notifier) *SQLStore {
+	return &SQLStore{db: d, hashes: newHashLimiter(limits), notifier: n}
 }
 
 // HashSlots is how many argon2id hashes of the current parameters the store
