@@ -18,9 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/authgate/authgate/authserver"
-	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/mgmtapi"
 	"github.com/authgate/authgate/internal/notify"
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
@@ -54,7 +54,7 @@ type App struct {
 	// RegistrarAllowed admits non-admin callers (resource-server clients)
 	// to PUT /api/resources/{policy_id}/; nil: admins only.
 	RegistrarAllowed func(context.Context, *resources.Principal) (bool, error)
-	resourceStore    *api.ResourceStore
+	resourceStore    *mgmtapi.ResourceStore
 	// signInAttempts is the sign-in form's limit, shared with HTTP Basic on
 	// the API (nil without the authorization server).
 	signInAttempts func(ip, username string) (bool, time.Duration, func())
@@ -246,9 +246,6 @@ func (a *App) wire(ctx context.Context) error {
 	}
 	// --- end resources: Guard + /api/ ---
 
-	// --- authserver: /api/oauth-apps/ (needs the Guard) ---
-	a.OAuth.MountOAuthApps(a.Router, a.Guard)
-	// --- end authserver: /api/oauth-apps/ ---
 	return nil
 }
 

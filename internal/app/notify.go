@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/authgate/authgate/authserver"
-	"github.com/authgate/authgate/authserver/api"
+	"github.com/authgate/authgate/internal/mgmtapi"
 	"github.com/authgate/authgate/internal/notify"
 )
 
@@ -40,8 +40,7 @@ func (a *App) wireNotify(ctx context.Context, publishOnly bool) error {
 // every check (no cache), so they announce nothing yet; the compiled-policy
 // cache of package tokens is keyed by content and cannot go stale.
 func (a *App) subscribeInvalidations() {
-	a.resourceStore.SetNotifier(a.Notify)
-	a.Notify.Subscribe(api.ResourceNotifyKind, func(string) { a.resourceStore.Invalidate() })
+	a.Notify.Subscribe(mgmtapi.ResourceNotifyKind, func(string) { a.resourceStore.Invalidate() })
 	a.OAuth.Keys.SetNotifier(a.Notify)
 	a.Notify.Subscribe(authserver.KeyNotifyKind, func(string) { a.OAuth.Keys.Invalidate() })
 	a.wireTokenCache() // --- tokens ---

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/configs"
+	"github.com/authgate/authgate/internal/mgmtapi"
 	"github.com/authgate/authgate/internal/resourceauth"
 	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/resources/dpop"
@@ -37,7 +37,7 @@ func (a *App) wireScopes(ctx context.Context) error {
 			a.Logger.Warn("resource methods map to no scope and get none", "resource", d.Name, "methods", um)
 		}
 	}
-	a.resourceStore = api.NewResourceStore(a.DB)
+	a.resourceStore = mgmtapi.NewResourceStore(a.DB, a.Notify)
 	if err := a.resourceStore.Load(ctx, a.Scopes); err != nil {
 		a.Logger.Warn("load registered resources", "error", err)
 	}
@@ -47,10 +47,10 @@ func (a *App) wireScopes(ctx context.Context) error {
 
 // NewRegistry returns a scope registry holding authgate's own resources and
 // those declared in cfg (not yet those registered at run time, which live in
-// the database: see api.ResourceStore.Load).
+// the database: see mgmtapi.ResourceStore.Load).
 func NewRegistry(cfg configs.Config) (*scopes.Registry, error) {
 	reg := scopes.NewRegistry()
-	if err := api.DeclareBuiltins(reg); err != nil {
+	if err := mgmtapi.DeclareBuiltins(reg); err != nil {
 		return nil, err
 	}
 	decls := make([]scopes.Decl, 0, len(cfg.Resources))
@@ -101,7 +101,7 @@ func (a *App) wireResourcesAPI() error {
 		return err
 	}
 	a.Guard = guard
-	deps := api.Deps{
+	deps := mgmtapi.Deps{
 		Guard: a.Guard, Registry: a.Scopes, Tokens: a.Tokens, Users: a.Users,
 		Resources: a.resourceStore, RegistrarAllowed: a.RegistrarAllowed, Logger: a.Logger,
 		Sessions: resourceauth.Sessions{M: a.Sessions},
@@ -109,8 +109,9 @@ func (a *App) wireResourcesAPI() error {
 	if a.OAuth != nil {
 		// Leaked-credential reports revoke OAuth grants too.
 		deps.Credentials = a.OAuth
+		deps.Clients = a.OAuth
 	}
-	if err := api.Mount(a.Router, deps); err != nil {
+	if err := mgmtapi.Mount(a.Router, deps); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
