@@ -17,7 +17,6 @@ import (
 	"github.com/authgate/authgate/tokens"
 )
 
-
 // TestOAuthAppsAPI: the admin-only management resource for clients.
 func TestOAuthAppsAPI(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
