@@ -33,6 +33,8 @@ type ClientAdmin interface {
 	DeleteClient(ctx context.Context, id string) error
 }
 
+var _ ClientAdmin = (*authserver.Server)(nil)
+
 // mountOAuthApps registers the admin-only management resource for OAuth2
 // clients, /api/oauth-apps/[{client_id}/]. It is declared in the registry
 // as policy ID "oauth_app" and, like API-token management, accepts neither
