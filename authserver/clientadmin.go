@@ -29,6 +29,16 @@ func (s *Server) UpdateClient(ctx context.Context, id string, fn func(sp *Client
 	})
 }
 
+// ListClients returns every client, for the management API's listing.
+func (s *Server) ListClients(ctx context.Context) ([]*Client, error) {
+	return s.Clients.List(ctx, 0)
+}
+
+// GetClient returns the client id, disabled or not, or ErrClientNotFound.
+func (s *Server) GetClient(ctx context.Context, id string) (*Client, error) {
+	return s.Clients.GetClient(ctx, id)
+}
+
 // IsResourceServer reports whether id is an enabled client flagged as a
 // resource server (see Client.ResourceServer).
 func (s *Server) IsResourceServer(ctx context.Context, id string) (bool, error) {

@@ -120,7 +120,6 @@ func newHarness(t testing.TB, d *db.DB, mutate func(*Config)) *harness {
 	}
 	r.GET("/api/test/", guard.Protect(resources.Resource{Name: "test"}), testAPI)
 	r.POST("/api/test/", guard.Protect(resources.Resource{Name: "test"}), testAPI)
-	h.s.MountOAuthApps(r, guard)
 	router = r
 	h.http = &http.Client{
 		Timeout:       30 * time.Second,

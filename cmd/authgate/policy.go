@@ -11,9 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/internal/app"
 	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/mgmtapi"
 	"github.com/authgate/authgate/tokens/policy"
 )
 
@@ -34,7 +34,7 @@ func (c *cli) knownPolicyIDs(ctx context.Context) (func(string) bool, error) {
 	if databaseExists(cfg.Database.URL) {
 		d, err := db.Open(ctx, cfg.Database.URL)
 		if err == nil {
-			err = api.NewResourceStore(d).Load(ctx, reg)
+			err = mgmtapi.NewResourceStore(d, nil).Load(ctx, reg)
 			d.Close()
 		}
 		if err != nil {
@@ -47,7 +47,7 @@ func (c *cli) knownPolicyIDs(ctx context.Context) (func(string) bool, error) {
 // builtinPolicyID reports whether id is the policy ID of one of authgate's
 // own resources.
 func builtinPolicyID(id string) bool {
-	for _, r := range api.Builtin() {
+	for _, r := range mgmtapi.Builtin() {
 		if r.Decl().EffectivePolicyID() == id {
 			return true
 		}

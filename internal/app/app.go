@@ -18,9 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/authgate/authgate/authserver"
-	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/mgmtapi"
 	"github.com/authgate/authgate/internal/notify"
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
@@ -58,7 +58,7 @@ type App struct {
 	// NOTIFY/LISTEN between instances, in-process fan-out on SQLite.
 	Notify *notify.Bus
 
-	resourceStore *api.ResourceStore
+	resourceStore *mgmtapi.ResourceStore
 	closers       []func() error
 }
 
@@ -102,7 +102,7 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	reg, resourceStore, err := newScopes(ctx, cfg, d, logger)
+	reg, resourceStore, err := newScopes(ctx, cfg, d, bus, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,6 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 	if err := mountAPI(router, guard, reg, tokenManager, userStore, sessionManager, resourceStore, oauth, logger); err != nil {
 		return nil, err
 	}
-	oauth.MountOAuthApps(router, guard)
 
 	a := &App{
 		Config: cfg, Logger: logger, DB: d, Users: userStore, Tokens: tokenManager, Router: router, Metrics: metrics,

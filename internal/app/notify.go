@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/authserver/signing"
 	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/mgmtapi"
 	"github.com/authgate/authgate/internal/notify"
 )
 
@@ -41,8 +41,7 @@ func newBus(ctx context.Context, d *db.DB, dsn string, logger *slog.Logger, publ
 // every check (no cache), so they announce nothing yet; the compiled-policy
 // cache of package tokens is keyed by content and cannot go stale.
 func (a *App) subscribeInvalidations() {
-	a.resourceStore.SetNotifier(a.Notify)
-	a.Notify.Subscribe(api.ResourceNotifyKind, func(string) { a.resourceStore.Invalidate() })
+	a.Notify.Subscribe(mgmtapi.ResourceNotifyKind, func(string) { a.resourceStore.Invalidate() })
 	a.Notify.Subscribe(signing.KeyNotifyKind, func(string) { a.OAuth.Keys.Invalidate() })
 	// Changes announced between the first loads (during wiring) and these
 	// subscriptions had no subscriber: reload once to cover them.

@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/authserver/signing"
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/app"
 	"github.com/authgate/authgate/internal/db/dbtest"
+	"github.com/authgate/authgate/internal/mgmtapi"
 	"github.com/authgate/authgate/internal/users"
 	"github.com/authgate/authgate/scopes"
 )
@@ -133,7 +133,7 @@ func registerDirect(t *testing.T, a *app.App, policyID string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := api.NewResourceStore(a.DB).Put(context.Background(), d, api.Registrant{Username: "test"}); err != nil {
+	if _, err := mgmtapi.NewResourceStore(a.DB, nil).Put(context.Background(), d, mgmtapi.Registrant{Username: "test"}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -263,7 +263,7 @@ func TestInvalidationInProcess(t *testing.T) {
 	if policyValid(a, id) || slices.Contains(jwksKIDs(t, a), kid) {
 		t.Fatal("the App reloaded without a notice")
 	}
-	if err := a.Notify.Publish(ctx, api.ResourceNotifyKind, id); err != nil {
+	if err := a.Notify.Publish(ctx, mgmtapi.ResourceNotifyKind, id); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "registry reloaded", func() bool { return policyValid(a, id) })

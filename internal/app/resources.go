@@ -10,9 +10,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/authgate/authgate/authserver"
-	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/mgmtapi"
+	"github.com/authgate/authgate/internal/notify"
 	"github.com/authgate/authgate/internal/resourceauth"
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
@@ -33,7 +34,7 @@ const registryReloadInterval = 5 * time.Minute
 // checks policy IDs against it (Djblets; see docs/api-tokens.md, "Policy
 // validation", step 7) and the authorization server validates scopes with
 // it, so both take it as an argument.
-func newScopes(ctx context.Context, cfg configs.Config, d *db.DB, logger *slog.Logger) (*scopes.Registry, *api.ResourceStore, error) {
+func newScopes(ctx context.Context, cfg configs.Config, d *db.DB, bus *notify.Bus, logger *slog.Logger) (*scopes.Registry, *mgmtapi.ResourceStore, error) {
 	reg, err := NewRegistry(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -44,7 +45,7 @@ func newScopes(ctx context.Context, cfg configs.Config, d *db.DB, logger *slog.L
 			logger.Warn("resource methods map to no scope and get none", "resource", decl.Name, "methods", um)
 		}
 	}
-	store := api.NewResourceStore(d)
+	store := mgmtapi.NewResourceStore(d, bus)
 	if err := store.Load(ctx, reg); err != nil {
 		logger.Warn("load registered resources", "error", err)
 	}
@@ -53,10 +54,10 @@ func newScopes(ctx context.Context, cfg configs.Config, d *db.DB, logger *slog.L
 
 // NewRegistry returns a scope registry holding authgate's own resources and
 // those declared in cfg (not yet those registered at run time, which live in
-// the database: see api.ResourceStore.Load).
+// the database: see mgmtapi.ResourceStore.Load).
 func NewRegistry(cfg configs.Config) (*scopes.Registry, error) {
 	reg := scopes.NewRegistry()
-	if err := api.DeclareBuiltins(reg); err != nil {
+	if err := mgmtapi.DeclareBuiltins(reg); err != nil {
 		return nil, err
 	}
 	decls := make([]scopes.Decl, 0, len(cfg.Resources))
@@ -107,12 +108,13 @@ func newGuard(ac configs.Auth, s *authserver.Server, apiTokens *tokens.Manager, 
 // Leaked-credential reports revoke OAuth grants too (s), and resource
 // servers admitted by resourceServerRegistrar(s) register resources.
 func mountAPI(r *gin.Engine, guard *resources.Guard, reg *scopes.Registry, apiTokens *tokens.Manager, us users.Store,
-	sm *sessions.Manager, store *api.ResourceStore, s *authserver.Server, logger *slog.Logger) error {
-	return api.Mount(r, api.Deps{
+	sm *sessions.Manager, store *mgmtapi.ResourceStore, s *authserver.Server, logger *slog.Logger) error {
+	return mgmtapi.Mount(r, mgmtapi.Deps{
 		Guard: guard, Registry: reg, Tokens: apiTokens, Users: us,
 		Resources: store, RegistrarAllowed: resourceServerRegistrar(s), Logger: logger,
 		Sessions:    resourceauth.Sessions{M: sm},
 		Credentials: s,
+		Clients:     s,
 	})
 }
 

@@ -1,4 +1,4 @@
-package api
+package mgmtapi
 
 import (
 	"context"
@@ -31,14 +31,14 @@ const (
 	PathSession   = "/api/session/"
 	PathUsers     = "/api/users/"
 	PathResources = "/api/resources/"
+	PathOAuthApps = "/api/oauth-apps/"
 )
 
 // Builtin returns authgate's own resources, keyed by policy ID. The token
 // and OAuth application management resources accept neither API tokens nor
 // OAuth2 tokens (Review Board: a token can never mint tokens); the resource
 // registry takes no API tokens (registration is for admins and resource
-// servers). oauth_app is declared here so its policy ID and its absence of
-// scopes are known; its routes belong to the authorization server.
+// servers).
 func Builtin() map[string]resources.Resource {
 	no := resources.Bool(false)
 	return map[string]resources.Resource{
@@ -79,6 +79,10 @@ type Deps struct {
 	// Sessions lets GET /api/session/ tell a session caller its CSRF
 	// token; nil leaves csrf_token out.
 	Sessions resources.SessionValidator
+	// Clients manages OAuth2 clients under /api/oauth-apps/; nil leaves
+	// those routes unmounted (the resource stays declared, so its policy ID
+	// is known).
+	Clients ClientAdmin
 	// Credentials revokes reported OAuth tokens; nil: POST
 	// /api/credentials/revoke handles API tokens only.
 	Credentials CredentialRevoker
@@ -143,6 +147,10 @@ func Mount(r gin.IRouter, d Deps) error {
 	get(PathResources+":policy_id/", res, h.getResource)
 	r.PUT(PathResources+":policy_id/", res, SameSiteWrites, h.putResource)
 	r.DELETE(PathResources+":policy_id/", res, SameSiteWrites, h.deleteResource)
+
+	if d.Clients != nil {
+		h.mountOAuthApps(r, protect(PolicyOAuthApp))
+	}
 	return nil
 }
 

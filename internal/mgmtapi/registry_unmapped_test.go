@@ -1,13 +1,13 @@
-package api_test
+package mgmtapi_test
 
 import (
 	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/db/dbtest"
+	"github.com/authgate/authgate/internal/mgmtapi"
 )
 
 // TestRegistrationLogsUnmappedMethods (issue #14 item 5): a run-time
@@ -18,7 +18,7 @@ func TestRegistrationLogsUnmappedMethods(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		h := newHarness(t, d, harnessOpts{})
 		const warn = "resource methods map to no scope and get none"
-		r := h.do(req{method: "PUT", path: api.PathResources + "photos/", authz: h.basic("admin"),
+		r := h.do(req{method: "PUT", path: mgmtapi.PathResources + "photos/", authz: h.basic("admin"),
 			form: url.Values{"methods": {"GET PROPFIND"}}})
 		if r.code != 201 {
 			t.Fatalf("register: %d %s", r.code, r.raw)
@@ -32,7 +32,7 @@ func TestRegistrationLogsUnmappedMethods(t *testing.T) {
 		if !strings.Contains(line, "PROPFIND") || strings.Contains(line, "GET") || !strings.Contains(line, "policy_id=photos") {
 			t.Fatalf("warning %q", line)
 		}
-		r = h.do(req{method: "PUT", path: api.PathResources + "videos/", authz: h.basic("admin"),
+		r = h.do(req{method: "PUT", path: mgmtapi.PathResources + "videos/", authz: h.basic("admin"),
 			form: url.Values{"methods": {"GET POST"}}})
 		if r.code != 201 || strings.Count(h.logs.String(), warn) != 1 {
 			t.Fatalf("a registration with mapped methods only: %d, %d warnings", r.code, strings.Count(h.logs.String(), warn))

@@ -1,4 +1,4 @@
-package api_test
+package mgmtapi_test
 
 import (
 	"context"
@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/db/dbtest"
+	"github.com/authgate/authgate/internal/mgmtapi"
 	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/scopes"
 )
@@ -67,7 +67,7 @@ func TestAPISession(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				tc.r.method, tc.r.path = "GET", api.PathSession
+				tc.r.method, tc.r.path = "GET", mgmtapi.PathSession
 				r := h.do(tc.r)
 				if r.code != tc.status || r.errCode() != tc.code {
 					t.Fatalf("%d %s; want %d code %d", r.code, r.raw, tc.status, tc.code)
@@ -96,8 +96,8 @@ func flip(c byte) string {
 func TestAPIRootAndUsers(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		h := newHarness(t, d, harnessOpts{})
-		root := h.do(req{method: "GET", path: api.PathRoot})
-		if root.code != 200 || root.get("links", "session", "href") != api.PathSession {
+		root := h.do(req{method: "GET", path: mgmtapi.PathRoot})
+		if root.code != 200 || root.get("links", "session", "href") != mgmtapi.PathSession {
 			t.Fatalf("root: %d %s", root.code, root.raw)
 		}
 		var names []string
@@ -119,18 +119,18 @@ func TestAPIRootAndUsers(t *testing.T) {
 			usernames []string
 			email     map[string]bool
 		}{
-			{"basic sees all, own e-mail only", req{method: "GET", path: api.PathUsers, authz: h.basic("alice")}, 200, 0,
+			{"basic sees all, own e-mail only", req{method: "GET", path: mgmtapi.PathUsers, authz: h.basic("alice")}, 200, 0,
 				[]string{"admin", "alice", "bob"}, map[string]bool{"alice": true, "bob": false, "admin": false}},
-			{"admin sees every e-mail", req{method: "GET", path: api.PathUsers, authz: h.basic("admin")}, 200, 0,
+			{"admin sees every e-mail", req{method: "GET", path: mgmtapi.PathUsers, authz: h.basic("admin")}, 200, 0,
 				[]string{"admin", "alice", "bob"}, map[string]bool{"alice": true, "bob": true}},
-			{"policy hides bob from the list", req{method: "GET", path: api.PathUsers, authz: "token " + hideBob}, 200, 0,
+			{"policy hides bob from the list", req{method: "GET", path: mgmtapi.PathUsers, authz: "token " + hideBob}, 200, 0,
 				[]string{"admin", "alice"}, nil},
-			{"policy blocks bob's item", req{method: "GET", path: api.PathUsers + "bob/", authz: "token " + hideBob}, 403, 101, nil, nil},
-			{"policy allows alice's item", req{method: "GET", path: api.PathUsers + "alice/", authz: "token " + hideBob}, 200, 0, nil, map[string]bool{"alice": true}},
-			{"oauth2 user:read", req{method: "GET", path: api.PathUsers, authz: h.bearer(&h.bob, "c", "user:read")}, 200, 0, []string{"admin", "alice", "bob"}, nil},
-			{"oauth2 without user:read", req{method: "GET", path: api.PathUsers, authz: h.bearer(&h.bob, "c", "session:read")}, 403, 112, nil, nil},
-			{"unknown user", req{method: "GET", path: api.PathUsers + "nobody/", authz: h.basic("alice")}, 404, 100, nil, nil},
-			{"anonymous", req{method: "GET", path: api.PathUsers}, 401, 103, nil, nil},
+			{"policy blocks bob's item", req{method: "GET", path: mgmtapi.PathUsers + "bob/", authz: "token " + hideBob}, 403, 101, nil, nil},
+			{"policy allows alice's item", req{method: "GET", path: mgmtapi.PathUsers + "alice/", authz: "token " + hideBob}, 200, 0, nil, map[string]bool{"alice": true}},
+			{"oauth2 user:read", req{method: "GET", path: mgmtapi.PathUsers, authz: h.bearer(&h.bob, "c", "user:read")}, 200, 0, []string{"admin", "alice", "bob"}, nil},
+			{"oauth2 without user:read", req{method: "GET", path: mgmtapi.PathUsers, authz: h.bearer(&h.bob, "c", "session:read")}, 403, 112, nil, nil},
+			{"unknown user", req{method: "GET", path: mgmtapi.PathUsers + "nobody/", authz: h.basic("alice")}, 404, 100, nil, nil},
+			{"anonymous", req{method: "GET", path: mgmtapi.PathUsers}, 401, 103, nil, nil},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -182,21 +182,21 @@ func TestAPIResourceRegistry(t *testing.T) {
 			code   int
 			field  string
 		}{
-			{"admin basic creates", req{method: "PUT", path: api.PathResources + "photos/", authz: h.basic("admin"), form: photos}, 201, 0, ""},
-			{"admin basic replaces", req{method: "PUT", path: api.PathResources + "photos/", authz: h.basic("admin"), json: `{"methods":["GET","PUT"],"description":"Your photo library"}`}, 200, 0, ""},
-			{"non-admin refused", req{method: "PUT", path: api.PathResources + "x/", authz: h.basic("alice"), form: photos}, 403, 101, ""},
-			{"admin's API token refused", req{method: "PUT", path: api.PathResources + "x/", authz: "token " + adminTok, form: photos}, 403, 101, ""},
-			{"resource-server client allowed by the hook", req{method: "PUT", path: api.PathResources + "videos/", authz: h.bearer(nil, "photos-server", "resource:write"), form: url.Values{"methods": {"GET"}, "api_token_access": {"false"}}}, 201, 0, ""},
-			{"other client refused by the hook", req{method: "PUT", path: api.PathResources + "x/", authz: h.bearer(nil, "other", "resource:write"), form: photos}, 403, 101, ""},
-			{"hook client still needs the scope", req{method: "PUT", path: api.PathResources + "x/", authz: h.bearer(nil, "photos-server", "resource:read"), form: photos}, 403, 112, ""},
-			{"built-in policy ID", req{method: "PUT", path: api.PathResources + "session/", authz: h.basic("admin"), form: photos}, 409, 111, ""},
-			{"bad policy ID", req{method: "PUT", path: api.PathResources + "Photos/", authz: h.basic("admin"), form: photos}, 400, 105, "policy_id"},
-			{"no methods", req{method: "PUT", path: api.PathResources + "x/", authz: h.basic("admin"), form: url.Values{}}, 400, 105, "methods"},
-			{"lower-case method", req{method: "PUT", path: api.PathResources + "x/", authz: h.basic("admin"), form: url.Values{"methods": {"get"}}}, 400, 105, "methods"},
-			{"bad scope name", req{method: "PUT", path: api.PathResources + "x/", authz: h.basic("admin"), form: url.Values{"methods": {"GET"}, "scope_name": {"a:b"}}}, 400, 105, "scope_name"},
-			{"bad boolean", req{method: "PUT", path: api.PathResources + "x/", authz: h.basic("admin"), form: url.Values{"methods": {"GET"}, "oauth2_access": {"yes"}}}, 400, 105, "oauth2_access"},
-			{"anyone logged in may read", req{method: "GET", path: api.PathResources + "photos/", authz: h.basic("alice")}, 200, 0, ""},
-			{"unknown resource", req{method: "GET", path: api.PathResources + "nope/", authz: h.basic("alice")}, 404, 100, ""},
+			{"admin basic creates", req{method: "PUT", path: mgmtapi.PathResources + "photos/", authz: h.basic("admin"), form: photos}, 201, 0, ""},
+			{"admin basic replaces", req{method: "PUT", path: mgmtapi.PathResources + "photos/", authz: h.basic("admin"), json: `{"methods":["GET","PUT"],"description":"Your photo library"}`}, 200, 0, ""},
+			{"non-admin refused", req{method: "PUT", path: mgmtapi.PathResources + "x/", authz: h.basic("alice"), form: photos}, 403, 101, ""},
+			{"admin's API token refused", req{method: "PUT", path: mgmtapi.PathResources + "x/", authz: "token " + adminTok, form: photos}, 403, 101, ""},
+			{"resource-server client allowed by the hook", req{method: "PUT", path: mgmtapi.PathResources + "videos/", authz: h.bearer(nil, "photos-server", "resource:write"), form: url.Values{"methods": {"GET"}, "api_token_access": {"false"}}}, 201, 0, ""},
+			{"other client refused by the hook", req{method: "PUT", path: mgmtapi.PathResources + "x/", authz: h.bearer(nil, "other", "resource:write"), form: photos}, 403, 101, ""},
+			{"hook client still needs the scope", req{method: "PUT", path: mgmtapi.PathResources + "x/", authz: h.bearer(nil, "photos-server", "resource:read"), form: photos}, 403, 112, ""},
+			{"built-in policy ID", req{method: "PUT", path: mgmtapi.PathResources + "session/", authz: h.basic("admin"), form: photos}, 409, 111, ""},
+			{"bad policy ID", req{method: "PUT", path: mgmtapi.PathResources + "Photos/", authz: h.basic("admin"), form: photos}, 400, 105, "policy_id"},
+			{"no methods", req{method: "PUT", path: mgmtapi.PathResources + "x/", authz: h.basic("admin"), form: url.Values{}}, 400, 105, "methods"},
+			{"lower-case method", req{method: "PUT", path: mgmtapi.PathResources + "x/", authz: h.basic("admin"), form: url.Values{"methods": {"get"}}}, 400, 105, "methods"},
+			{"bad scope name", req{method: "PUT", path: mgmtapi.PathResources + "x/", authz: h.basic("admin"), form: url.Values{"methods": {"GET"}, "scope_name": {"a:b"}}}, 400, 105, "scope_name"},
+			{"bad boolean", req{method: "PUT", path: mgmtapi.PathResources + "x/", authz: h.basic("admin"), form: url.Values{"methods": {"GET"}, "oauth2_access": {"yes"}}}, 400, 105, "oauth2_access"},
+			{"anyone logged in may read", req{method: "GET", path: mgmtapi.PathResources + "photos/", authz: h.basic("alice")}, 200, 0, ""},
+			{"unknown resource", req{method: "GET", path: mgmtapi.PathResources + "nope/", authz: h.basic("alice")}, 404, 100, ""},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -221,10 +221,10 @@ func TestAPIResourceRegistry(t *testing.T) {
 		}
 		// Another instance on the same database loads the registrations.
 		other := scopes.NewRegistry()
-		if err := api.DeclareBuiltins(other); err != nil {
+		if err := mgmtapi.DeclareBuiltins(other); err != nil {
 			t.Fatal(err)
 		}
-		if err := api.NewResourceStore(d).Load(context.Background(), other); err != nil {
+		if err := mgmtapi.NewResourceStore(d, nil).Load(context.Background(), other); err != nil {
 			t.Fatal(err)
 		}
 		if !other.KnownPolicyID("photos") || !other.HasScope("videos:read") {
@@ -235,22 +235,22 @@ func TestAPIResourceRegistry(t *testing.T) {
 		}
 
 		// DELETE: registered only, then gone everywhere.
-		if r := h.do(req{method: "DELETE", path: api.PathResources + "session/", authz: h.basic("admin")}); r.code != 409 {
+		if r := h.do(req{method: "DELETE", path: mgmtapi.PathResources + "session/", authz: h.basic("admin")}); r.code != 409 {
 			t.Fatalf("delete built-in: %d %s", r.code, r.raw)
 		}
-		if r := h.do(req{method: "DELETE", path: api.PathResources + "photos/", authz: h.basic("admin")}); r.code != 204 {
+		if r := h.do(req{method: "DELETE", path: mgmtapi.PathResources + "photos/", authz: h.basic("admin")}); r.code != 204 {
 			t.Fatalf("delete: %d %s", r.code, r.raw)
 		}
-		if r := h.do(req{method: "DELETE", path: api.PathResources + "photos/", authz: h.basic("admin")}); r.code != 404 {
+		if r := h.do(req{method: "DELETE", path: mgmtapi.PathResources + "photos/", authz: h.basic("admin")}); r.code != 404 {
 			t.Fatalf("delete again: %d %s", r.code, r.raw)
 		}
 		if h.registry.KnownPolicyID("photos") {
 			t.Fatal("photos still registered")
 		}
-		if err := api.NewResourceStore(d).Load(context.Background(), other); err != nil || other.KnownPolicyID("photos") {
+		if err := mgmtapi.NewResourceStore(d, nil).Load(context.Background(), other); err != nil || other.KnownPolicyID("photos") {
 			t.Fatalf("second instance after delete: %v %v", err, other.KnownPolicyID("photos"))
 		}
-		list := h.do(req{method: "GET", path: api.PathResources, authz: h.basic("alice")})
+		list := h.do(req{method: "GET", path: mgmtapi.PathResources, authz: h.basic("alice")})
 		if list.code != 200 || list.get("total_results") != float64(len(h.registry.Decls())) {
 			t.Fatalf("list: %s", list.raw)
 		}
@@ -276,9 +276,9 @@ func TestAPIHead(t *testing.T) {
 			{"HEAD with a bearer token lacking it", "HEAD", h.bearer(&h.alice, "c", "user:read"), 403},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				r := h.do(req{method: tc.method, path: api.PathSession, authz: tc.authz})
+				r := h.do(req{method: tc.method, path: mgmtapi.PathSession, authz: tc.authz})
 				if r.code != tc.status {
-					t.Fatalf("%s %s: %d %s; want %d", tc.method, api.PathSession, r.code, r.raw, tc.status)
+					t.Fatalf("%s %s: %d %s; want %d", tc.method, mgmtapi.PathSession, r.code, r.raw, tc.status)
 				}
 			})
 		}

@@ -1,4 +1,4 @@
-package api
+package mgmtapi
 
 import (
 	"encoding/json"

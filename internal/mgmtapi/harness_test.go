@@ -1,4 +1,4 @@
-package api_test
+package mgmtapi_test
 
 import (
 	"bytes"
@@ -22,8 +22,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/mgmtapi"
 	"github.com/authgate/authgate/internal/resourceauth"
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
@@ -86,7 +86,7 @@ type harness struct {
 	tokens   *tokens.Manager
 	sessions *sessions.Manager
 	registry *scopes.Registry
-	store    *api.ResourceStore
+	store    *mgmtapi.ResourceStore
 	router   *gin.Engine
 	priv     ed25519.PrivateKey
 	logs     *syncBuffer
@@ -113,8 +113,8 @@ func newHarness(t testing.TB, d *db.DB, o harnessOpts) *harness {
 	}
 	h.sessions = sessions.NewManager(sessions.NewSQLStore(d), h.users, sessions.Options{})
 	h.registry = scopes.NewRegistry()
-	h.store = api.NewResourceStore(d)
-	if err := api.DeclareBuiltins(h.registry); err != nil {
+	h.store = mgmtapi.NewResourceStore(d, nil)
+	if err := mgmtapi.DeclareBuiltins(h.registry); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.store.Load(ctx, h.registry); err != nil {
@@ -137,7 +137,7 @@ func newHarness(t testing.TB, d *db.DB, o harnessOpts) *harness {
 	}
 	h.router = gin.New()
 	h.router.HandleMethodNotAllowed = true
-	if err := api.Mount(h.router, api.Deps{
+	if err := mgmtapi.Mount(h.router, mgmtapi.Deps{
 		Guard: guard, Registry: h.registry, Tokens: h.tokens, Users: h.users,
 		Resources: h.store, RegistrarAllowed: o.registrar, Logger: logger,
 		Sessions: resourceauth.Sessions{M: h.sessions}, ReportLimiter: o.reportLimiter,

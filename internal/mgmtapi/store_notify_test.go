@@ -1,4 +1,4 @@
-package api_test
+package mgmtapi_test
 
 import (
 	"context"
@@ -9,9 +9,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/db/dbtest"
+	"github.com/authgate/authgate/internal/mgmtapi"
 	"github.com/authgate/authgate/scopes"
 )
 
@@ -56,18 +56,17 @@ func TestResourceStoreAnnounces(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		n := &recordingNotifier{d: d}
-		s := api.NewResourceStore(d)
-		s.SetNotifier(n)
+		s := mgmtapi.NewResourceStore(d, n)
 		steps := []struct {
 			name string
 			run  func() error
 			want []string
 		}{
-			{"create", func() error { _, err := s.Put(ctx, decl(t, "photos"), api.Registrant{Username: "a"}); return err }, []string{"resource:photos"}},
-			{"replace", func() error { _, err := s.Put(ctx, decl(t, "photos"), api.Registrant{Username: "a"}); return err }, []string{"resource:photos"}},
-			{"delete", func() error { return s.Delete(ctx, "photos", api.Registrant{Username: "a"}) }, []string{"resource:photos"}},
+			{"create", func() error { _, err := s.Put(ctx, decl(t, "photos"), mgmtapi.Registrant{Username: "a"}); return err }, []string{"resource:photos"}},
+			{"replace", func() error { _, err := s.Put(ctx, decl(t, "photos"), mgmtapi.Registrant{Username: "a"}); return err }, []string{"resource:photos"}},
+			{"delete", func() error { return s.Delete(ctx, "photos", mgmtapi.Registrant{Username: "a"}) }, []string{"resource:photos"}},
 			{"delete missing", func() error {
-				if err := s.Delete(ctx, "photos", api.Registrant{Username: "a"}); !errors.Is(err, scopes.ErrNotRegistered) {
+				if err := s.Delete(ctx, "photos", mgmtapi.Registrant{Username: "a"}); !errors.Is(err, scopes.ErrNotRegistered) {
 					return errors.Join(errors.New("want ErrNotRegistered"), err)
 				}
 				return nil
@@ -89,13 +88,13 @@ func TestResourceStoreAnnounces(t *testing.T) {
 func TestWatchReloadsOnInvalidate(t *testing.T) {
 	d := dbtest.Open(t)
 	reg := scopes.NewRegistry()
-	s := api.NewResourceStore(d)
+	s := mgmtapi.NewResourceStore(d, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); s.Watch(ctx, reg, 0, nil) }()
 	defer func() { cancel(); <-done }()
 
-	if _, err := api.NewResourceStore(d).Put(context.Background(), decl(t, "videos"), api.Registrant{Username: "a"}); err != nil {
+	if _, err := mgmtapi.NewResourceStore(d, nil).Put(context.Background(), decl(t, "videos"), mgmtapi.Registrant{Username: "a"}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond)

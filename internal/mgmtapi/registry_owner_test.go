@@ -1,13 +1,13 @@
-package api_test
+package mgmtapi_test
 
 import (
 	"context"
 	"net/url"
 	"testing"
 
-	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/db/dbtest"
+	"github.com/authgate/authgate/internal/mgmtapi"
 	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/scopes"
 )
@@ -28,10 +28,10 @@ func TestAPIResourceOwnership(t *testing.T) {
 		photos := h.bearer(nil, "photos-server", "resource:write resource:destroy")
 		albums := h.bearer(nil, "albums-server", "resource:write resource:destroy")
 		put := func(authz, id string, form url.Values) resp {
-			return h.do(req{method: "PUT", path: api.PathResources + id + "/", authz: authz, form: form})
+			return h.do(req{method: "PUT", path: mgmtapi.PathResources + id + "/", authz: authz, form: form})
 		}
 		del := func(authz, id string) resp {
-			return h.do(req{method: "DELETE", path: api.PathResources + id + "/", authz: authz})
+			return h.do(req{method: "DELETE", path: mgmtapi.PathResources + id + "/", authz: authz})
 		}
 		mine := url.Values{"methods": {"GET PUT"}, "description": {"Photos"}, "audience": {"https://photos.example"}}
 		if r := put(photos, "photos", mine); r.code != 201 || r.get("resource", "audience") != "https://photos.example" {

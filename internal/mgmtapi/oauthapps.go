@@ -1,6 +1,7 @@
-package authserver
+package mgmtapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,35 +13,44 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/authgate/authgate/authserver/api"
+	"github.com/authgate/authgate/authserver"
 	"github.com/authgate/authgate/internal/audit"
 	"github.com/authgate/authgate/resources"
 )
 
-// Paths of the OAuth application management resource.
-const (
-	PathOAuthApps = "/api/oauth-apps/"
-	pathOAuthApp  = "/api/oauth-apps/:client_id/"
-)
+// ClientAdmin is what /api/oauth-apps/ needs of the authorization server:
+// the client-management operations it shares with `authgate client`, which
+// check scopes against the registry, revoke a disabled or deleted client's
+// tokens and record the audit events. *authserver.Server implements it.
+type ClientAdmin interface {
+	ListClients(ctx context.Context) ([]*authserver.Client, error)
+	GetClient(ctx context.Context, id string) (*authserver.Client, error)
+	CreateClient(ctx context.Context, spec authserver.ClientSpec) (*authserver.Client, string, error)
+	UpdateClient(ctx context.Context, id string, fn func(sp *authserver.ClientSpec) error) (*authserver.Client, error)
+	RotateClientSecret(ctx context.Context, id string) (*authserver.Client, string, error)
+	DisableClient(ctx context.Context, id string) (*authserver.Client, error)
+	EnableClient(ctx context.Context, id string) (*authserver.Client, error)
+	DeleteClient(ctx context.Context, id string) error
+}
 
-// MountOAuthApps registers the admin-only management resource for OAuth2
-// clients, /api/oauth-apps/[{client_id}/], behind guard. It is declared in
-// the registry as policy ID "oauth_app" and, like API-token management,
-// accepts neither API tokens nor OAuth2 tokens
-// (docs/api-tokens.md, "Deliberate differences": a token never
-// mints credentials), only a first-party login; and only an admin's.
-func (s *Server) MountOAuthApps(r gin.IRouter, guard *resources.Guard) {
-	res := api.Builtin()[api.PolicyOAuthApp]
-	h := &appHandlers{s: s}
-	list := r.Group(PathOAuthApps, guard.Protect(res), api.SameSiteWrites, adminOnly)
-	list.GET("", h.list)
-	list.HEAD("", h.list)
-	list.POST("", h.create)
-	item := r.Group(pathOAuthApp, guard.Protect(res), api.SameSiteWrites, adminOnly)
-	item.GET("", h.get)
-	item.HEAD("", h.get)
-	item.PUT("", h.update)
-	item.DELETE("", h.delete)
+var _ ClientAdmin = (*authserver.Server)(nil)
+
+// mountOAuthApps registers the admin-only management resource for OAuth2
+// clients, /api/oauth-apps/[{client_id}/]. It is declared in the registry
+// as policy ID "oauth_app" and, like API-token management, accepts neither
+// API tokens nor OAuth2 tokens (docs/api-tokens.md, "Deliberate
+// differences": a token never mints credentials), only a first-party
+// login; and only an admin's.
+func (h *handlers) mountOAuthApps(r gin.IRouter, protect gin.HandlerFunc) {
+	list := r.Group(PathOAuthApps, protect, SameSiteWrites, adminOnly)
+	list.GET("", h.listApps)
+	list.HEAD("", h.listApps)
+	list.POST("", h.createApp)
+	item := r.Group(PathOAuthApps+":client_id/", protect, SameSiteWrites, adminOnly)
+	item.GET("", h.getApp)
+	item.HEAD("", h.getApp)
+	item.PUT("", h.updateApp)
+	item.DELETE("", h.deleteApp)
 }
 
 // adminOnly lets only admins through and makes the admin the actor of the
@@ -55,11 +65,9 @@ func adminOnly(c *gin.Context) {
 	c.Next()
 }
 
-type appHandlers struct{ s *Server }
-
 // appJSON is the resource's representation; client_secret appears only in
 // the response that created or rotated it.
-func appJSON(c *Client, secret string) gin.H {
+func appJSON(c *authserver.Client, secret string) gin.H {
 	out := gin.H{
 		"client_id": c.ID, "name": c.Name, "public": c.Public, "resource_server": c.ResourceServer, "redirect_uris": c.RedirectURIs,
 		"grant_types": c.GrantTypes, "scopes": c.Scopes, "created_at": c.CreatedAt.Format(time.RFC3339),
@@ -81,10 +89,10 @@ func appJSON(c *Client, secret string) gin.H {
 	return out
 }
 
-func (h *appHandlers) list(c *gin.Context) {
-	clients, err := h.s.Clients.List(c.Request.Context(), 0)
+func (h *handlers) listApps(c *gin.Context) {
+	clients, err := h.Clients.ListClients(c.Request.Context())
 	if err != nil {
-		h.fail(c, err)
+		h.failApp(c, err)
 		return
 	}
 	out := make([]gin.H, 0, len(clients))
@@ -94,23 +102,23 @@ func (h *appHandlers) list(c *gin.Context) {
 	resources.OK(c, http.StatusOK, gin.H{"oauth_apps": out, "total_results": len(out)})
 }
 
-func (h *appHandlers) get(c *gin.Context) {
-	cl, err := h.s.Clients.GetClient(c.Request.Context(), c.Param("client_id"))
+func (h *handlers) getApp(c *gin.Context) {
+	cl, err := h.Clients.GetClient(c.Request.Context(), c.Param("client_id"))
 	if err != nil {
-		h.fail(c, err)
+		h.failApp(c, err)
 		return
 	}
 	resources.OK(c, http.StatusOK, gin.H{"oauth_app": appJSON(cl, "")})
 }
 
-func (h *appHandlers) create(c *gin.Context) {
+func (h *handlers) createApp(c *gin.Context) {
 	in, aerr := readAppInput(c)
 	if aerr != nil {
 		resources.Fail(c, aerr)
 		return
 	}
 	p, _ := resources.PrincipalFrom(c)
-	spec := ClientSpec{Name: in.str("name"), OwnerID: p.User.ID, RedirectURIs: in.list("redirect_uris"),
+	spec := authserver.ClientSpec{Name: in.str("name"), OwnerID: p.User.ID, RedirectURIs: in.list("redirect_uris"),
 		GrantTypes: in.list("grant_types"), Scopes: in.list("scopes")}
 	for _, f := range []struct {
 		key string
@@ -125,15 +133,15 @@ func (h *appHandlers) create(c *gin.Context) {
 			*f.dst = b
 		}
 	}
-	cl, secret, err := h.s.CreateClient(c.Request.Context(), spec)
+	cl, secret, err := h.Clients.CreateClient(c.Request.Context(), spec)
 	if err != nil {
-		h.fail(c, err)
+		h.failApp(c, err)
 		return
 	}
 	resources.OK(c, http.StatusCreated, gin.H{"oauth_app": appJSON(cl, secret)})
 }
 
-func (h *appHandlers) update(c *gin.Context) {
+func (h *handlers) updateApp(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("client_id")
 	in, aerr := readAppInput(c)
@@ -142,7 +150,7 @@ func (h *appHandlers) update(c *gin.Context) {
 		return
 	}
 	var (
-		cl     *Client
+		cl     *authserver.Client
 		secret string
 		err    error
 	)
@@ -155,7 +163,7 @@ func (h *appHandlers) update(c *gin.Context) {
 		}
 	}
 	if hasRS || in.has("name") || in.has("redirect_uris") || in.has("grant_types") || in.has("scopes") {
-		cl, err = h.s.UpdateClient(ctx, id, func(sp *ClientSpec) error {
+		cl, err = h.Clients.UpdateClient(ctx, id, func(sp *authserver.ClientSpec) error {
 			if hasRS {
 				sp.ResourceServer = rs
 			}
@@ -174,7 +182,7 @@ func (h *appHandlers) update(c *gin.Context) {
 			return nil
 		})
 		if err != nil {
-			h.fail(c, err)
+			h.failApp(c, err)
 			return
 		}
 	}
@@ -190,44 +198,43 @@ func (h *appHandlers) update(c *gin.Context) {
 		}
 		switch {
 		case flag == "disabled" && b:
-			cl, err = h.s.DisableClient(ctx, id)
+			cl, err = h.Clients.DisableClient(ctx, id)
 		case flag == "disabled":
-			cl, err = h.s.EnableClient(ctx, id)
+			cl, err = h.Clients.EnableClient(ctx, id)
 		case b:
-			cl, secret, err = h.s.RotateClientSecret(ctx, id)
+			cl, secret, err = h.Clients.RotateClientSecret(ctx, id)
 		}
 		if err != nil {
-			h.fail(c, err)
+			h.failApp(c, err)
 			return
 		}
 	}
 	if cl == nil {
-		if cl, err = h.s.Clients.GetClient(ctx, id); err != nil {
-			h.fail(c, err)
+		if cl, err = h.Clients.GetClient(ctx, id); err != nil {
+			h.failApp(c, err)
 			return
 		}
 	}
 	resources.OK(c, http.StatusOK, gin.H{"oauth_app": appJSON(cl, secret)})
 }
 
-func (h *appHandlers) delete(c *gin.Context) {
-	if err := h.s.DeleteClient(c.Request.Context(), c.Param("client_id")); err != nil {
-		h.fail(c, err)
+func (h *handlers) deleteApp(c *gin.Context) {
+	if err := h.Clients.DeleteClient(c.Request.Context(), c.Param("client_id")); err != nil {
+		h.failApp(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
 }
 
-func (h *appHandlers) fail(c *gin.Context, err error) {
+func (h *handlers) failApp(c *gin.Context, err error) {
 	switch {
-	case errors.Is(err, ErrClientNotFound):
+	case errors.Is(err, authserver.ErrClientNotFound):
 		resources.Fail(c, resources.DoesNotExist())
-	case errors.Is(err, ErrInvalidClientMetadata):
-		msg := strings.TrimPrefix(err.Error(), ErrInvalidClientMetadata.Error()+": ")
+	case errors.Is(err, authserver.ErrInvalidClientMetadata):
+		msg := strings.TrimPrefix(err.Error(), authserver.ErrInvalidClientMetadata.Error()+": ")
 		resources.Fail(c, resources.InvalidFormData(nil).WithMessage(msg))
 	default:
-		h.s.log.Error("oauth app management", "error", err, "path", c.Request.URL.Path)
-		resources.Fail(c, resources.ServerError())
+		h.serverError(c, "oauth app management", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package api
+package mgmtapi
 
 import (
 	"context"
@@ -26,9 +26,13 @@ type ResourceStore struct {
 	reload   chan struct{} // Invalidate → Watch reloads now
 }
 
-// NewResourceStore returns a store on d.
-func NewResourceStore(d *db.DB) *ResourceStore {
-	return &ResourceStore{db: d, now: time.Now, reload: make(chan struct{}, 1)}
+// NewResourceStore returns a store on d. With a notifier n, Put and Delete
+// announce each change as ResourceNotifyKind:<policy_id> in its own
+// transaction, so that every instance reloads its registry at once (see
+// Invalidate); nil announces nothing (a single process, or a command that
+// only reads).
+func NewResourceStore(d *db.DB, n Notifier) *ResourceStore {
+	return &ResourceStore{db: d, now: time.Now, notifier: n, reload: make(chan struct{}, 1)}
 }
 
 // ResourceNotifyKind is the invalidation kind
@@ -41,11 +45,6 @@ const ResourceNotifyKind = "resource"
 type Notifier interface {
 	PublishInTx(ctx context.Context, kind, id string, fn func(tx *sqlx.Tx) error) error
 }
-
-// SetNotifier makes Put and Delete announce each change as
-// ResourceNotifyKind:<policy_id>, so that every instance reloads its
-// registry at once (see Invalidate). Call it before the store is used.
-func (s *ResourceStore) SetNotifier(n Notifier) { s.notifier = n }
 
 // Invalidate asks Watch to reload the registry now (another instance
 // changed a registration). It never blocks; requests made while a reload

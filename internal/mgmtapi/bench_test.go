@@ -1,4 +1,4 @@
-package api_test
+package mgmtapi_test
 
 import (
 	"net/http/httptest"

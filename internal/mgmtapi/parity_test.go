@@ -1,4 +1,4 @@
-package api_test
+package mgmtapi_test
 
 import (
 	"context"
@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authgate/authgate/authserver/api"
 	"github.com/authgate/authgate/internal/audit"
 	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/db/dbtest"
+	"github.com/authgate/authgate/internal/mgmtapi"
 	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/tokens"
 )
@@ -22,7 +22,7 @@ func TestSessionCSRFToken(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		h := newHarness(t, d, harnessOpts{})
 		cookie, want := h.session(h.alice)
-		r := h.do(req{method: "GET", path: api.PathSession, cookie: cookie})
+		r := h.do(req{method: "GET", path: mgmtapi.PathSession, cookie: cookie})
 		got, _ := r.get("session", "csrf_token").(string)
 		if r.code != 200 || got != want || r.get("session", "csrf_header") != resources.CSRFHeader {
 			t.Fatalf("session: %d %s; want csrf_token %q", r.code, r.raw, want)
@@ -32,8 +32,8 @@ func TestSessionCSRFToken(t *testing.T) {
 			t.Fatalf("POST with the CSRF token from /api/session/: %d %s", created.code, created.raw)
 		}
 		for name, r := range map[string]resp{
-			"basic":     h.do(req{method: "GET", path: api.PathSession, authz: h.basic("alice")}),
-			"anonymous": h.do(req{method: "GET", path: api.PathSession}),
+			"basic":     h.do(req{method: "GET", path: mgmtapi.PathSession, authz: h.basic("alice")}),
+			"anonymous": h.do(req{method: "GET", path: mgmtapi.PathSession}),
 		} {
 			if r.code != 200 || r.get("session", "csrf_token") != nil {
 				t.Errorf("%s: %d %s; want no csrf_token", name, r.code, r.raw)
@@ -72,7 +72,7 @@ func TestBulkInvalidateAPI(t *testing.T) {
 			return tok
 		}
 		a1, a2, b1 := mk("alice", "CI deploy"), mk("alice", "laptop"), mk("bob", "CI deploy")
-		path := api.PathAPITokensInvalidate
+		path := mgmtapi.PathAPITokensInvalidate
 		admin := h.basic("admin")
 		cookie, csrf := h.session(h.admin)
 
@@ -142,23 +142,23 @@ func TestCredentialsRevoke(t *testing.T) {
 		raw, tok := h.apiToken(h.alice, `{}`)
 		other, otherTok := h.apiToken(h.alice, `{}`)
 		body := `{"credentials":["` + raw + `","agp_unknown","","not a token","` + raw + `"]}`
-		r := h.do(req{method: "POST", path: api.PathCredentialsRevoke, json: body})
-		junk := h.do(req{method: "POST", path: api.PathCredentialsRevoke, json: `{"credentials":["agp_unknown"]}`})
+		r := h.do(req{method: "POST", path: mgmtapi.PathCredentialsRevoke, json: body})
+		junk := h.do(req{method: "POST", path: mgmtapi.PathCredentialsRevoke, json: `{"credentials":["agp_unknown"]}`})
 		if r.code != 202 || junk.code != 202 || r.raw != junk.raw || r.raw != `{"stat":"ok"}` {
 			t.Fatalf("report: %d %s; junk: %d %s — must be the same 202", r.code, r.raw, junk.code, junk.raw)
 		}
 		got, _ := h.tokens.Get(ctx, tok.ID)
-		if got.Valid || got.InvalidReason != api.LeakedReason {
+		if got.Valid || got.InvalidReason != mgmtapi.LeakedReason {
 			t.Fatalf("reported token: valid %v reason %q", got.Valid, got.InvalidReason)
 		}
 		if o, _ := h.tokens.Get(ctx, otherTok.ID); !o.Valid {
 			t.Fatal("a token that was not reported was invalidated")
 		}
-		s := h.do(req{method: "GET", path: api.PathSession, authz: "token " + raw})
+		s := h.do(req{method: "GET", path: mgmtapi.PathSession, authz: "token " + raw})
 		if s.code != 401 || !strings.HasSuffix(s.errMsg(), ": Reported as leaked.") {
 			t.Errorf("reported token still works or wrong message: %d %s", s.code, s.raw)
 		}
-		if s := h.do(req{method: "GET", path: api.PathSession, authz: "token " + other}); s.code != 200 {
+		if s := h.do(req{method: "GET", path: mgmtapi.PathSession, authz: "token " + other}); s.code != 200 {
 			t.Errorf("other token: %d", s.code)
 		}
 		evs, _ := h.tokens.AuditEvents(ctx, audit.Filter{Kind: string(tokens.EventInvalidated)})
@@ -169,12 +169,12 @@ func TestCredentialsRevoke(t *testing.T) {
 			t.Error("the log contains a reported token")
 		}
 		for _, bad := range []string{`[]`, `{"credentials":"x"}`, `{}`, `{"credentials":[1]}`} {
-			if r := h.do(req{method: "POST", path: api.PathCredentialsRevoke, json: bad}); r.code != 400 || r.errCode() != 105 {
+			if r := h.do(req{method: "POST", path: mgmtapi.PathCredentialsRevoke, json: bad}); r.code != 400 || r.errCode() != 105 {
 				t.Errorf("body %s: %d %s; want 400 code 105", bad, r.code, r.raw)
 			}
 		}
 		// Six requests were allowed; the seventh is refused in the envelope.
-		r = h.do(req{method: "POST", path: api.PathCredentialsRevoke, json: `{"credentials":[]}`})
+		r = h.do(req{method: "POST", path: mgmtapi.PathCredentialsRevoke, json: `{"credentials":[]}`})
 		if r.code != 429 || r.errCode() != 114 || r.header.Get("Retry-After") != "60" {
 			t.Errorf("over the limit: %d %s %v", r.code, r.raw, r.header)
 		}
