@@ -25,6 +25,7 @@ var owners = map[string]string{
 	"users":                "internal/users",
 	"sessions":             "internal/sessions",
 	"audit_events":         "internal/audit",
+	"audit_purge_gate":     "internal/audit",
 	"api_tokens":           "tokens",
 	"registered_resources": "authserver/api",
 	"oauth_clients":        "authserver",
