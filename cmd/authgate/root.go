@@ -125,6 +125,7 @@ func newRootCmd(c *cli) *cobra.Command {
 		newClientCmd(c),
 		newKeyCmd(c),
 		newAuditCmd(c),
+		newGCCmd(c),
 	)
 	return root
 }

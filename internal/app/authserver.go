@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/authgate/authgate/authserver"
 	"github.com/authgate/authgate/resources"
@@ -12,7 +11,7 @@ import (
 // wireAuthServer builds the OAuth2 authorization server (owned by package
 // authserver): its endpoints, the web pages (/oauth/authorize, login,
 // consent, account), the Guard's Bearer validator, the resource-registrar
-// rule and a periodic purge of expired codes and tokens.
+// rule and the sweeper of expired rows.
 func (a *App) wireAuthServer(ctx context.Context) error {
 	s, err := authserver.New(ctx, authserver.Deps{
 		DB: a.DB, Users: a.Users, Scopes: a.Scopes, APITokens: a.Tokens, Metrics: a.Metrics, Logger: a.Logger,
@@ -53,8 +52,7 @@ func (a *App) wireAuthServer(ctx context.Context) error {
 	}
 	web.Mount(a.Router)
 	a.signInAttempts = web.TakeSignInAttempt
-	a.startOAuthPurge()
-	return nil
+	return a.startSweeper()
 }
 
 // webTokenSummaries lists a user's API tokens for the account page.
@@ -69,14 +67,4 @@ func (a *App) webTokenSummaries(ctx context.Context, userID int64) ([]authserver
 			Expires: t.Expires, LastUsed: t.LastUsed, TimeAdded: t.TimeAdded})
 	}
 	return out, nil
-}
-
-// startOAuthPurge deletes expired codes, tokens and revoked jtis every 10
-// minutes until the App closes (they are refused anyway; this keeps the
-// tables small).
-func (a *App) startOAuthPurge() {
-	a.every(10*time.Minute, "oauth token purge", func(ctx context.Context) (int64, error) {
-		n, err := a.OAuth.Tokens.Purge(ctx, time.Now().Add(-time.Minute))
-		return int64(n), err
-	})
 }
