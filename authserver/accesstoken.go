@@ -300,7 +300,7 @@ func (a *accessTokens) validateJWT(ctx context.Context, p *jwt.Parser, raw strin
 // whether user uid (0: none) exists and is active, with their username.
 // The revocation list is the token store's; the user's state comes from
 // internal/users, the one reader of the users table (see
-// docs/architecture.md, "Storage").
+// docs/architecture.md, "Table owners").
 func (a *accessTokens) status(ctx context.Context, jti string, uid int64) (revoked, active bool, username string, err error) {
 	if jti != "" {
 		err = a.db.GetContext(ctx, &revoked, a.db.Rebind(`SELECT EXISTS (SELECT 1 FROM revoked_jti WHERE jti = ?)`), jti)

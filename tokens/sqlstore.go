@@ -33,7 +33,7 @@ const tokenColumns = `t.id, t.user_id, t.token_digest, t.token_prefix, t.token_g
 
 // tokenFrom names api_tokens only: the owner's username and state come
 // from internal/users, the one package that reads the users table (see
-// docs/architecture.md, "Storage").
+// docs/architecture.md, "Table owners").
 const tokenFrom = ` FROM api_tokens t`
 
 // tokenRow is one api_tokens row; Username is filled in from

@@ -13,7 +13,7 @@ import (
 // stores that need a user's state read it through the functions below,
 // passing their own transaction when they hold one so the read sees the
 // same snapshot (and, on SQLite, does not wait for a second connection).
-// See docs/architecture.md, "Storage".
+// See docs/architecture.md, "Table owners".
 
 // Status is the part of a user the hot paths need: whether their
 // credentials still count, whether they are an admin, and the name shown
