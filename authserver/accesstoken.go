@@ -17,6 +17,7 @@ import (
 
 	"github.com/authgate/authgate/authserver/signing"
 	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/users"
 )
 
 // Access token formats (config oauth.access_token_format).
@@ -290,22 +291,32 @@ func (a *accessTokens) validateJWT(ctx context.Context, p *jwt.Parser, raw strin
 	return at, nil
 }
 
-// status answers in one query whether jti is revoked and whether user uid
-// exists and is active.
+// status reports whether jti is revoked (not asked when jti is "") and
+// whether user uid (0: none) exists and is active, with their username.
+// The revocation list is the token store's; the user's state comes from
+// internal/users, the one reader of the users table (see
+// docs/architecture.md, "Table owners").
 func (a *accessTokens) status(ctx context.Context, jti string, uid int64) (revoked, active bool, username string, err error) {
-	var row struct {
-		Revoked  bool   `db:"revoked"`
-		Active   bool   `db:"active"`
-		Username string `db:"username"`
+	if jti != "" {
+		err = a.db.GetContext(ctx, &revoked, a.db.Rebind(`SELECT EXISTS (SELECT 1 FROM revoked_jti WHERE jti = ?)`), jti)
+		if err != nil {
+			return false, false, "", fmt.Errorf("check access token status: %w", err)
+		}
+		if revoked {
+			return true, false, "", nil
+		}
 	}
-	err = a.db.GetContext(ctx, &row, a.db.Rebind(`SELECT
-		EXISTS (SELECT 1 FROM revoked_jti WHERE jti = ?) AS revoked,
-		COALESCE((SELECT is_active FROM users WHERE id = ?), FALSE) AS active,
-		COALESCE((SELECT username FROM users WHERE id = ?), '') AS username`), jti, uid, uid)
+	if uid == 0 {
+		return false, false, "", nil
+	}
+	st, err := users.StatusIn(ctx, a.db, uid)
+	if errors.Is(err, users.ErrNotFound) {
+		return false, false, "", nil
+	}
 	if err != nil {
 		return false, false, "", fmt.Errorf("check access token status: %w", err)
 	}
-	return row.Revoked, row.Active, row.Username, nil
+	return false, st.IsActive, st.Username, nil
 }
 
 func (a *accessTokens) validateOpaque(ctx context.Context, raw string, ownAudience bool) (*AccessToken, error) {
@@ -352,13 +363,12 @@ func userActive(ctx context.Context, tx *sqlx.Tx, uid string) (bool, error) {
 	if err != nil {
 		return false, nil
 	}
-	var active bool
-	err = tx.GetContext(ctx, &active, tx.Rebind(`SELECT is_active FROM users WHERE id = ?`), id)
-	if db.IsNoRows(err) {
+	st, err := users.StatusIn(ctx, tx, id)
+	if errors.Is(err, users.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("check user: %w", err)
 	}
-	return active, nil
+	return st.IsActive, nil
 }

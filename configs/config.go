@@ -31,6 +31,8 @@ type Config struct {
 	OAuth    OAuth    `koanf:"oauth"`
 	Tokens   Tokens   `koanf:"tokens"`
 	Auth     Auth     `koanf:"auth"`
+	Audit    Audit    `koanf:"audit"`
+	GC       GC       `koanf:"gc"`
 	// Resources declares the resources of separate resource servers.
 	Resources []Resource `koanf:"resources"`
 }
@@ -295,6 +297,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.OAuth.Validate()...)
 	errs = append(errs, c.Tokens.Validate()...)
 	errs = append(errs, c.Auth.Validate()...)
+	errs = append(errs, c.validateGC()...)
 	errs = append(errs, validateResources(c.Resources)...)
 	return errors.Join(errs...)
 }

@@ -295,8 +295,10 @@ func TestMalformedTokenZeroDriverQueries(t *testing.T) {
 					}
 				})
 			}
-			// Controls: the hook sees queries, and a well-formed unknown
-			// token costs exactly one (the digest lookup).
+			// Controls: the hook sees queries, a well-formed unknown token
+			// costs exactly one (the digest lookup), and a valid one two
+			// (the digest lookup, then its owner from internal/users, the
+			// one reader of the users table).
 			unknown, _ := VendorChecksum{}.Create(TokenInfo{TokenType: "agp", Length: 40})
 			controls := []struct {
 				name, raw string
@@ -304,7 +306,7 @@ func TestMalformedTokenZeroDriverQueries(t *testing.T) {
 				wantErr   error
 			}{
 				{"unknown well-formed token: one lookup", unknown, 1, ErrTokenNotFound},
-				{"valid token within a minute of last use: one lookup", valid, 1, nil},
+				{"valid token within a minute of last use: lookup and owner", valid, 2, nil},
 			}
 			for _, tc := range controls {
 				before := n.Load()

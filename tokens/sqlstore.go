@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,25 +27,21 @@ func NewSQLStore(d *db.DB) *SQLStore { return &SQLStore{db: d} }
 
 var _ Store = (*SQLStore)(nil)
 
-// queryer is what both *sqlx.DB and *sqlx.Tx offer.
-type queryer interface {
-	sqlx.QueryerContext
-	sqlx.ExecerContext
-	GetContext(ctx context.Context, dest any, query string, args ...any) error
-	SelectContext(ctx context.Context, dest any, query string, args ...any) error
-}
-
-const tokenColumns = `t.id, t.user_id, u.username, t.token_digest, t.token_prefix, t.token_generator_id,
+const tokenColumns = `t.id, t.user_id, t.token_digest, t.token_prefix, t.token_generator_id,
 	t.time_added, t.last_updated, t.last_used, t.expires, t.valid, t.invalid_date, t.invalid_reason,
 	t.note, t.policy, t.extra_data, t.expired_event_sent`
 
-const tokenFrom = ` FROM api_tokens t JOIN users u ON u.id = t.user_id`
+// tokenFrom names api_tokens only: the owner's username and state come
+// from internal/users, the one package that reads the users table (see
+// docs/architecture.md, "Table owners").
+const tokenFrom = ` FROM api_tokens t`
 
-// tokenRow is one api_tokens row joined with its owner's username.
+// tokenRow is one api_tokens row; Username is filled in from
+// internal/users by withOwners.
 type tokenRow struct {
 	ID               int64        `db:"id"`
 	UserID           int64        `db:"user_id"`
-	Username         string       `db:"username"`
+	Username         string       `db:"-"`
 	Digest           string       `db:"token_digest"`
 	Prefix           string       `db:"token_prefix"`
 	GeneratorID      string       `db:"token_generator_id"`
@@ -116,16 +113,52 @@ func (s *SQLStore) Get(ctx context.Context, id int64) (*Token, error) {
 	return getToken(ctx, s.db, s.db, id, "")
 }
 
-func getToken(ctx context.Context, d *db.DB, q queryer, id int64, suffix string) (*Token, error) {
+func getToken(ctx context.Context, d *db.DB, q sqlx.ExtContext, id int64, suffix string) (*Token, error) {
 	var r tokenRow
-	err := q.GetContext(ctx, &r, d.Rebind(`SELECT `+tokenColumns+tokenFrom+` WHERE t.id = ?`+suffix), id)
+	err := sqlx.GetContext(ctx, q, &r, d.Rebind(`SELECT `+tokenColumns+tokenFrom+` WHERE t.id = ?`+suffix), id)
 	if db.IsNoRows(err) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load api token %d: %w", id, err)
 	}
+	st, err := users.StatusIn(ctx, q, r.UserID)
+	if errors.Is(err, users.ErrNotFound) {
+		return nil, ErrNotFound // a token without an owner is not served
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load api token %d: %w", id, err)
+	}
+	r.Username = st.Username
 	return r.token(), nil
+}
+
+// withOwners fills in each row's Username with one query for all owners
+// and returns the tokens of the rows whose owner exists, in order.
+func withOwners(ctx context.Context, q sqlx.ExtContext, rows []tokenRow) ([]*Token, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	var ids []int64
+	for _, r := range rows {
+		if !slices.Contains(ids, r.UserID) {
+			ids = append(ids, r.UserID)
+		}
+	}
+	names, err := users.UsernamesIn(ctx, q, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Token, 0, len(rows))
+	for i := range rows {
+		name, ok := names[rows[i].UserID]
+		if !ok {
+			continue // a token without an owner is not served
+		}
+		rows[i].Username = name
+		out = append(out, rows[i].token())
+	}
+	return out, nil
 }
 
 // List implements Store.
@@ -135,45 +168,37 @@ func (s *SQLStore) List(ctx context.Context, userID int64) ([]*Token, error) {
 	if err := s.db.SelectContext(ctx, &rows, q, userID); err != nil {
 		return nil, fmt.Errorf("list api tokens of user %d: %w", userID, err)
 	}
-	out := make([]*Token, len(rows))
-	for i := range rows {
-		out[i] = rows[i].token()
+	out, err := withOwners(ctx, s.db, rows)
+	if err != nil {
+		return nil, fmt.Errorf("list api tokens of user %d: %w", userID, err)
+	}
+	if out == nil {
+		out = []*Token{}
 	}
 	return out, nil
 }
 
-// lookupQuery fetches the token and every owner field Authenticate needs in
-// one round trip.
-const lookupQuery = `SELECT ` + tokenColumns + `,
-	u.email AS owner_email, u.is_admin AS owner_is_admin, u.is_active AS owner_is_active,
-	u.created_at AS owner_created_at, u.updated_at AS owner_updated_at` + tokenFrom + `
-	WHERE t.token_digest = ?`
-
-// LookupDigest implements Store.
+// LookupDigest implements Store: the token row, then its owner from
+// internal/users (two primary-key reads; the authentication cache answers
+// repeats without either).
 func (s *SQLStore) LookupDigest(ctx context.Context, digest string) (*Lookup, error) {
-	var r struct {
-		tokenRow
-		Email     string    `db:"owner_email"`
-		IsAdmin   bool      `db:"owner_is_admin"`
-		IsActive  bool      `db:"owner_is_active"`
-		CreatedAt time.Time `db:"owner_created_at"`
-		UpdatedAt time.Time `db:"owner_updated_at"`
-	}
-	err := s.db.GetContext(ctx, &r, s.db.Rebind(lookupQuery), digest)
+	var r tokenRow
+	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+tokenColumns+tokenFrom+` WHERE t.token_digest = ?`), digest)
 	if db.IsNoRows(err) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("look up api token: %w", err)
 	}
-	return &Lookup{
-		Token:  r.token(),
-		Digest: r.Digest,
-		Owner: users.User{
-			ID: r.UserID, Username: r.Username, Email: r.Email, IsAdmin: r.IsAdmin, IsActive: r.IsActive,
-			CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
-		},
-	}, nil
+	owner, err := users.GetIn(ctx, s.db, r.UserID)
+	if errors.Is(err, users.ErrNotFound) {
+		return nil, ErrNotFound // a token without an owner is not served
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up api token: %w", err)
+	}
+	r.Username = owner.Username
+	return &Lookup{Token: r.token(), Digest: r.Digest, Owner: owner}, nil
 }
 
 // ListAuditEvents implements Store with audit.List.
@@ -359,9 +384,11 @@ func (t *sqlTx) loadMany(ctx context.Context, ids []int64) ([]*Token, error) {
 		if err := t.tx.SelectContext(ctx, &rows, t.db.Rebind(q), args...); err != nil {
 			return nil, fmt.Errorf("load api tokens: %w", err)
 		}
-		for i := range rows {
-			out = append(out, rows[i].token())
+		toks, err := withOwners(ctx, t.tx, rows)
+		if err != nil {
+			return nil, fmt.Errorf("load api tokens: %w", err)
 		}
+		out = append(out, toks...)
 	}
 	return out, nil
 }

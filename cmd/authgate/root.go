@@ -126,6 +126,7 @@ func newRootCmd(c *cli) *cobra.Command {
 		newKeyCmd(c),
 		newAuditCmd(c),
 		newBenchCmd(c),
+		newGCCmd(c),
 	)
 	return root
 }

@@ -141,7 +141,10 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 		resourceStore: resourceStore, closers: closers,
 	}
 	a.startSessionCleanup()
-	a.startOAuthPurge()
+	if err := a.startSweeper(); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
 	a.watchResources()
 	a.subscribeInvalidations()
 	return a, nil

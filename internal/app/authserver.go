@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -85,14 +84,4 @@ func webTokenSummaries(m *tokens.Manager) func(ctx context.Context, userID int64
 		}
 		return out, nil
 	}
-}
-
-// startOAuthPurge deletes expired codes, tokens and revoked jtis every 10
-// minutes until the App closes (they are refused anyway; this keeps the
-// tables small).
-func (a *App) startOAuthPurge() {
-	a.every(10*time.Minute, "oauth token purge", func(ctx context.Context) (int64, error) {
-		n, err := a.OAuth.Tokens.Purge(ctx, time.Now().Add(-time.Minute))
-		return int64(n), err
-	})
 }

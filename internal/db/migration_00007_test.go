@@ -42,8 +42,8 @@ func TestMigration00007KeepsData(t *testing.T) {
 				mustExec(`INSERT INTO registered_resources (policy_id, name, scope_name, methods, registered_by, created_at, updated_at)
 					VALUES (?, ?, ?, ?, ?, ?, ?)`, r.id, r.id, r.id, "GET", r.by, now, now)
 			}
-			if n, err := d.Migrate(ctx); err != nil || n != 1 {
-				t.Fatalf("Migrate from 00006 applied %d, %v; want 1 migration", n, err)
+			if err := db.MigrateUpTo(ctx, d, 7); err != nil {
+				t.Fatalf("migrate from 00006 to 00007: %v", err)
 			}
 			var c struct {
 				Name           string `db:"name"`

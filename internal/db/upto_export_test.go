@@ -12,3 +12,14 @@ func MigrateUpTo(ctx context.Context, d *DB, version int64) error {
 	_, err = p.UpTo(ctx, version)
 	return err
 }
+
+// MigrateDownTo rolls the migrations back to version, so a migration test
+// can check a Down.
+func MigrateDownTo(ctx context.Context, d *DB, version int64) error {
+	p, err := d.provider()
+	if err != nil {
+		return err
+	}
+	_, err = p.DownTo(ctx, version)
+	return err
+}
