@@ -27,13 +27,13 @@ var owners = map[string]string{
 	"audit_events":         "internal/audit",
 	"audit_purge_gate":     "internal/audit",
 	"api_tokens":           "tokens",
-	"registered_resources": "authserver/api",
+	"registered_resources": "internal/mgmtapi",
 	"oauth_clients":        "authserver",
 	"oauth_tokens":         "authserver",
 	"revoked_jti":          "authserver",
 	"oauth_consents":       "authserver",
 	"dpop_jtis":            "authserver",
-	"signing_keys":         "authserver",
+	"signing_keys":         "authserver/signing",
 	"goose_db_version":     "internal/db",
 }
 
