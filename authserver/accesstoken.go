@@ -317,11 +317,11 @@ func (a *accessTokens) validateOpaque(ctx context.Context, raw string, ownAudien
 	if !wellFormed(PrefixAccessToken, raw) {
 		return nil, errTokenInvalid // rejected before any database query
 	}
-	r, ok, err := a.store.byDigest(ctx, a.db, kindAccess, raw)
+	r, ok, err := a.store.ByDigest(ctx, kindAccess, raw)
 	if err != nil {
 		return nil, err
 	}
-	if !ok || !r.live(a.now()) {
+	if !ok || !r.Live(a.now()) {
 		return nil, errTokenInvalid
 	}
 	ext, _ := url.ParseQuery(r.Extension)

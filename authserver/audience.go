@@ -8,6 +8,8 @@ import (
 
 	"github.com/go-oauth2/oauth2/v4"
 
+	"github.com/authgate/authgate/authserver/oauthstore"
+
 	"github.com/authgate/authgate/scopes"
 )
 
@@ -20,7 +22,7 @@ import (
 // docs/introspection-and-audience.md, "Audience".
 const (
 	extAudience       = "authgate_aud"
-	extAccessAudience = "authgate_access_aud"
+	extAccessAudience = oauthstore.ExtAccessAudience
 )
 
 // codeInvalidTarget is RFC 8707 §2's error for a resource parameter that is

@@ -89,6 +89,7 @@ type Server struct {
 	access    *accessTokens
 	metrics   *metrics
 	bearer    *BearerValidator
+	grants    grantHandlers
 	dpop      *dpop.Verifier // nil: DPoP off
 	// clientLimit counts calls per authenticated client, ipFailLimit
 	// failed calls per client IP (nil: unlimited).
@@ -150,10 +151,12 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 		ipFailLimit: newEndpointLimiter(deps.Limits.IPFailuresPerMinute, DefaultIPFailuresPerMinute, deps.Now),
 	}
 	cs := NewSQLClientStore(deps.DB)
-	cs.now = deps.Now
+	cs.SetClock(deps.Now)
 	s.Clients = cs
 	s.Tokens = NewTokenStore(deps.DB)
-	s.Tokens.now = deps.Now
+	s.Tokens.SetClock(deps.Now)
+	s.Tokens.SetBinding(requestBinding)
+	s.Tokens.SetUserActive(userActive)
 	s.Keys = NewKeySet(deps.DB, cfg.AccessTokenTTL)
 	s.Keys.now = deps.Now
 	kek, prevKEK, err := cfg.KeyEncryptionKeys()
@@ -174,6 +177,7 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	if s.metrics, err = newMetrics(deps.Metrics); err != nil {
 		return nil, fmt.Errorf("authserver: metrics: %w", err)
 	}
+	s.grants = s.newGrants()
 
 	inner := manage.NewManager()
 	inner.MapClientStorage(clientStoreAdapter{s})

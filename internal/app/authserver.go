@@ -71,12 +71,18 @@ func (a *App) webTokenSummaries(ctx context.Context, userID int64) ([]authserver
 	return out, nil
 }
 
-// startOAuthPurge deletes expired codes, tokens and revoked jtis every 10
-// minutes until the App closes (they are refused anyway; this keeps the
-// tables small).
+// startOAuthPurge deletes expired codes, tokens, revoked jtis and DPoP
+// proof jtis every 10 minutes until the App closes (they are refused
+// anyway; this keeps the tables small).
 func (a *App) startOAuthPurge() {
 	a.every(10*time.Minute, "oauth token purge", func(ctx context.Context) (int64, error) {
-		n, err := a.OAuth.Tokens.Purge(ctx, time.Now().Add(-time.Minute))
-		return int64(n), err
+		cutoff := time.Now().Add(-time.Minute)
+		n, err := a.OAuth.Tokens.Purge(ctx, cutoff)
+		if err != nil {
+			return int64(n), err
+		}
+		// dpop_jtis is the replay store's table; it purges its own rows.
+		m, err := authserver.NewSQLReplayStore(a.DB).Purge(ctx, cutoff)
+		return int64(n + m), err
 	})
 }
