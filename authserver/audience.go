@@ -55,18 +55,6 @@ func accessAudience(ext url.Values, own string) []string {
 	return []string{own}
 }
 
-// grantExtension drops an access token's narrowed audience from ext: a
-// refresh token keeps the whole grant's (extAudience).
-func grantExtension(ext url.Values) url.Values {
-	out := make(url.Values, len(ext))
-	for k, v := range ext {
-		if k != extAccessAudience {
-			out[k] = v
-		}
-	}
-	return out
-}
-
 // grantAudience is the audience a grant's tokens may carry at most.
 func grantAudience(ext url.Values, own string) []string {
 	if aud := ext[extAudience]; len(aud) > 0 {

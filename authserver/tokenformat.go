@@ -14,10 +14,9 @@ const (
 
 // Short local names for the store's format helpers.
 var (
-	newOpaque     = oauthstore.NewOpaque
-	wellFormed    = oauthstore.WellFormed
-	hasPrefix     = oauthstore.HasPrefix
-	digest        = oauthstore.Digest
-	displayPrefix = oauthstore.DisplayPrefix
-	dbNow         = oauthstore.DBNow
+	newOpaque  = oauthstore.NewOpaque
+	wellFormed = oauthstore.WellFormed
+	hasPrefix  = oauthstore.HasPrefix
+	digest     = oauthstore.Digest
+	dbNow      = oauthstore.DBNow
 )
