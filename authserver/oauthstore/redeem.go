@@ -114,21 +114,28 @@ func (s *TokenStore) redeem(ctx context.Context, kind, raw string, decide Decide
 }
 
 // loadLocked reads the row of raw inside tx, after taking on PostgreSQL the
-// lock of its grant family's first row (see lockGrant), and reads it again
-// as it is now (READ COMMITTED: a new snapshot). SQLite's immediate
-// transactions already serialise writers. nil if there is no row.
+// lock of its grant family's first row (its code, or its first token) in the
+// same round trip as finding the family. Every transaction that changes a
+// family takes that lock first — a redemption or rotation here, a
+// revocation by locking the family in id order (lockRows) — so concurrent
+// redemptions, refreshes, replays and revocations of one family queue up
+// instead of deadlocking. The read that follows sees the row as it is now
+// (READ COMMITTED: a new snapshot). SQLite's immediate transactions already
+// serialise writers. nil if there is no row.
 func (s *TokenStore) loadLocked(ctx context.Context, tx *sqlx.Tx, kind, raw string) (*TokenRow, error) {
+	if s.db.Dialect == db.Postgres {
+		var id int64
+		err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM oauth_tokens WHERE grant_id =
+			(SELECT grant_id FROM oauth_tokens WHERE digest = ? AND kind = ?) ORDER BY id LIMIT 1 FOR UPDATE`), Digest(raw), kind)
+		if db.IsNoRows(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("lock grant: %w", err)
+		}
+	}
 	row, found, err := s.byDigest(ctx, tx, kind, raw)
 	if err != nil || !found {
-		return nil, err
-	}
-	if s.db.Dialect != db.Postgres {
-		return row, nil
-	}
-	if err := s.lockGrant(ctx, tx, row.GrantID); err != nil {
-		return nil, err
-	}
-	if row, found, err = s.byDigest(ctx, tx, kind, raw); err != nil || !found {
 		return nil, err
 	}
 	return row, nil

@@ -93,23 +93,6 @@ func (s *TokenStore) lockRows(ctx context.Context, tx *sqlx.Tx, where string, ar
 	return nil
 }
 
-// lockGrant takes, on PostgreSQL, the lock of a grant family's first row (its
-// code, or its first token): every transaction that changes a family takes it
-// first — refresh explicitly, a code redemption by consuming the code, a
-// revocation by locking the family in id order — so concurrent refreshes,
-// replays and revocations of one family queue up instead of deadlocking.
-func (s *TokenStore) lockGrant(ctx context.Context, tx *sqlx.Tx, grantID string) error {
-	if s.db.Dialect != db.Postgres {
-		return nil
-	}
-	var id int64
-	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM oauth_tokens WHERE grant_id = ? ORDER BY id LIMIT 1 FOR UPDATE`), grantID)
-	if err != nil && !db.IsNoRows(err) {
-		return fmt.Errorf("lock grant: %w", err)
-	}
-	return nil
-}
-
 // RevokeClient revokes every token of a client (used when it is disabled or
 // deleted, so its JWTs stop validating at once).
 func (s *TokenStore) RevokeClient(ctx context.Context, clientID string) (int, error) {
