@@ -298,8 +298,7 @@ func (a *accessTokens) validateJWT(ctx context.Context, p *jwt.Parser, raw strin
 // docs/architecture.md, "Table owners").
 func (a *accessTokens) status(ctx context.Context, jti string, uid int64) (revoked, active bool, username string, err error) {
 	if jti != "" {
-		err = a.db.GetContext(ctx, &revoked, a.db.Rebind(`SELECT EXISTS (SELECT 1 FROM revoked_jti WHERE jti = ?)`), jti)
-		if err != nil {
+		if revoked, err = a.store.JTIRevoked(ctx, jti); err != nil {
 			return false, false, "", fmt.Errorf("check access token status: %w", err)
 		}
 		if revoked {
@@ -323,11 +322,11 @@ func (a *accessTokens) validateOpaque(ctx context.Context, raw string, ownAudien
 	if !wellFormed(PrefixAccessToken, raw) {
 		return nil, errTokenInvalid // rejected before any database query
 	}
-	r, ok, err := a.store.byDigest(ctx, a.db, kindAccess, raw)
+	r, ok, err := a.store.ByDigest(ctx, kindAccess, raw)
 	if err != nil {
 		return nil, err
 	}
-	if !ok || !r.live(a.now()) {
+	if !ok || !r.Live(a.now()) {
 		return nil, errTokenInvalid
 	}
 	ext, _ := url.ParseQuery(r.Extension)

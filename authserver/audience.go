@@ -8,6 +8,8 @@ import (
 
 	"github.com/go-oauth2/oauth2/v4"
 
+	"github.com/authgate/authgate/authserver/oauthstore"
+
 	"github.com/authgate/authgate/scopes"
 )
 
@@ -20,7 +22,7 @@ import (
 // docs/introspection-and-audience.md, "Audience".
 const (
 	extAudience       = "authgate_aud"
-	extAccessAudience = "authgate_access_aud"
+	extAccessAudience = oauthstore.ExtAccessAudience
 )
 
 // codeInvalidTarget is RFC 8707 §2's error for a resource parameter that is
@@ -51,18 +53,6 @@ func accessAudience(ext url.Values, own string) []string {
 		return aud
 	}
 	return []string{own}
-}
-
-// grantExtension drops an access token's narrowed audience from ext: a
-// refresh token keeps the whole grant's (extAudience).
-func grantExtension(ext url.Values) url.Values {
-	out := make(url.Values, len(ext))
-	for k, v := range ext {
-		if k != extAccessAudience {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // grantAudience is the audience a grant's tokens may carry at most.

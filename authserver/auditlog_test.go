@@ -15,7 +15,7 @@ import (
 	"github.com/authgate/authgate/internal/db/dbtest"
 )
 
-// Audit-log events of the authorization server (docs/architecture.md, "Operations", auditlog.go):
+// Audit-log events of the authorization server (docs/architecture.md, "Operations", oauthstore/auditlog.go):
 // each client admin operation, each detected attack and each consent
 // withdrawal leaves exactly its event, with the right actor, and no secret
 // anywhere in audit_events.

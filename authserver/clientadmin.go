@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // CreateClient registers a client. Its scopes must be known to the scope
@@ -102,11 +100,5 @@ func (s *Server) DeleteClient(ctx context.Context, id string) error {
 // audit.WithActor; the account page calls it when the user withdraws the
 // app's access (after deleting the consent, in a transaction of its own).
 func (s *Server) RevokeUserClient(ctx context.Context, userID int64, clientID string) error {
-	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		n, err := s.Tokens.revokeUserClientTx(ctx, tx, userID, clientID)
-		if err != nil {
-			return err
-		}
-		return appendConsentRevoked(ctx, tx, userID, clientID, n)
-	})
+	return s.Tokens.WithdrawUserClient(ctx, userID, clientID)
 }

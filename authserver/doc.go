@@ -14,5 +14,5 @@
 //
 // Client changes, detected code replays and refresh-token reuses, and
 // consent withdrawals are recorded in the append-only audit log
-// (internal/audit; kinds in auditlog.go), in the transaction of the change.
+// (internal/audit; kinds in oauthstore/auditlog.go), in the transaction of the change.
 package authserver

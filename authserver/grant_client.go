@@ -9,12 +9,19 @@ import (
 	"github.com/authgate/authgate/scopes"
 )
 
-// clientCredentials serves the client_credentials grant (RFC 6749 §4.4):
+// clientGrant serves the client_credentials grant.
+type clientGrant struct {
+	scopes   ScopeRegistry // nil: any scope the client is allowed
+	audience string        // authgate's own
+	metrics  *metrics
+}
+
+// handle serves the client_credentials grant (RFC 6749 §4.4):
 // a confidential client allowed this grant gets an access token for the
 // requested scope — which must be among its allowed scopes — or for all its
 // allowed, known scopes when it asks for none. No refresh token (§4.4.3).
 // The library's manager issues it with our stores and generator.
-func (s *Server) clientCredentials(ctx context.Context, inner *manage.Manager, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
+func (g *clientGrant) handle(ctx context.Context, inner *manage.Manager, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
 	c, err := authenticatedClient(ctx)
 	if err != nil {
 		return nil, err
@@ -22,14 +29,14 @@ func (s *Server) clientCredentials(ctx context.Context, inner *manage.Manager, t
 	if c.Public || !c.AllowsGrant(GrantClientCredentials) {
 		return nil, oerr(codeUnauthorizedClient, "the client may not use the client_credentials grant")
 	}
-	set, err := s.requestedScope(c, tgr.Scope)
+	set, err := requestedScope(g.scopes, c, tgr.Scope)
 	if err != nil {
 		return nil, err
 	}
 	if set.Empty() {
 		var known []string
 		for _, sc := range c.Scopes {
-			if s.scopes == nil || s.scopes.HasScope(sc) {
+			if g.scopes == nil || g.scopes.HasScope(sc) {
 				known = append(known, sc)
 			}
 		}
@@ -37,7 +44,7 @@ func (s *Server) clientCredentials(ctx context.Context, inner *manage.Manager, t
 			return nil, err
 		}
 	}
-	aud, e := resolveAudience(s.scopes, s.cfg.Audience, formValues(tgr, "resource"), set)
+	aud, e := resolveAudience(g.scopes, g.audience, formValues(tgr, "resource"), set)
 	if e != nil {
 		return nil, e
 	}
@@ -50,6 +57,6 @@ func (s *Server) clientCredentials(ctx context.Context, inner *manage.Manager, t
 	if err != nil {
 		return nil, err
 	}
-	s.metrics.issued(GrantClientCredentials)
+	g.metrics.issued(GrantClientCredentials)
 	return ti, nil
 }

@@ -114,11 +114,11 @@ func (s *Server) introspect(ctx context.Context, caller *Client, raw string) (ma
 		if !wellFormed(PrefixRefreshToken, raw) {
 			return inactive, nil
 		}
-		row, found, err := s.Tokens.byDigest(ctx, s.db, kindRefresh, raw)
+		row, found, err := s.Tokens.ByDigest(ctx, kindRefresh, raw)
 		if err != nil {
 			return nil, err
 		}
-		if !found || !row.live(s.now()) || row.ClientID != caller.ID {
+		if !found || !row.Live(s.now()) || row.ClientID != caller.ID {
 			return inactive, nil
 		}
 		out := map[string]any{

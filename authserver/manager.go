@@ -12,6 +12,8 @@ import (
 	"github.com/go-oauth2/oauth2/v4"
 	oerrors "github.com/go-oauth2/oauth2/v4/errors"
 	"github.com/go-oauth2/oauth2/v4/manage"
+
+	"github.com/authgate/authgate/authserver/grants"
 )
 
 // manager implements go-oauth2's oauth2.Manager around *manage.Manager
@@ -111,7 +113,7 @@ func (m *manager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseType,
 		// docs/security.md, "RFC 9700 and OAuth 2.1 rules": spot constant PKCE challenges. A client
 		// that sends a challenge it has sent before has a fixed verifier,
 		// which protects nothing.
-		seen, err := m.s.Tokens.challengeSeen(ctx, c.ID, tgr.CodeChallenge)
+		seen, err := m.s.Tokens.ChallengeSeen(ctx, c.ID, tgr.CodeChallenge)
 		if err != nil {
 			return nil, err
 		}
@@ -147,37 +149,24 @@ func (s *Server) checkChallenge(c *Client, challenge, method string) error {
 	return oerrors.ErrUnsupportedCodeChallengeMethod
 }
 
-// validPKCEValue checks RFC 7636 §4.1's verifier grammar, which a challenge
-// (base64url of a SHA-256, or a plain verifier) also satisfies:
-// 43-128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
-func validPKCEValue(v string) bool {
-	if len(v) < 43 || len(v) > 128 {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
-			return false
-		}
-	}
-	return true
-}
+// validPKCEValue checks RFC 7636 §4.1's grammar (grants.ValidPKCEValue).
+var validPKCEValue = grants.ValidPKCEValue
 
 // GenerateAccessToken implements oauth2.Manager for the code and
 // client_credentials grants.
 func (m *manager) GenerateAccessToken(ctx context.Context, gt oauth2.GrantType, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
 	switch gt {
 	case oauth2.AuthorizationCode:
-		return m.s.exchangeCode(ctx, tgr)
+		return m.s.grants.code.handle(ctx, tgr)
 	case oauth2.ClientCredentials:
-		return m.s.clientCredentials(ctx, m.inner, tgr)
+		return m.s.grants.client.handle(ctx, m.inner, tgr)
 	}
 	return nil, oerr(codeUnsupportedGrantType, "the grant type is not supported")
 }
 
 // RefreshAccessToken implements oauth2.Manager.
 func (m *manager) RefreshAccessToken(ctx context.Context, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
-	return m.s.refresh(ctx, tgr)
+	return m.s.grants.refresh.handle(ctx, tgr)
 }
 
 // RemoveAccessToken implements oauth2.Manager.

@@ -52,7 +52,7 @@ func (s *Server) handleRevoke(c *gin.Context) {
 		}
 	case hasPrefix(raw, PrefixAccessToken):
 		if e := s.revokeStored(ctx, client, PrefixAccessToken, kindAccess, raw, func(row *tokenRow) error {
-			return s.Tokens.revokeRow(ctx, row)
+			return s.Tokens.RevokeRow(ctx, row)
 		}); e != nil {
 			writeOAuthError(w, e)
 			return
@@ -84,7 +84,7 @@ func (s *Server) revokeStored(ctx context.Context, client *Client, prefix, kind,
 	if !wellFormed(prefix, raw) {
 		return nil
 	}
-	row, found, err := s.Tokens.byDigest(ctx, s.db, kind, raw)
+	row, found, err := s.Tokens.ByDigest(ctx, kind, raw)
 	if err != nil {
 		return classify(err, s.log)
 	}

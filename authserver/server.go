@@ -15,6 +15,7 @@ import (
 	"github.com/go-oauth2/oauth2/v4/server"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/authgate/authgate/authserver/oauthstore"
 	"github.com/authgate/authgate/authserver/signing"
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/db"
@@ -93,6 +94,7 @@ type Server struct {
 	access    *accessTokens
 	metrics   *metrics
 	bearer    *BearerValidator
+	grants    grantHandlers
 	dpop      *dpop.Verifier // nil: DPoP off
 	// clientLimit counts calls per authenticated client, ipFailLimit
 	// failed calls per client IP (nil: unlimited).
@@ -153,11 +155,11 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 		clientLimit: newEndpointLimiter(deps.Limits.ClientPerMinute, DefaultClientPerMinute, deps.Now),
 		ipFailLimit: newEndpointLimiter(deps.Limits.IPFailuresPerMinute, DefaultIPFailuresPerMinute, deps.Now),
 	}
-	cs := NewSQLClientStore(deps.DB)
-	cs.now = deps.Now
+	cs := oauthstore.NewSQLClientStoreWith(deps.DB, deps.Now)
 	s.Clients = cs
-	s.Tokens = NewTokenStore(deps.DB)
-	s.Tokens.now = deps.Now
+	s.Tokens = oauthstore.NewTokenStoreWith(deps.DB, oauthstore.TokenStoreOptions{
+		Now: deps.Now, Binding: requestBinding, UserActive: userActive,
+	})
 	kek, prevKEK, err := cfg.KeyEncryptionKeys()
 	if err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)
@@ -179,6 +181,7 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	if s.metrics, err = newMetrics(deps.Metrics); err != nil {
 		return nil, fmt.Errorf("authserver: metrics: %w", err)
 	}
+	s.grants = s.newGrants()
 
 	inner := manage.NewManager()
 	inner.MapClientStorage(clientStoreAdapter{s})

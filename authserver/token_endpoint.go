@@ -80,7 +80,7 @@ func (s *Server) handleToken(c *gin.Context) {
 		// OAuth 2.1 §4.1.3 drops redirect_uri from the token request (PKCE
 		// binds the code instead) and RFC 6749 §4.1.3 needs it only when the
 		// authorization request carried one; go-oauth2 insists on a value.
-		// The marker stands for "omitted"; checkRedemption decides whether
+		// The marker stands for "omitted"; grants.RedeemCode decides whether
 		// the code may be redeemed without it.
 		r.PostForm.Set("redirect_uri", redirectOmitted)
 	}

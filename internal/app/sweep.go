@@ -12,28 +12,23 @@ import (
 
 // GCTables returns the purger of every table that grows with use, in the
 // order a sweep visits them: each store deletes its own expired rows (see
-// docs/operations.md, "Retention and garbage collection"). Sessions are
-// still swept by their own cleanup.
+// docs/operations.md, "Retention and garbage collection"), in batches
+// (PurgeExpired). Sessions are still swept by their own cleanup.
 func (a *App) GCTables() []sweep.Table {
 	return []sweep.Table{
-		// Until the OAuth stores offer PurgeExpired themselves, their
-		// unbatched Purge is adapted. oauth_tokens' count includes the
-		// revoked JWT ids, and the DPoP proof ids that dpop_jtis left
-		// (none, as it runs first).
-		{Name: "dpop_jtis", Purger: purgeBefore(authserver.NewSQLReplayStore(a.DB).Purge, 0)},
+		{Name: "dpop_jtis", Purger: authserver.NewSQLReplayStore(a.DB)},
 		// A minute's grace, as before: a code or token is refused from
-		// its expiry on either way.
-		{Name: "oauth_tokens", Purger: purgeBefore(a.OAuth.Tokens.Purge, time.Minute)},
+		// its expiry on either way. oauth_tokens' count includes the
+		// revoked JWT ids past their token's expiry.
+		{Name: "oauth_tokens", Purger: withGrace(a.OAuth.Tokens, time.Minute)},
 		{Name: "audit_events", Purger: audit.Retention{DB: a.DB, Keep: a.Config.Audit.Retention}},
 	}
 }
 
-// purgeBefore adapts a store's Purge(ctx, cutoff), which deletes every row
-// that expired before cutoff in one statement, to sweep.Purger; it ignores
-// the batch limit.
-func purgeBefore(purge func(context.Context, time.Time) (int, error), grace time.Duration) sweep.Purger {
-	return sweep.PurgerFunc(func(ctx context.Context, now time.Time, _ int) (int, error) {
-		return purge(ctx, now.Add(-grace))
+// withGrace purges what expired at least grace before the sweep.
+func withGrace(p sweep.Purger, grace time.Duration) sweep.Purger {
+	return sweep.PurgerFunc(func(ctx context.Context, now time.Time, limit int) (int, error) {
+		return p.PurgeExpired(ctx, now.Add(-grace), limit)
 	})
 }
 

@@ -1,4 +1,4 @@
-package authserver
+package oauthstore
 
 import (
 	"context"

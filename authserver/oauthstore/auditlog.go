@@ -1,4 +1,4 @@
-package authserver
+package oauthstore
 
 import (
 	"context"
@@ -46,6 +46,11 @@ const (
 	// tokens for the user were revoked. Data: user_id, client_id,
 	// tokens_revoked.
 	AuditConsentRevoked = "consent.revoked"
+	// AuditCredentialReported: an OAuth access or refresh token was reported
+	// as leaked (POST /api/credentials/revoke) and its whole grant revoked.
+	// Data: client_id, grant_id, user_id, tokens_revoked. The actor is none:
+	// the reporter is anonymous.
+	AuditCredentialReported = "oauth.credential_reported"
 )
 
 // Audit-log subject types of the events above. A client's subject ID is its
@@ -126,7 +131,7 @@ type grantAuditData struct {
 }
 
 // appendGrantEvent records a replay or reuse that revoked row's grant.
-func appendGrantEvent(ctx context.Context, tx sqlx.ExtContext, kind string, row *tokenRow, presentedBy string, revoked int) error {
+func appendGrantEvent(ctx context.Context, tx sqlx.ExtContext, kind string, row *TokenRow, presentedBy string, revoked int) error {
 	d := grantAuditData{ClientID: row.ClientID, GrantID: row.GrantID, TokensRevoked: revoked}
 	if presentedBy != row.ClientID {
 		d.PresentedBy = presentedBy

@@ -1,4 +1,4 @@
-package authserver
+package oauthstore
 
 // Revocation in the token store: go-oauth2's Remove* hooks, whole grants,
 // clients and user-client pairs, and the jtis of JWTs that have no row.
@@ -15,18 +15,18 @@ import (
 
 // RemoveByAccess implements oauth2.TokenStore by revoking the access token.
 func (s *TokenStore) RemoveByAccess(ctx context.Context, access string) error {
-	r, ok, err := s.byDigest(ctx, s.db, kindAccess, access)
+	r, ok, err := s.byDigest(ctx, s.db, KindAccess, access)
 	if err != nil || !ok {
 		return err
 	}
-	return s.revokeRow(ctx, r)
+	return s.RevokeRow(ctx, r)
 }
 
 // RemoveByRefresh implements oauth2.TokenStore by revoking the refresh
 // token together with its whole grant (RFC 7009 §2.1; the library's memory
 // store left the access token alive: docs/go-oauth2.md, "Store contracts", #303).
 func (s *TokenStore) RemoveByRefresh(ctx context.Context, refresh string) error {
-	r, ok, err := s.byDigest(ctx, s.db, kindRefresh, refresh)
+	r, ok, err := s.byDigest(ctx, s.db, KindRefresh, refresh)
 	if err != nil || !ok {
 		return err
 	}
@@ -34,11 +34,11 @@ func (s *TokenStore) RemoveByRefresh(ctx context.Context, refresh string) error 
 	return err
 }
 
-// revokeRow revokes one row; for a JWT access token its jti is listed in
+// RevokeRow revokes one row; for a JWT access token its jti is listed in
 // revoked_jti until the token would have expired.
-func (s *TokenStore) revokeRow(ctx context.Context, r *tokenRow) error {
+func (s *TokenStore) RevokeRow(ctx context.Context, r *TokenRow) error {
 	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		now := dbNow(s.now)
+		now := DBNow(s.now)
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`), now, r.ID); err != nil {
 			return fmt.Errorf("revoke token: %w", err)
 		}
@@ -64,7 +64,7 @@ func (s *TokenStore) RevokeGrant(ctx context.Context, grantID string) (int, erro
 }
 
 func (s *TokenStore) revokeGrantTx(ctx context.Context, tx *sqlx.Tx, grantID string) (int, error) {
-	now := dbNow(s.now)
+	now := DBNow(s.now)
 	if err := s.lockRows(ctx, tx, `grant_id = ?`, grantID); err != nil {
 		return 0, err
 	}
@@ -93,23 +93,6 @@ func (s *TokenStore) lockRows(ctx context.Context, tx *sqlx.Tx, where string, ar
 	return nil
 }
 
-// lockGrant takes, on PostgreSQL, the lock of a grant family's first row (its
-// code, or its first token): every transaction that changes a family takes it
-// first — refresh explicitly, a code redemption by consuming the code, a
-// revocation by locking the family in id order — so concurrent refreshes,
-// replays and revocations of one family queue up instead of deadlocking.
-func (s *TokenStore) lockGrant(ctx context.Context, tx *sqlx.Tx, grantID string) error {
-	if s.db.Dialect != db.Postgres {
-		return nil
-	}
-	var id int64
-	err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM oauth_tokens WHERE grant_id = ? ORDER BY id LIMIT 1 FOR UPDATE`), grantID)
-	if err != nil && !db.IsNoRows(err) {
-		return fmt.Errorf("lock grant: %w", err)
-	}
-	return nil
-}
-
 // RevokeClient revokes every token of a client (used when it is disabled or
 // deleted, so its JWTs stop validating at once).
 func (s *TokenStore) RevokeClient(ctx context.Context, clientID string) (int, error) {
@@ -134,13 +117,62 @@ func (s *TokenStore) revokeWhere(ctx context.Context, where string, args ...any)
 	return n, err
 }
 
-// revokeUserClientTx is RevokeUserClient inside the caller's transaction.
-func (s *TokenStore) revokeUserClientTx(ctx context.Context, tx *sqlx.Tx, userID int64, clientID string) (int, error) {
-	return s.revokeWhereTx(ctx, tx, `user_id = ? AND client_id = ?`, userID, clientID)
+// WithdrawUserClient is RevokeUserClient that also records
+// consent.revoked (with the actor of audit.WithActor) in the same
+// transaction: the user withdrew the app's access.
+func (s *TokenStore) WithdrawUserClient(ctx context.Context, userID int64, clientID string) error {
+	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		n, err := s.revokeWhereTx(ctx, tx, `user_id = ? AND client_id = ?`, userID, clientID)
+		if err != nil {
+			return err
+		}
+		return appendConsentRevoked(ctx, tx, userID, clientID, n)
+	})
+}
+
+// RevokeReported revokes the grant of a token reported as leaked — the
+// opaque value raw of kind, or the JWT access token with jti when jti is not
+// "" — when it is still live, and records AuditCredentialReported in the
+// same transaction. It reports whether it revoked anything.
+func (s *TokenStore) RevokeReported(ctx context.Context, kind, raw, jti string) (bool, error) {
+	revoked := false
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var row *TokenRow
+		var err error
+		if jti != "" {
+			row, err = s.byJTI(ctx, tx, jti)
+		} else {
+			row, _, err = s.byDigest(ctx, tx, kind, raw)
+		}
+		if err != nil || row == nil || row.RevokedAt.Valid || row.GrantID == "" {
+			return err
+		}
+		n, err := s.revokeGrantTx(ctx, tx, row.GrantID)
+		if err != nil || n == 0 {
+			return err // another revocation got there first
+		}
+		revoked = true
+		return appendGrantEvent(ctx, tx, AuditCredentialReported, row, row.ClientID, n)
+	})
+	return revoked, err
+}
+
+// byJTI loads the access-token row of a JWT by its jti; nil if none.
+func (s *TokenStore) byJTI(ctx context.Context, q sqlx.QueryerContext, jti string) (*TokenRow, error) {
+	var r TokenRow
+	err := sqlx.GetContext(ctx, q, &r, s.db.Rebind(`SELECT `+tokenColumns+` FROM oauth_tokens WHERE jti = ? AND kind = ?`), jti, KindAccess)
+	if db.IsNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load access token by jti: %w", err)
+	}
+	r.normalize()
+	return &r, nil
 }
 
 func (s *TokenStore) revokeWhereTx(ctx context.Context, tx *sqlx.Tx, where string, args ...any) (int, error) {
-	now := dbNow(s.now)
+	now := DBNow(s.now)
 	if err := s.lockRows(ctx, tx, where, args...); err != nil {
 		return 0, err
 	}
@@ -165,7 +197,7 @@ func (s *TokenStore) revokeJTIs(ctx context.Context, tx *sqlx.Tx, query string, 
 	if err := tx.SelectContext(ctx, &rows, tx.Rebind(query), args...); err != nil {
 		return fmt.Errorf("list jtis to revoke: %w", err)
 	}
-	now := dbNow(s.now)
+	now := DBNow(s.now)
 	for _, r := range rows {
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO revoked_jti (jti, expires_at, revoked_at) VALUES (?, ?, ?)
 			ON CONFLICT (jti) DO NOTHING`), r.JTI, r.ExpiresAt.UTC(), now); err != nil {
@@ -178,11 +210,11 @@ func (s *TokenStore) revokeJTIs(ctx context.Context, tx *sqlx.Tx, query string, 
 // RevokeJTI lists a JWT's jti as revoked until exp (for a JWT with no row).
 func (s *TokenStore) RevokeJTI(ctx context.Context, jti string, exp time.Time) error {
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO revoked_jti (jti, expires_at, revoked_at) VALUES (?, ?, ?)
-		ON CONFLICT (jti) DO NOTHING`), jti, exp.UTC(), dbNow(s.now))
+		ON CONFLICT (jti) DO NOTHING`), jti, exp.UTC(), DBNow(s.now))
 	if err != nil {
 		return fmt.Errorf("revoke jti: %w", err)
 	}
-	_, err = s.db.ExecContext(ctx, s.db.Rebind(`UPDATE oauth_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE jti = ?`), dbNow(s.now), jti)
+	_, err = s.db.ExecContext(ctx, s.db.Rebind(`UPDATE oauth_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE jti = ?`), DBNow(s.now), jti)
 	if err != nil {
 		return fmt.Errorf("revoke jti: %w", err)
 	}

@@ -1,7 +1,9 @@
-package authserver
+package oauthstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"net/url"
 	"strconv"
 	"sync"
@@ -33,10 +35,10 @@ func TestTokenStoreConformance(t *testing.T) {
 		uid := strconv.FormatInt(u.ID, 10)
 		grant := func() url.Values {
 			id, _ := newGrantID()
-			return url.Values{extGrantID: {id}, extGrantCreatedAt: {time.Now().UTC().Format(time.RFC3339Nano)}, "nonce": {"n-1"}}
+			return url.Values{ExtGrantID: {id}, ExtGrantCreatedAt: {time.Now().UTC().Format(time.RFC3339Nano)}, "nonce": {"n-1"}}
 		}
 		newCode := func(ttl time.Duration) (*models.Token, string) {
-			code, _ := newOpaque(PrefixCode)
+			code, _ := NewOpaque(PrefixCode)
 			ti := models.NewToken()
 			ti.Extension = grant()
 			ti.ClientID, ti.UserID, ti.Scope, ti.RedirectURI = cl.ID, uid, "a:read b:read", "https://c.example.com/cb"
@@ -57,7 +59,7 @@ func TestTokenStoreConformance(t *testing.T) {
 			m := got.(*models.Token)
 			if m.Code != code || m.ClientID != cl.ID || m.UserID != uid || m.Scope != "a:read b:read" ||
 				m.RedirectURI != ti.RedirectURI || m.CodeChallenge != ti.CodeChallenge || m.CodeChallengeMethod != "S256" ||
-				m.Extension.Get("nonce") != "n-1" || m.Extension.Get(extGrantID) != ti.Extension.Get(extGrantID) {
+				m.Extension.Get("nonce") != "n-1" || m.Extension.Get(ExtGrantID) != ti.Extension.Get(ExtGrantID) {
 				t.Fatalf("round trip lost data: %+v", m)
 			}
 			if d := m.CodeExpiresIn - time.Minute; d > time.Millisecond || d < -time.Millisecond {
@@ -74,7 +76,7 @@ func TestTokenStoreConformance(t *testing.T) {
 				code, code, "%"+code[10:]+"%"); err != nil || n != 0 {
 				t.Fatalf("raw code found in the table (%d, %v)", n, err)
 			}
-			if err := d.Get(&n, d.Rebind(`SELECT COUNT(*) FROM oauth_tokens WHERE digest = ?`), digest(code)); err != nil || n != 1 {
+			if err := d.Get(&n, d.Rebind(`SELECT COUNT(*) FROM oauth_tokens WHERE digest = ?`), Digest(code)); err != nil || n != 1 {
 				t.Fatalf("digest not found (%d, %v)", n, err)
 			}
 		})
@@ -83,7 +85,7 @@ func TestTokenStoreConformance(t *testing.T) {
 			if err := s.Create(ctx, ti); err != nil {
 				t.Fatal(err)
 			}
-			other, _ := newOpaque(PrefixCode)
+			other, _ := NewOpaque(PrefixCode)
 			for _, v := range []string{code, other, "agac_garbage", ""} {
 				if got, err := s.GetByCode(ctx, v); got != nil || err != nil {
 					t.Errorf("GetByCode(%q) = %v, %v", v, got, err)
@@ -129,8 +131,8 @@ func TestTokenStoreConformance(t *testing.T) {
 			}
 		})
 		t.Run("access and refresh", func(t *testing.T) {
-			access, _ := newOpaque(PrefixAccessToken)
-			refresh, _ := newOpaque(PrefixRefreshToken)
+			access, _ := NewOpaque(PrefixAccessToken)
+			refresh, _ := NewOpaque(PrefixRefreshToken)
 			ti := models.NewToken()
 			ti.Extension = grant()
 			ti.ClientID, ti.UserID, ti.Scope = cl.ID, uid, "a:read"
@@ -159,8 +161,8 @@ func TestTokenStoreConformance(t *testing.T) {
 		})
 		t.Run("RemoveByRefresh revokes the grant", func(t *testing.T) {
 			ext := grant()
-			access, _ := newOpaque(PrefixAccessToken)
-			refresh, _ := newOpaque(PrefixRefreshToken)
+			access, _ := NewOpaque(PrefixAccessToken)
+			refresh, _ := NewOpaque(PrefixRefreshToken)
 			ti := models.NewToken()
 			ti.Extension = ext
 			ti.ClientID, ti.UserID = cl.ID, uid
@@ -170,7 +172,7 @@ func TestTokenStoreConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 			// A second access token of the same grant.
-			access2, _ := newOpaque(PrefixAccessToken)
+			access2, _ := NewOpaque(PrefixAccessToken)
 			ti2 := models.NewToken()
 			ti2.Extension = ext
 			ti2.ClientID, ti2.UserID = cl.ID, uid
@@ -199,7 +201,7 @@ func TestTokenStoreConformance(t *testing.T) {
 			if revoked, err := s.JTIRevoked(ctx, "jti-1"); err != nil || revoked {
 				t.Fatalf("fresh jti revoked=%v %v", revoked, err)
 			}
-			if _, err := s.RevokeGrant(ctx, ti.Extension.Get(extGrantID)); err != nil {
+			if _, err := s.RevokeGrant(ctx, ti.Extension.Get(ExtGrantID)); err != nil {
 				t.Fatal(err)
 			}
 			if revoked, err := s.JTIRevoked(ctx, "jti-1"); err != nil || !revoked {
@@ -238,14 +240,14 @@ func TestMalformedValuesNeedNoDatabase(t *testing.T) {
 	s := NewTokenStore(d)
 	_ = d.Close()
 	ctx := context.Background()
-	good, _ := newOpaque(PrefixCode)
+	good, _ := NewOpaque(PrefixCode)
 	bad := good[:len(good)-1] + flip(good[len(good)-1])
 	for _, v := range []string{bad, "agac_short", "", "agrt_" + good[5:]} {
 		if ti, err := s.GetByCode(ctx, v); ti != nil || err != nil {
 			t.Errorf("GetByCode(%q) = %v, %v", v, ti, err)
 		}
 	}
-	rt, _ := newOpaque(PrefixRefreshToken)
+	rt, _ := NewOpaque(PrefixRefreshToken)
 	if ti, err := s.GetByRefresh(ctx, rt[:len(rt)-1]+flip(rt[len(rt)-1])); ti != nil || err != nil {
 		t.Errorf("GetByRefresh(bad checksum) = %v, %v", ti, err)
 	}
@@ -261,3 +263,14 @@ func flip(c byte) string {
 	}
 	return "0"
 }
+
+// newGrantID is a fresh grant ID, as the server makes them.
+func newGrantID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return b64(b[:]), nil
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

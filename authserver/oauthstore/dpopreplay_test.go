@@ -1,4 +1,4 @@
-package authserver_test
+package oauthstore_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/authserver/oauthstore"
 	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/db/dbtest"
 )
@@ -16,7 +16,7 @@ import (
 // fresh; an expired entry may be reused.
 func TestSQLReplayStore(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		s := authserver.NewSQLReplayStore(d)
+		s := oauthstore.NewSQLReplayStore(d)
 		ctx := context.Background()
 		exp := time.Now().Add(time.Minute)
 		var fresh atomic.Int32

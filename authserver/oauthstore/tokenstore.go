@@ -1,4 +1,4 @@
-package authserver
+package oauthstore
 
 import (
 	"context"
@@ -21,21 +21,24 @@ import (
 
 // Kinds of oauth_tokens rows.
 const (
-	kindCode    = "code"
-	kindAccess  = "access"
-	kindRefresh = "refresh"
+	KindCode    = "code"
+	KindAccess  = "access"
+	KindRefresh = "refresh"
 )
 
-// Extension keys we keep on go-oauth2 TokenInfo records. The library copies
-// the extension from a code to its tokens, which is how a grant ID survives
-// the library's code path (docs/go-oauth2.md, "Store contracts").
+// Extension keys the store keeps on go-oauth2 TokenInfo records. The library
+// copies the extension from a code to its tokens, which is how a grant ID
+// survives the library's code path (docs/go-oauth2.md, "Store contracts").
+// ExtAccessAudience is an access token's own narrowed audience, which a
+// refresh token does not keep.
 const (
-	extGrantID        = "authgate_grant_id"
-	extGrantCreatedAt = "authgate_grant_created_at"
+	ExtGrantID        = "authgate_grant_id"
+	ExtGrantCreatedAt = "authgate_grant_created_at"
+	ExtAccessAudience = "authgate_access_aud"
 )
 
-// tokenRow is one oauth_tokens row.
-type tokenRow struct {
+// TokenRow is one oauth_tokens row.
+type TokenRow struct {
 	ID                  int64          `db:"id"`
 	Kind                string         `db:"kind"`
 	Digest              string         `db:"digest"`
@@ -56,65 +59,113 @@ type tokenRow struct {
 	ConsumedAt          sql.NullTime   `db:"consumed_at"`
 	RevokedAt           sql.NullTime   `db:"revoked_at"`
 	JKT                 string         `db:"jkt"`
+
+	// UserActive is filled by RedeemCode and RotateRefresh, inside their
+	// transaction, for a live row: whether the row's user exists and is
+	// active (true for a row without a user).
+	UserActive bool `db:"-"`
 }
 
 const tokenColumns = `id, kind, digest, jti, prefix, grant_id, parent_id, client_id, user_id, scope, redirect_uri,
 	code_challenge, code_challenge_method, extension, grant_created_at, created_at, expires_at, consumed_at, revoked_at, jkt`
 
-func (r *tokenRow) expired(now time.Time) bool { return !now.Before(r.ExpiresAt) }
+// Expired reports whether the row's lifetime has ended at now.
+func (r *TokenRow) Expired(now time.Time) bool { return !now.Before(r.ExpiresAt) }
 
-// live reports whether the row may still be used: not consumed, not
+// Live reports whether the row may still be used: not consumed, not
 // revoked, not expired.
-func (r *tokenRow) live(now time.Time) bool {
-	return !r.ConsumedAt.Valid && !r.RevokedAt.Valid && !r.expired(now)
+func (r *TokenRow) Live(now time.Time) bool {
+	return !r.ConsumedAt.Valid && !r.RevokedAt.Valid && !r.Expired(now)
 }
 
-func (r *tokenRow) userIDString() string {
+// UserIDString is the row's user ID as go-oauth2 carries it ("" for none).
+func (r *TokenRow) UserIDString() string {
 	if !r.UserID.Valid {
 		return ""
 	}
 	return strconv.FormatInt(r.UserID.Int64, 10)
 }
 
+// Ext parses the row's stored extension.
+func (r *TokenRow) Ext() url.Values {
+	ext, _ := url.ParseQuery(r.Extension)
+	return ext
+}
+
 // tokenInfo rebuilds the go-oauth2 record for a row, echoing raw back: the
 // manager compares the value it asked for with the one returned
 // (docs/go-oauth2.md, "Store contracts").
-func (r *tokenRow) tokenInfo(raw string) *models.Token {
+func (r *TokenRow) tokenInfo(raw string) *models.Token {
 	ti := models.NewToken()
 	if ext, err := url.ParseQuery(r.Extension); err == nil {
 		ti.Extension = ext
 	}
-	ti.Extension.Set(extGrantID, r.GrantID)
-	ti.Extension.Set(extGrantCreatedAt, r.GrantCreatedAt.UTC().Format(time.RFC3339Nano))
+	ti.Extension.Set(ExtGrantID, r.GrantID)
+	ti.Extension.Set(ExtGrantCreatedAt, r.GrantCreatedAt.UTC().Format(time.RFC3339Nano))
 	ti.ClientID = r.ClientID
-	ti.UserID = r.userIDString()
+	ti.UserID = r.UserIDString()
 	ti.Scope = r.Scope
 	ti.RedirectURI = r.RedirectURI
 	ttl := r.ExpiresAt.Sub(r.CreatedAt)
 	switch r.Kind {
-	case kindCode:
+	case KindCode:
 		ti.Code, ti.CodeCreateAt, ti.CodeExpiresIn = raw, r.CreatedAt, ttl
 		ti.CodeChallenge, ti.CodeChallengeMethod = r.CodeChallenge, r.CodeChallengeMethod
-	case kindAccess:
+	case KindAccess:
 		ti.Access, ti.AccessCreateAt, ti.AccessExpiresIn = raw, r.CreatedAt, ttl
-	case kindRefresh:
+	case KindRefresh:
 		ti.Refresh, ti.RefreshCreateAt, ti.RefreshExpiresIn = raw, r.CreatedAt, ttl
 	}
 	return ti
 }
 
+// BindingFunc returns the DPoP key thumbprints the tokens stored through
+// the library's Create are bound to: the access token's, and the refresh
+// token's (RFC 9449 §5); "" for unbound.
+type BindingFunc func(ctx context.Context) (accessJKT, refreshJKT string)
+
+// UserActiveFunc reports, inside tx, whether user uid ("" for none) exists
+// and is active. The users table is not the token store's: its owner
+// supplies this check, which RedeemCode and RotateRefresh run in their
+// transaction so a deactivation cannot slip between check and issuance.
+type UserActiveFunc func(ctx context.Context, tx *sqlx.Tx, uid string) (bool, error)
+
 // TokenStore is go-oauth2's TokenStore on internal/db, keeping only SHA-256
 // digests of codes and tokens, plus what authgate needs beyond the library:
-// atomic consumption, grant families and JWT revocation.
+// atomic consumption, grant families and JWT revocation. It owns the
+// oauth_tokens and revoked_jti tables.
 type TokenStore struct {
-	db  *db.DB
-	now func() time.Time
+	db         *db.DB
+	now        func() time.Time
+	binding    BindingFunc
+	userActive UserActiveFunc
 }
 
 var _ oauth2.TokenStore = (*TokenStore)(nil)
 
-// NewTokenStore returns a TokenStore backed by d.
-func NewTokenStore(d *db.DB) *TokenStore { return &TokenStore{db: d, now: time.Now} }
+// TokenStoreOptions are a TokenStore's collaborators; the zero value is a
+// store on the system clock, with no DPoP binding and every user active.
+type TokenStoreOptions struct {
+	// Now replaces time.Now (the server's clock, tests); nil: time.Now.
+	Now func() time.Time
+	// Binding is how Create learns the DPoP binding of a request.
+	Binding BindingFunc
+	// UserActive is the user check of RedeemCode and RotateRefresh, run in
+	// their transaction; nil: every user counts as active.
+	UserActive UserActiveFunc
+}
+
+// NewTokenStore returns a TokenStore backed by d with the zero options.
+func NewTokenStore(d *db.DB) *TokenStore { return NewTokenStoreWith(d, TokenStoreOptions{}) }
+
+// NewTokenStoreWith returns a TokenStore backed by d with opts.
+func NewTokenStoreWith(d *db.DB, opts TokenStoreOptions) *TokenStore {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &TokenStore{db: d, now: now, binding: opts.Binding, userActive: opts.UserActive}
+}
 
 // newRow is what insert needs to write one value.
 type newRow struct {
@@ -139,7 +190,7 @@ func (s *TokenStore) insert(ctx context.Context, q sqlx.ExtContext, n newRow) (i
 	}
 	ext := url.Values{}
 	for k, v := range n.extension {
-		if k != extGrantID && k != extGrantCreatedAt {
+		if k != ExtGrantID && k != ExtGrantCreatedAt {
 			ext[k] = v
 		}
 	}
@@ -153,16 +204,16 @@ func (s *TokenStore) insert(ctx context.Context, q sqlx.ExtContext, n newRow) (i
 	}
 	prefix := ""
 	if jti.Valid {
-		prefix = "jwt:" + displayPrefix(n.jti)
+		prefix = "jwt:" + DisplayPrefix(n.jti)
 	} else {
-		prefix = displayPrefix(n.raw)
+		prefix = DisplayPrefix(n.raw)
 	}
 	var id int64
 	err := sqlx.GetContext(ctx, q, &id, q.Rebind(`INSERT INTO oauth_tokens
 		(kind, digest, jti, prefix, grant_id, parent_id, client_id, user_id, scope, redirect_uri, code_challenge,
 		 code_challenge_method, extension, grant_created_at, created_at, expires_at, jkt)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		n.kind, digest(n.raw), jti, prefix, n.grantID, parent, n.clientID, uid, n.scope, n.redirectURI,
+		n.kind, Digest(n.raw), jti, prefix, n.grantID, parent, n.clientID, uid, n.scope, n.redirectURI,
 		n.challenge, n.challengeMethod, ext.Encode(), n.grantCreatedAt.UTC(), n.createdAt.UTC(), n.expAt.UTC(), n.jkt)
 	if err != nil {
 		return 0, fmt.Errorf("store %s: %w", n.kind, err)
@@ -170,31 +221,49 @@ func (s *TokenStore) insert(ctx context.Context, q sqlx.ExtContext, n newRow) (i
 	return id, nil
 }
 
-// insertInfo writes the rows of a go-oauth2 record: a code, or an access
-// token with an optional refresh token. parentID links them to the code or
-// refresh token they were redeemed from; refreshScope, when not empty, is the
-// scope the refresh token keeps (RFC 6749 §6: a narrower access token does
-// not narrow the refresh token).
-func (s *TokenStore) insertInfo(ctx context.Context, q sqlx.ExtContext, ti oauth2.TokenInfo, parentID int64, refreshScope string, refreshExp time.Time) error {
+// Issue is one issuance to store: a code, or an access token with an
+// optional refresh token, as minted.
+type Issue struct {
+	// Token carries the values, client, user, scope, lifetimes and the
+	// extension with the grant ID.
+	Token oauth2.TokenInfo
+	// ParentID links the tokens to the code or refresh token they were
+	// redeemed from (0: none).
+	ParentID int64
+	// AccessJKT and RefreshJKT are the DPoP key thumbprints the tokens are
+	// bound to ("" unbound).
+	AccessJKT, RefreshJKT string
+	// RefreshScope, when not empty, is the scope the refresh token keeps
+	// (RFC 6749 §6: a narrower access token does not narrow the refresh
+	// token).
+	RefreshScope string
+	// RefreshExp, when not zero, is the refresh token's expiry; else its
+	// creation plus its lifetime.
+	RefreshExp time.Time
+}
+
+// insertInfo writes the rows of an issuance.
+func (s *TokenStore) insertInfo(ctx context.Context, q sqlx.ExtContext, is Issue) error {
+	ti := is.Token
 	var ext url.Values
 	if e, ok := ti.(oauth2.ExtendableTokenInfo); ok {
 		ext = e.GetExtension()
 	}
-	grantID := ext.Get(extGrantID)
+	grantID := ext.Get(ExtGrantID)
 	if grantID == "" {
 		return fmt.Errorf("store token: record has no grant ID")
 	}
-	grantCreated, err := time.Parse(time.RFC3339Nano, ext.Get(extGrantCreatedAt))
+	grantCreated, err := time.Parse(time.RFC3339Nano, ext.Get(ExtGrantCreatedAt))
 	if err != nil {
 		grantCreated = s.now()
 	}
 	base := newRow{
-		grantID: grantID, parentID: parentID, clientID: ti.GetClientID(), userID: ti.GetUserID(),
+		grantID: grantID, parentID: is.ParentID, clientID: ti.GetClientID(), userID: ti.GetUserID(),
 		scope: ti.GetScope(), redirectURI: ti.GetRedirectURI(), extension: ext, grantCreatedAt: grantCreated,
 	}
 	if code := ti.GetCode(); code != "" && ti.GetAccess() == "" {
 		n := base
-		n.kind, n.raw = kindCode, code
+		n.kind, n.raw = KindCode, code
 		n.challenge, n.challengeMethod = ti.GetCodeChallenge(), string(ti.GetCodeChallengeMethod())
 		n.createdAt = ti.GetCodeCreateAt()
 		n.expAt = n.createdAt.Add(ti.GetCodeExpiresIn())
@@ -203,9 +272,8 @@ func (s *TokenStore) insertInfo(ctx context.Context, q sqlx.ExtContext, ti oauth
 	}
 	if access := ti.GetAccess(); access != "" {
 		n := base
-		n.kind, n.raw, n.jti = kindAccess, access, jwtID(access)
-		// RFC 9449 §5: the access token is bound to the proof's key.
-		n.jkt = jktFrom(ctx)
+		n.kind, n.raw, n.jti = KindAccess, access, jwtID(access)
+		n.jkt = is.AccessJKT
 		n.createdAt = ti.GetAccessCreateAt()
 		n.expAt = n.createdAt.Add(ti.GetAccessExpiresIn())
 		if _, err := s.insert(ctx, q, n); err != nil {
@@ -214,18 +282,14 @@ func (s *TokenStore) insertInfo(ctx context.Context, q sqlx.ExtContext, ti oauth
 	}
 	if refresh := ti.GetRefresh(); refresh != "" {
 		n := base
-		n.kind, n.raw = kindRefresh, refresh
-		n.extension = grantExtension(ext)
-		// RFC 9449 §5: a public client's refresh token is bound to the
-		// proof's key; a confidential client's is not (it authenticates).
-		if st := stateFrom(ctx); st != nil && st.client != nil && st.client.Public {
-			n.jkt = st.jkt
-		}
-		if refreshScope != "" {
-			n.scope = refreshScope
+		n.kind, n.raw = KindRefresh, refresh
+		n.extension = withoutKey(ext, ExtAccessAudience)
+		n.jkt = is.RefreshJKT
+		if is.RefreshScope != "" {
+			n.scope = is.RefreshScope
 		}
 		n.createdAt = ti.GetRefreshCreateAt()
-		n.expAt = refreshExp
+		n.expAt = is.RefreshExp
 		if n.expAt.IsZero() {
 			n.expAt = n.createdAt.Add(ti.GetRefreshExpiresIn())
 		}
@@ -234,6 +298,17 @@ func (s *TokenStore) insertInfo(ctx context.Context, q sqlx.ExtContext, ti oauth
 		}
 	}
 	return nil
+}
+
+// withoutKey returns a copy of ext without key.
+func withoutKey(ext url.Values, key string) url.Values {
+	out := make(url.Values, len(ext))
+	for k, v := range ext {
+		if k != key {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // jwtID returns the jti claim of a JWT we issued, or "" for an opaque value.
@@ -260,13 +335,23 @@ func jwtID(raw string) string {
 // Create implements oauth2.TokenStore: the library calls it for codes
 // (through /oauth/authorize) and for client_credentials tokens.
 func (s *TokenStore) Create(ctx context.Context, ti oauth2.TokenInfo) error {
-	return s.insertInfo(ctx, s.db, ti, 0, "", time.Time{})
+	is := Issue{Token: ti}
+	if s.binding != nil {
+		// RFC 9449 §5: the access token is bound to the proof's key; a
+		// public client's refresh token too.
+		is.AccessJKT, is.RefreshJKT = s.binding(ctx)
+	}
+	return s.insertInfo(ctx, s.db, is)
 }
 
-// byDigest loads the row of a value of the given kind; ok=false if none.
-func (s *TokenStore) byDigest(ctx context.Context, q sqlx.QueryerContext, kind, raw string) (*tokenRow, bool, error) {
-	var r tokenRow
-	err := sqlx.GetContext(ctx, q, &r, s.db.Rebind(`SELECT `+tokenColumns+` FROM oauth_tokens WHERE digest = ? AND kind = ?`), digest(raw), kind)
+// ByDigest loads the row of a value of the given kind; ok=false if none.
+func (s *TokenStore) ByDigest(ctx context.Context, kind, raw string) (*TokenRow, bool, error) {
+	return s.byDigest(ctx, s.db, kind, raw)
+}
+
+func (s *TokenStore) byDigest(ctx context.Context, q sqlx.QueryerContext, kind, raw string) (*TokenRow, bool, error) {
+	var r TokenRow
+	err := sqlx.GetContext(ctx, q, &r, s.db.Rebind(`SELECT `+tokenColumns+` FROM oauth_tokens WHERE digest = ? AND kind = ?`), Digest(raw), kind)
 	if db.IsNoRows(err) {
 		return nil, false, nil
 	}
@@ -277,7 +362,7 @@ func (s *TokenStore) byDigest(ctx context.Context, q sqlx.QueryerContext, kind, 
 	return &r, true, nil
 }
 
-func (r *tokenRow) normalize() {
+func (r *TokenRow) normalize() {
 	r.GrantCreatedAt, r.CreatedAt, r.ExpiresAt = r.GrantCreatedAt.UTC(), r.CreatedAt.UTC(), r.ExpiresAt.UTC()
 }
 
@@ -285,11 +370,11 @@ func (r *tokenRow) normalize() {
 // value that is malformed, unknown, consumed, revoked or expired, so the
 // library maps it to invalid_grant / invalid token, never to a 500.
 func (s *TokenStore) get(ctx context.Context, kind, prefix, raw string) (oauth2.TokenInfo, error) {
-	if prefix != "" && !wellFormed(prefix, raw) {
+	if prefix != "" && !WellFormed(prefix, raw) {
 		return nil, nil
 	}
 	r, ok, err := s.byDigest(ctx, s.db, kind, raw)
-	if err != nil || !ok || !r.live(s.now()) {
+	if err != nil || !ok || !r.Live(s.now()) {
 		return nil, err
 	}
 	return r.tokenInfo(raw), nil
@@ -297,21 +382,21 @@ func (s *TokenStore) get(ctx context.Context, kind, prefix, raw string) (oauth2.
 
 // GetByCode implements oauth2.TokenStore.
 func (s *TokenStore) GetByCode(ctx context.Context, code string) (oauth2.TokenInfo, error) {
-	return s.get(ctx, kindCode, PrefixCode, code)
+	return s.get(ctx, KindCode, PrefixCode, code)
 }
 
 // GetByAccess implements oauth2.TokenStore (opaque or JWT).
 func (s *TokenStore) GetByAccess(ctx context.Context, access string) (oauth2.TokenInfo, error) {
 	prefix := PrefixAccessToken
-	if !hasPrefix(access, PrefixAccessToken) {
+	if !HasPrefix(access, PrefixAccessToken) {
 		prefix = "" // a JWT: its digest is looked up as is
 	}
-	return s.get(ctx, kindAccess, prefix, access)
+	return s.get(ctx, KindAccess, prefix, access)
 }
 
 // GetByRefresh implements oauth2.TokenStore.
 func (s *TokenStore) GetByRefresh(ctx context.Context, refresh string) (oauth2.TokenInfo, error) {
-	return s.get(ctx, kindRefresh, PrefixRefreshToken, refresh)
+	return s.get(ctx, KindRefresh, PrefixRefreshToken, refresh)
 }
 
 // RemoveByCode implements oauth2.TokenStore as an atomic consume: exactly one
@@ -320,7 +405,7 @@ func (s *TokenStore) GetByRefresh(ctx context.Context, refresh string) (oauth2.T
 // (docs/go-oauth2.md, "Store contracts";
 // docs/go-oauth2.md, "Findings and their tests", finding 5).
 func (s *TokenStore) RemoveByCode(ctx context.Context, code string) error {
-	ok, err := s.consume(ctx, s.db, kindCode, code)
+	ok, err := s.consume(ctx, s.db, KindCode, code)
 	if err != nil {
 		return err
 	}
@@ -334,10 +419,10 @@ func (s *TokenStore) RemoveByCode(ctx context.Context, code string) error {
 // live (already consumed, revoked, expired or unknown). The conditional
 // UPDATE is the atomic claim: of N concurrent callers exactly one sees a row.
 func (s *TokenStore) consume(ctx context.Context, q sqlx.ExecerContext, kind, raw string) (bool, error) {
-	now := dbNow(s.now)
+	now := DBNow(s.now)
 	res, err := q.ExecContext(ctx, s.db.Rebind(`UPDATE oauth_tokens SET consumed_at = ?
 		WHERE digest = ? AND kind = ? AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > ?`),
-		now, digest(raw), kind, now)
+		now, Digest(raw), kind, now)
 	if err != nil {
 		return false, fmt.Errorf("consume %s: %w", kind, err)
 	}
@@ -348,9 +433,9 @@ func (s *TokenStore) consume(ctx context.Context, q sqlx.ExecerContext, kind, ra
 	return n == 1, nil
 }
 
-// challengeSeen reports whether the client has a stored code with this PKCE
+// ChallengeSeen reports whether the client has a stored code with this PKCE
 // challenge (until the code is purged after its expiry).
-func (s *TokenStore) challengeSeen(ctx context.Context, clientID, challenge string) (bool, error) {
+func (s *TokenStore) ChallengeSeen(ctx context.Context, clientID, challenge string) (bool, error) {
 	var n int
 	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM oauth_tokens
 		WHERE client_id = ? AND code_challenge = ? AND kind = 'code'`), clientID, challenge)
@@ -358,24 +443,4 @@ func (s *TokenStore) challengeSeen(ctx context.Context, clientID, challenge stri
 		return false, fmt.Errorf("check PKCE challenge: %w", err)
 	}
 	return n > 0, nil
-}
-
-// Purge deletes rows and revoked jtis that expired before cutoff. A consumed
-// code or rotated refresh token is kept until it expires, so a replay within
-// its lifetime is still recognised.
-func (s *TokenStore) Purge(ctx context.Context, cutoff time.Time) (int, error) {
-	var total int64
-	for _, q := range []string{
-		`DELETE FROM oauth_tokens WHERE expires_at < ?`,
-		`DELETE FROM revoked_jti WHERE expires_at < ?`,
-		`DELETE FROM dpop_jtis WHERE expires_at < ?`,
-	} {
-		res, err := s.db.ExecContext(ctx, s.db.Rebind(q), cutoff.UTC())
-		if err != nil {
-			return int(total), fmt.Errorf("purge expired tokens: %w", err)
-		}
-		n, _ := res.RowsAffected()
-		total += n
-	}
-	return int(total), nil
 }

@@ -1,4 +1,4 @@
-package authserver
+package oauthstore
 
 import (
 	"context"
@@ -36,7 +36,7 @@ func runClientStoreSuite(t *testing.T, s ClientStore, d *db.DB) {
 		if !strings.HasPrefix(c.ID, PrefixClientID+"_") || !wellFormedID(c.ID) {
 			t.Errorf("client ID %q", c.ID)
 		}
-		if !wellFormed(PrefixClientSecret, secret) || c.SecretPrefix != secret[:9] {
+		if !WellFormed(PrefixClientSecret, secret) || c.SecretPrefix != secret[:9] {
 			t.Errorf("secret %q prefix %q", secret, c.SecretPrefix)
 		}
 		if c.Name != "Web App" || c.OwnerID != owner.ID || c.Public || c.Disabled() {

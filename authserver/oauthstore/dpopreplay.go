@@ -1,4 +1,4 @@
-package authserver
+package oauthstore
 
 import (
 	"context"
@@ -35,12 +35,26 @@ func (s *SQLReplayStore) Use(ctx context.Context, key string, exp time.Time) (bo
 	return n == 1, nil
 }
 
-// Purge deletes entries that expired before cutoff.
-func (s *SQLReplayStore) Purge(ctx context.Context, cutoff time.Time) (int, error) {
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM dpop_jtis WHERE expires_at < ?`), cutoff.UTC())
+// PurgeExpired deletes at most limit entries that expired before now and
+// returns how many; fewer than limit means nothing is left.
+func (s *SQLReplayStore) PurgeExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM dpop_jtis WHERE jti_key IN
+		(SELECT jti_key FROM dpop_jtis WHERE expires_at < ? ORDER BY jti_key LIMIT ?)`), now.UTC(), limit)
 	if err != nil {
 		return 0, fmt.Errorf("purge dpop proofs: %w", err)
 	}
-	n, _ := res.RowsAffected()
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("purge dpop proofs: %w", err)
+	}
 	return int(n), nil
+}
+
+// Purge deletes every entry that expired before cutoff, in batches of
+// PurgeExpired.
+func (s *SQLReplayStore) Purge(ctx context.Context, cutoff time.Time) (int, error) {
+	return purgeAll(ctx, cutoff, s.PurgeExpired)
 }
