@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/authserver/web"
 	"github.com/authgate/authgate/resources"
 )
 
@@ -41,31 +42,31 @@ func (a *App) wireAuthServer(ctx context.Context) error {
 
 	ac := a.Config.Auth
 	secure := ac.SecureCookiesFor(issuerScheme(a.Config.OAuth.Issuer))
-	web, err := authserver.NewWebFor(s, authserver.WebConfig{
+	pages, err := web.NewFor(s, web.Config{
 		SecureCookies: &secure, LoginAttempts: ac.LoginAttempts, LoginWindow: ac.LoginWindow, LoginIPAttempts: ac.LoginIPAttempts,
 		CSRFKey: []byte(ac.CSRFKey),
-	}, authserver.WebDeps{
+	}, web.Deps{
 		Sessions: a.Sessions, Users: a.Users, Consents: authserver.NewSQLConsentStore(a.DB), Scopes: a.Scopes,
 		Tokens: a.webTokenSummaries, Logger: a.Logger,
 	})
 	if err != nil {
 		return fmt.Errorf("web pages: %w", err)
 	}
-	web.Mount(a.Router)
-	a.signInAttempts = web.TakeSignInAttempt
+	pages.Mount(a.Router)
+	a.signInAttempts = pages.TakeSignInAttempt
 	a.startOAuthPurge()
 	return nil
 }
 
 // webTokenSummaries lists a user's API tokens for the account page.
-func (a *App) webTokenSummaries(ctx context.Context, userID int64) ([]authserver.WebTokenSummary, error) {
+func (a *App) webTokenSummaries(ctx context.Context, userID int64) ([]web.TokenSummary, error) {
 	toks, err := a.Tokens.List(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]authserver.WebTokenSummary, 0, len(toks))
+	out := make([]web.TokenSummary, 0, len(toks))
 	for _, t := range toks {
-		out = append(out, authserver.WebTokenSummary{ID: t.ID, Prefix: t.Prefix, Note: t.Note, Valid: t.Valid,
+		out = append(out, web.TokenSummary{ID: t.ID, Prefix: t.Prefix, Note: t.Note, Valid: t.Valid,
 			Expires: t.Expires, LastUsed: t.LastUsed, TimeAdded: t.TimeAdded})
 	}
 	return out, nil

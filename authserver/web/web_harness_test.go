@@ -1,4 +1,4 @@
-package authserver
+package web
 
 import (
 	"context"
@@ -22,6 +22,7 @@ import (
 	"github.com/go-oauth2/oauth2/v4/models"
 	"github.com/go-oauth2/oauth2/v4/server"
 
+	"github.com/authgate/authgate/authserver"
 	"github.com/authgate/authgate/internal/db/dbtest"
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
@@ -33,15 +34,15 @@ import (
 // handler tests here exercise this file set alone; integration/ runs the
 // whole server.
 
-type mapClients map[string]WebClient
+type mapClients map[string]Client
 
-func (m mapClients) LookupWebClient(_ context.Context, id string) (WebClient, bool, error) {
+func (m mapClients) LookupClient(_ context.Context, id string) (Client, bool, error) {
 	c, ok := m[id]
 	return c, ok, nil
 }
 
 // oauthClients is go-oauth2's view of the same clients.
-type oauthClients map[string]WebClient
+type oauthClients map[string]Client
 
 func (m oauthClients) GetByID(_ context.Context, id string) (oauth2.ClientInfo, error) {
 	c, ok := m[id]
@@ -80,10 +81,10 @@ func (s *codeStore) GetByRefresh(context.Context, string) (oauth2.TokenInfo, err
 type webHarness struct {
 	t        *testing.T
 	srv      *httptest.Server
-	web      *Web
+	web      *Pages
 	codes    *codeStore
 	users    users.Store
-	consents ConsentStore
+	consents authserver.ConsentStore
 	alice    users.User
 }
 
@@ -97,7 +98,7 @@ func newWebHarness(t *testing.T) *webHarness { t.Helper(); return newWebHarnessW
 
 // newWebHarnessWith is newWebHarness with tune applied to the web pages'
 // configuration and dependencies before they are built.
-func newWebHarnessWith(t *testing.T, tune func(*WebConfig, *WebDeps)) *webHarness {
+func newWebHarnessWith(t *testing.T, tune func(*Config, *Deps)) *webHarness {
 	t.Helper()
 	gin.SetMode(gin.ReleaseMode)
 	d := dbtest.Open(t)
@@ -143,24 +144,24 @@ func newWebHarnessWith(t *testing.T, tune func(*WebConfig, *WebDeps)) *webHarnes
 	mgr.MapTokenStorage(codes)
 	mgr.MapClientStorage(oauthClients(clients))
 	mgr.SetValidateURIHandler(func(domain, uri string) error {
-		if !MatchRedirectURI(strings.Split(domain, "\n"), uri) {
+		if !authserver.MatchRedirectURI(strings.Split(domain, "\n"), uri) {
 			return errors.New("redirect mismatch")
 		}
 		return nil
 	})
 	osrv := server.NewServer(server.NewConfig(), mgr)
 
-	h := &webHarness{t: t, codes: codes, users: us, alice: alice, consents: NewSQLConsentStore(d)}
+	h := &webHarness{t: t, codes: codes, users: us, alice: alice, consents: authserver.NewSQLConsentStore(d)}
 	r := gin.New()
 	h.srv = httptest.NewServer(r)
 	t.Cleanup(h.srv.Close)
 	sm := sessions.NewManager(sessions.NewSQLStore(d), us, sessions.Options{})
-	wc := WebConfig{Issuer: h.srv.URL, LoginAttempts: 3, LoginWindow: time.Minute}
-	wd := WebDeps{Sessions: sm, Users: us, Consents: h.consents, Clients: clients, Scopes: reg, OAuth: osrv}
+	wc := Config{Issuer: h.srv.URL, LoginAttempts: 3, LoginWindow: time.Minute}
+	wd := Deps{Sessions: sm, Users: us, Consents: h.consents, Clients: clients, Scopes: reg, OAuth: osrv}
 	if tune != nil {
 		tune(&wc, &wd)
 	}
-	h.web, err = NewWeb(wc, wd)
+	h.web, err = New(wc, wd)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package authserver
+package web
 
 import (
 	"context"
@@ -158,11 +158,11 @@ func TestAccountRevokeApp(t *testing.T) {
 		revoked = append(revoked, clientID)
 		return nil
 	}
-	h.web.deps.Tokens = func(_ context.Context, userID int64) ([]WebTokenSummary, error) {
+	h.web.deps.Tokens = func(_ context.Context, userID int64) ([]TokenSummary, error) {
 		if userID != h.alice.ID {
 			t.Errorf("tokens listed for user %d", userID)
 		}
-		return []WebTokenSummary{{ID: 7, Prefix: "agp_AbCd", Note: "CI <deploy>", Valid: true}}, nil
+		return []TokenSummary{{ID: 7, Prefix: "agp_AbCd", Note: "CI <deploy>", Valid: true}}, nil
 	}
 	b := h.browser()
 	h.login(b)

@@ -1,4 +1,4 @@
-package authserver
+package web
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // whatever the username, so rotating usernames (each a fresh per-account
 // bucket, each a 19 MiB argon2id hash) is limited too.
 func TestLoginRateLimitPerIP(t *testing.T) {
-	h := newWebHarnessWith(t, func(c *WebConfig, _ *WebDeps) { c.LoginIPAttempts = 5 })
+	h := newWebHarnessWith(t, func(c *Config, _ *Deps) { c.LoginIPAttempts = 5 })
 	attempt := func(user, pass string) page {
 		b := h.browser() // same client IP, new cookies (a signed-in browser skips the form)
 		f := hiddenFields(h.do(b, http.MethodGet, "/login", nil).body)
@@ -53,7 +53,7 @@ func (busyUsers) Authenticate(context.Context, string, string) (users.User, erro
 // TestLoginBusyIs503: a sign-in whose password check cannot get hashing
 // memory is answered 503 with Retry-After, and does not spend an attempt.
 func TestLoginBusyIs503(t *testing.T) {
-	h := newWebHarnessWith(t, func(c *WebConfig, d *WebDeps) { c.LoginIPAttempts = 1; d.Users = busyUsers{d.Users} })
+	h := newWebHarnessWith(t, func(c *Config, d *Deps) { c.LoginIPAttempts = 1; d.Users = busyUsers{d.Users} })
 	b := h.browser()
 	for i := range 3 {
 		f := hiddenFields(h.do(b, http.MethodGet, "/login", nil).body)
