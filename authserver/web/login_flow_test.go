@@ -1,108 +1,95 @@
-package web
+package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/sessions"
-	"github.com/authgate/authgate/scopes"
+	"github.com/authgate/authgate/internal/testenv"
+	"github.com/authgate/authgate/tokens"
 )
 
-func hasSessionCookie(p page) bool {
-	for _, c := range (&http.Response{Header: p.header}).Cookies() {
-		if c.Name == sessions.CookieName && c.Value != "" {
-			return true
-		}
-	}
-	return false
-}
+func hasSessionCookie(p testenv.Page) bool { return p.Cookie(sessions.CookieName) != "" }
 
 func TestLoginCSRF(t *testing.T) {
-	h := newWebHarness(t)
+	e := testenv.New(t)
 	cases := []struct {
 		name  string
-		build func(t *testing.T) (*http.Client, url.Values, http.Header)
+		build func(t *testing.T) (*testenv.Browser, url.Values, http.Header)
 	}{
-		{"no token", func(t *testing.T) (*http.Client, url.Values, http.Header) {
-			b := h.browser()
-			h.do(b, http.MethodGet, "/login", nil)
+		{"no token", func(t *testing.T) (*testenv.Browser, url.Values, http.Header) {
+			b := e.Browser()
+			b.Get("/login")
 			return b, url.Values{}, nil
 		}},
-		{"token without its cookie", func(t *testing.T) (*http.Client, url.Values, http.Header) {
-			other := h.browser()
-			f := hiddenFields(h.do(other, http.MethodGet, "/login", nil).body)
-			return h.browser(), f, nil
+		{"token without its cookie", func(t *testing.T) (*testenv.Browser, url.Values, http.Header) {
+			other := e.Browser()
+			f := other.Get("/login").Hidden()
+			return e.Browser(), f, nil
 		}},
-		{"token of another browser", func(t *testing.T) (*http.Client, url.Values, http.Header) {
-			other := h.browser()
-			f := hiddenFields(h.do(other, http.MethodGet, "/login", nil).body)
-			b := h.browser()
-			h.do(b, http.MethodGet, "/login", nil)
+		{"token of another browser", func(t *testing.T) (*testenv.Browser, url.Values, http.Header) {
+			other := e.Browser()
+			f := other.Get("/login").Hidden()
+			b := e.Browser()
+			b.Get("/login")
 			return b, f, nil
 		}},
-		{"cross-site fetch metadata", func(t *testing.T) (*http.Client, url.Values, http.Header) {
-			b := h.browser()
-			f := hiddenFields(h.do(b, http.MethodGet, "/login", nil).body)
+		{"cross-site fetch metadata", func(t *testing.T) (*testenv.Browser, url.Values, http.Header) {
+			b := e.Browser()
+			f := b.Get("/login").Hidden()
 			return b, f, http.Header{"Sec-Fetch-Site": {"cross-site"}}
 		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b, f, hdr := tc.build(t)
-			f.Set("username", "alice")
-			f.Set("password", harnessPassword)
-			req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/login", strings.NewReader(f.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			for k, v := range hdr {
-				req.Header[k] = v
-			}
-			resp, err := b.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			p := page{status: resp.StatusCode, header: resp.Header}
-			if p.status != http.StatusForbidden || hasSessionCookie(p) {
-				t.Fatalf("status %d, session cookie %v", p.status, hasSessionCookie(p))
+			f.Set("username", testenv.UserUsername)
+			f.Set("password", testenv.UserPassword)
+			p := b.Do(http.MethodPost, "/login", f, hdr)
+			if p.Status != http.StatusForbidden || hasSessionCookie(p) {
+				t.Fatalf("status %d, session cookie %v", p.Status, hasSessionCookie(p))
 			}
 		})
 	}
 }
 
 func TestLoginRateLimit(t *testing.T) {
-	h := newWebHarness(t) // 3 attempts per minute
-	b := h.browser()
-	attempt := func(user, pass string) page {
-		f := hiddenFields(h.do(b, http.MethodGet, "/login", nil).body)
+	e := testenv.New(t, testenv.Config(func(c *configs.Config) { c.Auth.LoginAttempts = 3 })) // 3 attempts per minute
+	b := e.Browser()
+	attempt := func(user, pass string) testenv.Page {
+		f := b.Get("/login").Hidden()
 		f.Set("username", user)
 		f.Set("password", pass)
-		return h.do(b, http.MethodPost, "/login", f)
+		return b.Post("/login", f)
 	}
 	for i := range 3 {
-		if p := attempt("alice", "wrong password"); p.status != http.StatusBadRequest || !strings.Contains(p.body, "not correct") {
-			t.Fatalf("attempt %d: status %d", i+1, p.status)
+		if p := attempt(testenv.UserUsername, "wrong password"); p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "not correct") {
+			t.Fatalf("attempt %d: status %d", i+1, p.Status)
 		}
 	}
-	p := attempt("alice", harnessPassword)
-	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") == "" || !strings.Contains(p.body, "Too many sign-in attempts") {
-		t.Fatalf("4th attempt: status %d Retry-After %q", p.status, p.header.Get("Retry-After"))
+	p := attempt(testenv.UserUsername, testenv.UserPassword)
+	if p.Status != http.StatusTooManyRequests || p.Header.Get("Retry-After") == "" || !strings.Contains(p.Body, "Too many sign-in attempts") {
+		t.Fatalf("4th attempt: status %d Retry-After %q", p.Status, p.Header.Get("Retry-After"))
 	}
 	if hasSessionCookie(p) {
 		t.Fatal("rate-limited attempt logged in")
 	}
-	if p := attempt("ALICE", harnessPassword); p.status != http.StatusTooManyRequests {
-		t.Fatalf("username case changes the bucket: status %d", p.status)
+	if p := attempt("ALICE", testenv.UserPassword); p.Status != http.StatusTooManyRequests {
+		t.Fatalf("username case changes the bucket: status %d", p.Status)
 	}
-	if p := attempt("bob", "whatever pw"); p.status != http.StatusBadRequest {
-		t.Fatalf("other username limited too: status %d", p.status)
+	if p := attempt("bob", "whatever pw"); p.Status != http.StatusBadRequest {
+		t.Fatalf("other username limited too: status %d", p.Status)
 	}
 }
 
 func TestLoginReturnTo(t *testing.T) {
-	h := newWebHarness(t)
+	e := testenv.New(t)
 	cases := []struct{ name, returnTo, want string }{
 		{"local", "/oauth/authorize?client_id=x", "/oauth/authorize?client_id=x"},
 		{"absolute URL", "https://attacker.example/", "/account/"},
@@ -110,81 +97,92 @@ func TestLoginReturnTo(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			b := h.browser()
-			f := hiddenFields(h.do(b, http.MethodGet, "/login?return_to="+url.QueryEscape(tc.returnTo), nil).body)
+			b := e.Browser()
+			f := b.Get("/login?return_to=" + url.QueryEscape(tc.returnTo)).Hidden()
 			f.Set("return_to", tc.returnTo) // also tamper with the posted field
-			f.Set("username", "alice")
-			f.Set("password", harnessPassword)
-			p := h.do(b, http.MethodPost, "/login", f)
-			if p.status != http.StatusSeeOther || p.header.Get("Location") != tc.want {
-				t.Fatalf("status %d Location %q", p.status, p.header.Get("Location"))
+			f.Set("username", testenv.UserUsername)
+			f.Set("password", testenv.UserPassword)
+			p := b.Post("/login", f)
+			if p.Status != http.StatusSeeOther || p.Header.Get("Location") != tc.want {
+				t.Fatalf("status %d Location %q", p.Status, p.Header.Get("Location"))
 			}
 		})
 	}
 }
 
 func TestLogout(t *testing.T) {
-	h := newWebHarness(t)
-	b := h.browser()
-	h.login(b)
-	acct := h.do(b, http.MethodGet, "/account/", nil)
-	if acct.status != http.StatusOK {
-		t.Fatalf("account: %d", acct.status)
+	e := testenv.New(t)
+	b := e.Browser()
+	b.SignIn(testenv.UserUsername, testenv.UserPassword)
+	acct := b.Get("/account/")
+	if acct.Status != http.StatusOK {
+		t.Fatalf("account: %d", acct.Status)
 	}
-	if p := h.do(b, http.MethodPost, "/logout", url.Values{}); p.status != http.StatusForbidden {
-		t.Fatalf("logout without CSRF: %d", p.status)
+	if p := b.Post("/logout", url.Values{}); p.Status != http.StatusForbidden {
+		t.Fatalf("logout without CSRF: %d", p.Status)
 	}
-	if p := h.do(b, http.MethodGet, "/account/", nil); p.status != http.StatusOK {
-		t.Fatalf("session ended by a CSRF-less logout: %d", p.status)
+	if p := b.Get("/account/"); p.Status != http.StatusOK {
+		t.Fatalf("session ended by a CSRF-less logout: %d", p.Status)
 	}
-	f := hiddenFields(h.do(b, http.MethodGet, "/logout", nil).body)
-	if p := h.do(b, http.MethodPost, "/logout", f); p.status != http.StatusSeeOther || p.header.Get("Location") != "/login" {
-		t.Fatalf("logout: %d %q", p.status, p.header.Get("Location"))
+	f := b.Get("/logout").Hidden()
+	if p := b.Post("/logout", f); p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/login" {
+		t.Fatalf("logout: %d %q", p.Status, p.Header.Get("Location"))
 	}
-	if p := h.do(b, http.MethodGet, "/account/", nil); p.status != http.StatusSeeOther || p.location(t).Path != "/login" {
-		t.Fatalf("still signed in after logout: %d", p.status)
+	if p := b.Get("/account/"); p.Status != http.StatusSeeOther || p.Location(t).Path != "/login" {
+		t.Fatalf("still signed in after logout: %d", p.Status)
 	}
 }
 
+// TestAccountRevokeApp: the account page lists the user's authorized
+// apps and API tokens (escaped); withdrawing an app needs the CSRF token,
+// deletes the consent and revokes what the app holds for the user (a code
+// issued before no longer redeems).
 func TestAccountRevokeApp(t *testing.T) {
-	h := newWebHarness(t)
+	e := newPagesEnv(t)
 	ctx := context.Background()
-	set, _ := scopes.ParseSet("session:read")
-	if _, err := h.consents.Grant(ctx, h.alice.ID, harnessPublic, set); err != nil {
+	if _, _, err := e.App.Tokens.Generate(ctx, tokens.GenerateParams{User: e.User, Note: "CI <deploy>"}); err != nil {
 		t.Fatal(err)
 	}
-	var revoked []string
-	h.web.deps.RevokeGrants = func(_ context.Context, userID int64, clientID string) error {
-		revoked = append(revoked, clientID)
-		return nil
+	toks, err := e.App.Tokens.List(ctx, e.User.ID)
+	if err != nil || len(toks) != 1 {
+		t.Fatalf("tokens %v, %v", toks, err)
 	}
-	h.web.deps.Tokens = func(_ context.Context, userID int64) ([]TokenSummary, error) {
-		if userID != h.alice.ID {
-			t.Errorf("tokens listed for user %d", userID)
-		}
-		return []TokenSummary{{ID: 7, Prefix: "agp_AbCd", Note: "CI <deploy>", Valid: true}}, nil
+	b := e.Browser()
+	b.SignIn(testenv.UserUsername, testenv.UserPassword)
+	q := e.authzQuery()
+	q.Set("code_challenge", s256(testVerifier))
+	consent := b.Get("/oauth/authorize?" + q.Encode())
+	allow := consent.Hidden()
+	allow.Set("decision", "allow")
+	code := b.Post("/oauth/authorize", allow).Location(t).Query().Get("code")
+	if code == "" {
+		t.Fatal("no code")
 	}
-	b := h.browser()
-	h.login(b)
-	p := h.do(b, http.MethodGet, "/account/", nil)
-	if !strings.Contains(p.body, "Native &lt;App&gt;") || !strings.Contains(p.body, "session:read") {
-		t.Fatalf("account page does not list the app: %s", p.body)
+
+	p := b.Get("/account/")
+	if !strings.Contains(p.Body, "Native &lt;App&gt;") || !strings.Contains(p.Body, "session:read") {
+		t.Fatalf("account page does not list the app: %s", p.Body)
 	}
-	if !strings.Contains(p.body, `href="/api/users/alice/api-tokens/7/"`) || !strings.Contains(p.body, "CI &lt;deploy&gt;") {
-		t.Fatalf("account page does not list the API token: %s", p.body)
+	if !strings.Contains(p.Body, fmt.Sprintf(`href="/api/users/alice/api-tokens/%d/"`, toks[0].ID)) || !strings.Contains(p.Body, "CI &lt;deploy&gt;") {
+		t.Fatalf("account page does not list the API token: %s", p.Body)
 	}
-	csrf := hiddenFields(p.body).Get("csrf_token")
-	if p := h.do(b, http.MethodPost, "/account/apps/revoke", url.Values{"client_id": {harnessPublic}}); p.status != http.StatusForbidden {
-		t.Fatalf("revoke without CSRF: %d", p.status)
+	csrf := p.Hidden().Get("csrf_token")
+	if p := b.Post("/account/apps/revoke", url.Values{"client_id": {e.public.ID}}); p.Status != http.StatusForbidden {
+		t.Fatalf("revoke without CSRF: %d", p.Status)
 	}
-	p = h.do(b, http.MethodPost, "/account/apps/revoke", url.Values{"client_id": {harnessPublic}, "csrf_token": {csrf}})
-	if p.status != http.StatusSeeOther {
-		t.Fatalf("revoke: %d", p.status)
+	p = b.Post("/account/apps/revoke", url.Values{"client_id": {e.public.ID}, "csrf_token": {csrf}})
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", p.Status)
 	}
-	if _, err := h.consents.Get(ctx, h.alice.ID, harnessPublic); err == nil {
+	if _, err := authserver.NewSQLConsentStore(e.App.DB).Get(ctx, e.User.ID, e.public.ID); err == nil {
 		t.Fatal("consent survived revoke")
 	}
-	if len(revoked) != 1 || revoked[0] != harnessPublic {
-		t.Fatalf("RevokeGrants calls %v", revoked)
+	if p := b.Get("/oauth/authorize?" + e.authzQuery().Encode()); p.Status != http.StatusOK || !strings.Contains(p.Body, "consent-allow") {
+		t.Fatalf("authorize after revoke: %d, want the consent page again", p.Status)
+	}
+	redeem := e.Browser().Post(authserver.PathToken, url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"client_id": {e.public.ID}, "redirect_uri": {"http://127.0.0.1:8080/callback"}, "code_verifier": {testVerifier}})
+	if redeem.Status != http.StatusBadRequest || !strings.Contains(redeem.Body, "invalid_grant") {
+		t.Fatalf("code issued before the withdrawal: %d %s", redeem.Status, redeem.Body)
 	}
 }

@@ -16,6 +16,9 @@ import (
 type Browser struct {
 	e      *Env
 	Client *http.Client
+	// BaseURL is where relative paths go: the Env's server unless a test
+	// serves something else (a handler built from the App's parts).
+	BaseURL string
 }
 
 // Page is one response, body read.
@@ -28,7 +31,7 @@ type Page struct {
 // Browser returns a new browser with no cookies.
 func (e *Env) Browser() *Browser {
 	jar, _ := cookiejar.New(nil)
-	return &Browser{e: e, Client: &http.Client{Jar: jar,
+	return &Browser{e: e, BaseURL: e.URL, Client: &http.Client{Jar: jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -46,7 +49,7 @@ func (b *Browser) Do(method, path string, form url.Values, header http.Header) P
 	t.Helper()
 	target := path
 	if !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
-		target = b.e.URL + path
+		target = b.BaseURL + path
 	}
 	var body io.Reader
 	if form != nil {
