@@ -50,7 +50,6 @@ type Env struct {
 type options struct {
 	postgres bool
 	config   []func(*configs.Config)
-	logLevel string
 }
 
 // Option changes how New builds the environment.
