@@ -270,7 +270,7 @@ func TestChecklist_MetadataAndIssuer(t *testing.T) {
 		if loc == nil || loc.Query().Get("iss") != h.srv.URL || loc.Query().Get("code") == "" {
 			t.Fatalf("authorization response %d %v", a.Status, loc)
 		}
-		if v, _ := r.Body["authorization_response_iss_parameter_supported"].(bool); !v && h.s.AuthorizationResponseIss {
+		if v, _ := r.Body["authorization_response_iss_parameter_supported"].(bool); !v {
 			t.Error("iss parameter support not advertised")
 		}
 	})

@@ -62,8 +62,9 @@ func (s *Server) Metadata() Metadata {
 		RevocationEndpointAuthMethodsSupported:    []string{AuthMethodBasic, AuthMethodPost, AuthMethodNone},
 		IntrospectionEndpointAuthMethodsSupported: []string{AuthMethodBasic, AuthMethodPost},
 		CodeChallengeMethodsSupported:             methods,
-		// RFC 9207: set by the authorize handler's owner when it returns iss.
-		AuthorizationResponseIssParameterSupported: s.AuthorizationResponseIss,
+		// RFC 9207 §3: the authorization endpoint advertised above is
+		// package authserver/web's, which sends iss in every response.
+		AuthorizationResponseIssParameterSupported: true,
 	}
 	if s.dpop != nil {
 		m.DPoPSigningAlgValuesSupported = s.dpop.Algs()

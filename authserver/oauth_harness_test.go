@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,17 +95,11 @@ func newHarness(t testing.TB, d *db.DB, mutate func(*Config)) *harness {
 	}
 	h.sessions = sessions.NewManager(sessions.NewSQLStore(d), h.users, sessions.Options{})
 	h.consents = NewSQLConsentStore(d)
-	web, err := NewWeb(WebConfig{Issuer: h.srv.URL, RequirePKCE: !cfg.AllowConfidentialWithoutPKCE, AllowPlainPKCE: cfg.AllowPlainPKCE,
-		Audience: h.s.Settings().Audience},
-		WebDeps{Sessions: h.sessions, Users: h.users, Consents: h.consents, Clients: ClientStoreWebClients(h.s.Clients),
-			Scopes: h.reg, OAuth: h.s.OAuth2,
-			RevokeGrants: h.s.RevokeUserClient})
-	if err != nil {
-		t.Fatal(err)
-	}
 	r := gin.New()
 	h.s.Mount(r)
-	web.Mount(r)
+	if err := MountWebPagesForTest(r, h.s, h.sessions, h.users, h.consents, h.reg); err != nil {
+		t.Fatal(err)
+	}
 	// The tests send many refused credentials from one address; the
 	// failure limit has its own tests (resources, internal/app).
 	gcfg := resources.GuardConfig{Bearer: h.s.Bearer(), EnableBasic: true, DPoP: h.s.DPoP(), PublicURL: h.srv.URL,
@@ -126,6 +121,24 @@ func newHarness(t testing.TB, d *db.DB, mutate func(*Config)) *harness {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return h
+}
+
+// MountWebPagesForTest mounts the web pages of s (package authserver/web:
+// /oauth/authorize, login, account) on r. This package's tests cannot
+// import authserver/web, which imports this package; webpages_test.go, an
+// external test file of the same test binary, can, and sets it.
+var MountWebPagesForTest func(r gin.IRouter, s *Server, sm *sessions.Manager, us users.Store, cs ConsentStore, reg *scopes.Registry) error
+
+var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+
+// hiddenFields returns a page's hidden form fields (values left escaped:
+// the harness reads only CSRF tokens, which need none).
+func hiddenFields(body string) url.Values {
+	v := url.Values{}
+	for _, m := range hiddenRE.FindAllStringSubmatch(body, -1) {
+		v.Add(m[1], m[2])
+	}
+	return v
 }
 
 // testLogger logs server errors (never secrets) into the test output.

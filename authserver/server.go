@@ -80,9 +80,6 @@ type Server struct {
 	Tokens *TokenStore
 	// Keys are the JWT signing keys.
 	Keys *signing.KeySet
-	// AuthorizationResponseIss is advertised in the metadata (RFC 9207)
-	// when the authorization endpoint sends iss; set it before serving.
-	AuthorizationResponseIss bool
 
 	cfg       Config
 	db        *db.DB

@@ -117,11 +117,11 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 	if err != nil {
 		return nil, err
 	}
-	web, err := newWeb(cfg, d, oauth, sessionManager, userStore, reg, tokenManager, logger)
+	pages, err := newWeb(cfg, d, oauth, sessionManager, userStore, reg, tokenManager, logger)
 	if err != nil {
 		return nil, err
 	}
-	guard, err := newGuard(cfg.Auth, oauth, tokenManager, userStore, sessionManager, web.TakeSignInAttempt, metrics, logger)
+	guard, err := newGuard(cfg.Auth, oauth, tokenManager, userStore, sessionManager, pages.TakeSignInAttempt, metrics, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 		return nil, err
 	}
 	oauth.Mount(router)
-	web.Mount(router)
+	pages.Mount(router)
 	if err := mountAPI(router, guard, reg, tokenManager, userStore, sessionManager, resourceStore, oauth, logger); err != nil {
 		return nil, err
 	}

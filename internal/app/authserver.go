@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/authserver/web"
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/db"
 	"github.com/authgate/authgate/internal/notify"
@@ -40,20 +41,20 @@ func newAuthServer(ctx context.Context, cfg configs.Config, d *db.DB, bus *notif
 // newWeb builds the web pages (/oauth/authorize, login, consent, account)
 // of the authorization server s.
 func newWeb(cfg configs.Config, d *db.DB, s *authserver.Server, sm *sessions.Manager, us users.Store,
-	reg *scopes.Registry, apiTokens *tokens.Manager, logger *slog.Logger) (*authserver.Web, error) {
+	reg *scopes.Registry, apiTokens *tokens.Manager, logger *slog.Logger) (*web.Pages, error) {
 	ac := cfg.Auth
 	secure := ac.SecureCookiesFor(issuerScheme(cfg.OAuth.Issuer))
-	web, err := authserver.NewWebFor(s, authserver.WebConfig{
+	pages, err := web.NewFor(s, web.Config{
 		SecureCookies: &secure, LoginAttempts: ac.LoginAttempts, LoginWindow: ac.LoginWindow, LoginIPAttempts: ac.LoginIPAttempts,
 		CSRFKey: []byte(ac.CSRFKey),
-	}, authserver.WebDeps{
+	}, web.Deps{
 		Sessions: sm, Users: us, Consents: authserver.NewSQLConsentStore(d), Scopes: reg,
 		Tokens: webTokenSummaries(apiTokens), Logger: logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("web pages: %w", err)
 	}
-	return web, nil
+	return pages, nil
 }
 
 // resourceServerRegistrar is the management API's rule for non-admin
@@ -71,15 +72,15 @@ func resourceServerRegistrar(s *authserver.Server) func(context.Context, *resour
 }
 
 // webTokenSummaries lists a user's API tokens for the account page.
-func webTokenSummaries(m *tokens.Manager) func(ctx context.Context, userID int64) ([]authserver.WebTokenSummary, error) {
-	return func(ctx context.Context, userID int64) ([]authserver.WebTokenSummary, error) {
+func webTokenSummaries(m *tokens.Manager) func(ctx context.Context, userID int64) ([]web.TokenSummary, error) {
+	return func(ctx context.Context, userID int64) ([]web.TokenSummary, error) {
 		toks, err := m.List(ctx, userID)
 		if err != nil {
 			return nil, err
 		}
-		out := make([]authserver.WebTokenSummary, 0, len(toks))
+		out := make([]web.TokenSummary, 0, len(toks))
 		for _, t := range toks {
-			out = append(out, authserver.WebTokenSummary{ID: t.ID, Prefix: t.Prefix, Note: t.Note, Valid: t.Valid,
+			out = append(out, web.TokenSummary{ID: t.ID, Prefix: t.Prefix, Note: t.Note, Valid: t.Valid,
 				Expires: t.Expires, LastUsed: t.LastUsed, TimeAdded: t.TimeAdded})
 		}
 		return out, nil

@@ -1,4 +1,4 @@
-package authserver
+package web
 
 import (
 	"crypto/hmac"
@@ -45,7 +45,7 @@ func (s loginCSRFSigner) valid(nonce, token string) bool {
 
 // loginCSRF returns the form token for this browser, setting the nonce
 // cookie when the browser has none yet.
-func (w *Web) loginCSRF(c *gin.Context) (string, error) {
+func (w *Pages) loginCSRF(c *gin.Context) (string, error) {
 	if ck, err := c.Request.Cookie(loginCSRFCookie); err == nil && len(ck.Value) >= 32 && len(ck.Value) <= 64 {
 		return w.csrfSign.token(ck.Value), nil
 	}
@@ -61,7 +61,7 @@ func (w *Web) loginCSRF(c *gin.Context) (string, error) {
 	return w.csrfSign.token(nonce), nil
 }
 
-func (w *Web) loginCSRFValid(c *gin.Context) bool {
+func (w *Pages) loginCSRFValid(c *gin.Context) bool {
 	ck, err := c.Request.Cookie(loginCSRFCookie)
 	if err != nil {
 		return false
@@ -69,7 +69,7 @@ func (w *Web) loginCSRFValid(c *gin.Context) bool {
 	return w.csrfSign.valid(ck.Value, c.PostForm(sessions.CSRFField))
 }
 
-func (w *Web) loginPage(c *gin.Context) {
+func (w *Pages) loginPage(c *gin.Context) {
 	returnTo := safeReturnTo(c.Query("return_to"), webPathAccount)
 	cur, err := w.currentSession(c)
 	if err != nil {
@@ -83,7 +83,7 @@ func (w *Web) loginPage(c *gin.Context) {
 	w.renderLogin(c, http.StatusOK, returnTo, "", "")
 }
 
-func (w *Web) renderLogin(c *gin.Context, status int, returnTo, username, problem string) {
+func (w *Pages) renderLogin(c *gin.Context, status int, returnTo, username, problem string) {
 	tok, err := w.loginCSRF(c)
 	if err != nil {
 		w.internalError(c, "login page", err)
@@ -98,7 +98,7 @@ func (w *Web) renderLogin(c *gin.Context, status int, returnTo, username, proble
 // appFor names the active application an authorization request in
 // returnTo comes from, so the sign-in page can say who is asking; "" when
 // returnTo is no authorization request or the client is unknown.
-func (w *Web) appFor(c *gin.Context, returnTo string) string {
+func (w *Pages) appFor(c *gin.Context, returnTo string) string {
 	u, err := url.Parse(returnTo)
 	if err != nil || u.Path != webPathAuthorize {
 		return ""
@@ -107,14 +107,14 @@ func (w *Web) appFor(c *gin.Context, returnTo string) string {
 	if id == "" {
 		return ""
 	}
-	cl, ok, err := w.deps.Clients.LookupWebClient(c.Request.Context(), id)
+	cl, ok, err := w.deps.Clients.LookupClient(c.Request.Context(), id)
 	if err != nil || !ok || !cl.Active {
 		return ""
 	}
 	return cl.Name
 }
 
-func (w *Web) loginSubmit(c *gin.Context) {
+func (w *Pages) loginSubmit(c *gin.Context) {
 	returnTo := safeReturnTo(c.PostForm("return_to"), webPathAccount)
 	username := strings.TrimSpace(c.PostForm("username"))
 	if crossSite(c.Request) || !w.loginCSRFValid(c) {
@@ -158,13 +158,13 @@ func (w *Web) loginSubmit(c *gin.Context) {
 // IP and username, and per client IP whatever the username (rotating
 // usernames must not escape the limit). When either is spent it answers 429
 // with Retry-After and returns false. refund gives both attempts back.
-func (w *Web) takeLoginAttempt(c *gin.Context, returnTo, username string) (refund func(), ok bool) {
+func (w *Pages) takeLoginAttempt(c *gin.Context, returnTo, username string) (refund func(), ok bool) {
 	ip := netaddr.Key(c.ClientIP())
-	ok, wait, refundUser := w.limiter.take(ip + "\x00" + strings.ToLower(username))
+	ok, wait, refundUser := w.limiter.Take(ip + "\x00" + strings.ToLower(username))
 	problem := "Too many sign-in attempts for this account from your network. Try again in %d seconds."
 	if ok {
 		var refundIP func()
-		if ok, wait, refundIP = w.ipLimiter.take(ip); ok {
+		if ok, wait, refundIP = w.ipLimiter.Take(ip); ok {
 			return func() { refundUser(); refundIP() }, true
 		}
 		refundUser()
@@ -176,7 +176,7 @@ func (w *Web) takeLoginAttempt(c *gin.Context, returnTo, username string) (refun
 	return nil, false
 }
 
-func (w *Web) logoutPage(c *gin.Context) {
+func (w *Pages) logoutPage(c *gin.Context) {
 	cur := w.signedIn(c, "")
 	if cur == nil {
 		return
@@ -184,7 +184,7 @@ func (w *Web) logoutPage(c *gin.Context) {
 	w.render(c, http.StatusOK, "logout.html", map[string]any{"Title": "Sign out", "CSRF": cur.CSRFToken(), "User": cur.User})
 }
 
-func (w *Web) logoutSubmit(c *gin.Context) {
+func (w *Pages) logoutSubmit(c *gin.Context) {
 	if w.signedInForm(c, "The sign-out form expired or did not come from this site.") == nil {
 		return
 	}

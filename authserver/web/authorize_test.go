@@ -1,4 +1,4 @@
-package authserver
+package web_test
 
 import (
 	"context"
@@ -9,6 +9,10 @@ import (
 	"testing"
 
 	"github.com/go-oauth2/oauth2/v4"
+
+	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/configs"
+	"github.com/authgate/authgate/internal/testenv"
 )
 
 // TestAuthorizeUntrustedErrorsNotRedirected: while the client or redirect
@@ -16,7 +20,7 @@ import (
 // (RFC 6749 §4.1.2.1; go-oauth2 #105, #298), even when the request has
 // other errors too.
 func TestAuthorizeUntrustedErrorsNotRedirected(t *testing.T) {
-	h := newWebHarness(t)
+	e := newPagesEnv(t)
 	cases := []struct {
 		name   string
 		change func(q url.Values)
@@ -24,36 +28,36 @@ func TestAuthorizeUntrustedErrorsNotRedirected(t *testing.T) {
 		{"unknown client", func(q url.Values) { q.Set("client_id", "nope") }},
 		{"missing client_id", func(q url.Values) { q.Del("client_id") }},
 		{"disabled client", func(q url.Values) {
-			q.Set("client_id", "disabled")
+			q.Set("client_id", e.disabled.ID)
 			q.Set("redirect_uri", "https://off.example.com/cb")
 		}},
 		{"unregistered redirect", func(q url.Values) { q.Set("redirect_uri", "https://attacker.example/cb") }},
 		{"subdomain", func(q url.Values) {
-			q.Set("client_id", harnessConf)
+			q.Set("client_id", e.conf.ID)
 			q.Set("redirect_uri", "https://evil.app.example.com/cb")
 		}},
 		{"host suffix", func(q url.Values) {
-			q.Set("client_id", harnessConf)
+			q.Set("client_id", e.conf.ID)
 			q.Set("redirect_uri", "https://app.example.com.attacker.example/cb")
 		}},
 		{"path suffix", func(q url.Values) {
-			q.Set("client_id", harnessConf)
+			q.Set("client_id", e.conf.ID)
 			q.Set("redirect_uri", "https://app.example.com/cb/../steal")
 		}},
 		{"scheme change", func(q url.Values) {
-			q.Set("client_id", harnessConf)
+			q.Set("client_id", e.conf.ID)
 			q.Set("redirect_uri", "http://app.example.com/cb")
 		}},
 		{"custom scheme", func(q url.Values) {
-			q.Set("client_id", harnessConf)
+			q.Set("client_id", e.conf.ID)
 			q.Set("redirect_uri", "myapp://app.example.com/cb")
 		}},
 		{"userinfo", func(q url.Values) {
-			q.Set("client_id", harnessConf)
+			q.Set("client_id", e.conf.ID)
 			q.Set("redirect_uri", "https://app.example.com@attacker.example/cb")
 		}},
 		{"loopback other path", func(q url.Values) { q.Set("redirect_uri", "http://127.0.0.1:9999/evil") }},
-		{"duplicate client_id", func(q url.Values) { q.Add("client_id", harnessConf) }},
+		{"duplicate client_id", func(q url.Values) { q.Add("client_id", e.conf.ID) }},
 		{"duplicate redirect_uri", func(q url.Values) { q.Add("redirect_uri", "https://attacker.example/cb") }},
 		{"no redirect_uri, several registered", func(q url.Values) { q.Del("redirect_uri") }},
 		{"bad redirect plus bad response_type", func(q url.Values) {
@@ -62,28 +66,28 @@ func TestAuthorizeUntrustedErrorsNotRedirected(t *testing.T) {
 		}},
 		{"unknown client plus bad scope", func(q url.Values) {
 			q.Set("client_id", "nope")
-			q.Set("scope", "admin:read")
+			q.Set("scope", "resource:read")
 		}},
 	}
 	for _, tc := range cases {
 		for _, method := range []string{http.MethodGet, http.MethodPost} {
 			t.Run(tc.name+"/"+method, func(t *testing.T) {
-				q := authzQuery()
+				q := e.authzQuery()
 				tc.change(q)
-				var p page
+				var p testenv.Page
 				if method == http.MethodGet {
-					p = h.do(h.browser(), method, "/oauth/authorize?"+q.Encode(), nil)
+					p = e.Browser().Get("/oauth/authorize?" + q.Encode())
 				} else {
-					p = h.do(h.browser(), method, "/oauth/authorize", q)
+					p = e.Browser().Post("/oauth/authorize", q)
 				}
-				if p.status != http.StatusBadRequest {
-					t.Fatalf("status %d, want 400", p.status)
+				if p.Status != http.StatusBadRequest {
+					t.Fatalf("status %d, want 400", p.Status)
 				}
-				if loc := p.header.Get("Location"); loc != "" {
+				if loc := p.Header.Get("Location"); loc != "" {
 					t.Fatalf("redirected to %q: open redirector", loc)
 				}
-				if !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") || strings.Contains(p.body, "attacker.example") {
-					t.Fatalf("error page: %s %s", p.header.Get("Content-Type"), p.body)
+				if !strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") || strings.Contains(p.Body, "attacker.example") {
+					t.Fatalf("error page: %s %s", p.Header.Get("Content-Type"), p.Body)
 				}
 			})
 		}
@@ -94,7 +98,7 @@ func TestAuthorizeUntrustedErrorsNotRedirected(t *testing.T) {
 // trusted, errors go back to the client with error, error_description,
 // state and iss (RFC 6749 §4.1.2.1, RFC 9207), by 303.
 func TestAuthorizeTrustedErrorsRedirected(t *testing.T) {
-	h := newWebHarness(t)
+	e := newPagesEnv(t)
 	cases := []struct {
 		name   string
 		change func(q url.Values)
@@ -105,7 +109,7 @@ func TestAuthorizeTrustedErrorsRedirected(t *testing.T) {
 		{"hybrid", func(q url.Values) { q.Set("response_type", "code token") }, "unsupported_response_type"},
 		{"public client without PKCE", func(q url.Values) { q.Del("code_challenge"); q.Del("code_challenge_method") }, "invalid_request"},
 		{"plain PKCE", func(q url.Values) {
-			q.Set("code_challenge", harnessVerifier)
+			q.Set("code_challenge", testVerifier)
 			q.Set("code_challenge_method", "plain")
 		}, "invalid_request"},
 		{"challenge without method (defaults to plain)", func(q url.Values) { q.Del("code_challenge_method") }, "invalid_request"},
@@ -113,28 +117,28 @@ func TestAuthorizeTrustedErrorsRedirected(t *testing.T) {
 		{"unknown method", func(q url.Values) { q.Set("code_challenge_method", "S512") }, "invalid_request"},
 		{"challenge not S256-shaped", func(q url.Values) { q.Set("code_challenge", strings.Repeat("a", 64)) }, "invalid_request"},
 		{"unknown scope", func(q url.Values) { q.Set("scope", "session:read nope:read") }, "invalid_scope"},
-		{"registry scope not allowed for client", func(q url.Values) { q.Set("scope", "admin:read") }, "invalid_scope"},
+		{"registry scope not allowed for client", func(q url.Values) { q.Set("scope", "resource:read") }, "invalid_scope"},
 		{"malformed scope", func(q url.Values) { q.Set("scope", "session:read  tokens:read") }, "invalid_scope"},
 		{"no scope", func(q url.Values) { q.Del("scope") }, "invalid_scope"},
-		{"duplicate scope parameter", func(q url.Values) { q.Add("scope", "tokens:read") }, "invalid_request"},
+		{"duplicate scope parameter", func(q url.Values) { q.Add("scope", "user:read") }, "invalid_request"},
 		{"duplicate state", func(q url.Values) { q.Add("state", "other") }, "invalid_request"},
 		{"fragment response mode", func(q url.Values) { q.Set("response_mode", "fragment") }, "invalid_request"},
 		{"request object", func(q url.Values) { q.Set("request", "eyJ") }, "invalid_request"},
 		{"client without code grant", func(q url.Values) {
-			q.Set("client_id", "cc-only")
+			q.Set("client_id", e.ccOnly.ID)
 			q.Set("redirect_uri", "https://m.example.com/cb")
 		}, "unauthorized_client"},
 		{"prompt=none, not signed in", func(q url.Values) { q.Set("prompt", "none") }, "login_required"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			q := authzQuery()
+			q := e.authzQuery()
 			tc.change(q)
-			p := h.do(h.browser(), http.MethodGet, "/oauth/authorize?"+q.Encode(), nil)
-			if p.status != http.StatusSeeOther {
-				t.Fatalf("status %d, want 303: %s", p.status, p.body)
+			p := e.Browser().Get("/oauth/authorize?" + q.Encode())
+			if p.Status != http.StatusSeeOther {
+				t.Fatalf("status %d, want 303: %s", p.Status, p.Body)
 			}
-			loc := p.location(t)
+			loc := p.Location(t)
 			wantBase := q.Get("redirect_uri")
 			if base := loc.Scheme + "://" + loc.Host + loc.Path; base != wantBase {
 				t.Fatalf("redirected to %s, want %s", base, wantBase)
@@ -143,7 +147,7 @@ func TestAuthorizeTrustedErrorsRedirected(t *testing.T) {
 			if got.Get("error") != tc.want || got.Get("error_description") == "" {
 				t.Fatalf("error=%q description=%q, want %q", got.Get("error"), got.Get("error_description"), tc.want)
 			}
-			if got.Get("state") != "st-123" || got.Get("iss") != h.srv.URL {
+			if got.Get("state") != "st-123" || got.Get("iss") != e.URL {
 				t.Fatalf("state=%q iss=%q", got.Get("state"), got.Get("iss"))
 			}
 			if got.Has("code") {
@@ -154,50 +158,53 @@ func TestAuthorizeTrustedErrorsRedirected(t *testing.T) {
 }
 
 // TestAuthorizeFlow drives login, consent and code issuance through the
-// forms, and checks what the library stored with the code.
+// forms, and checks what was stored with the code, on both databases.
 func TestAuthorizeFlow(t *testing.T) {
-	h := newWebHarness(t)
-	b := h.browser()
-	q := authzQuery()
+	testenv.Each(t, func(t *testing.T, env *testenv.Env) { authorizeFlow(t, withClients(t, env)) })
+}
+
+func authorizeFlow(t *testing.T, e *pagesEnv) {
+	b := e.Browser()
+	q := e.authzQuery()
 	q.Set("redirect_uri", "http://127.0.0.1:51234/callback") // RFC 8252 §7.3: any loopback port
 	authzURL := "/oauth/authorize?" + q.Encode()
 
-	p := h.do(b, http.MethodGet, authzURL, nil)
-	if p.status != http.StatusSeeOther || p.location(t).Path != "/login" {
-		t.Fatalf("unauthenticated: status %d, Location %q", p.status, p.header.Get("Location"))
+	p := b.Get(authzURL)
+	if p.Status != http.StatusSeeOther || p.Location(t).Path != "/login" {
+		t.Fatalf("unauthenticated: status %d, Location %q", p.Status, p.Header.Get("Location"))
 	}
-	returnTo := p.location(t).Query().Get("return_to")
+	returnTo := p.Location(t).Query().Get("return_to")
 	if returnTo == "" || !strings.HasPrefix(returnTo, "/oauth/authorize?") {
 		t.Fatalf("return_to = %q", returnTo)
 	}
 
-	p = h.do(b, http.MethodGet, p.header.Get("Location"), nil)
-	f := hiddenFields(p.body)
+	p = b.Get(p.Header.Get("Location"))
+	f := p.Hidden()
 	if f.Get("return_to") != returnTo || f.Get("csrf_token") == "" {
 		t.Fatalf("login form fields %v", f)
 	}
 	// The sign-in page names the application, escaped.
-	if !strings.Contains(p.body, "to continue to <strong>Native &lt;App&gt;</strong>") {
-		t.Fatalf("login page does not name the app: %s", p.body)
+	if !strings.Contains(p.Body, "to continue to <strong>Native &lt;App&gt;</strong>") {
+		t.Fatalf("login page does not name the app: %s", p.Body)
 	}
-	if plain := h.do(h.browser(), http.MethodGet, "/login", nil); strings.Contains(plain.body, "to continue to") {
-		t.Fatalf("login page without an authorization request names an app: %s", plain.body)
+	if plain := e.Browser().Get("/login"); strings.Contains(plain.Body, "to continue to") {
+		t.Fatalf("login page without an authorization request names an app: %s", plain.Body)
 	}
-	f.Set("username", "alice")
-	f.Set("password", harnessPassword)
-	p = h.do(b, http.MethodPost, "/login", f)
-	if p.status != http.StatusSeeOther || p.header.Get("Location") != returnTo {
-		t.Fatalf("login: status %d Location %q", p.status, p.header.Get("Location"))
+	f.Set("username", testenv.UserUsername)
+	f.Set("password", testenv.UserPassword)
+	p = b.Post("/login", f)
+	if p.Status != http.StatusSeeOther || p.Header.Get("Location") != returnTo {
+		t.Fatalf("login: status %d Location %q", p.Status, p.Header.Get("Location"))
 	}
 
-	consent := h.do(b, http.MethodGet, returnTo, nil)
-	if consent.status != http.StatusOK || !strings.Contains(consent.body, "Ability to perform HTTP GET on the session resource") {
-		t.Fatalf("consent page: %d %s", consent.status, consent.body)
+	consent := b.Get(returnTo)
+	if consent.Status != http.StatusOK || !strings.Contains(consent.Body, "Ability to perform HTTP GET on the session resource") {
+		t.Fatalf("consent page: %d %s", consent.Status, consent.Body)
 	}
-	if !strings.Contains(consent.body, "Native &lt;App&gt;") || strings.Contains(consent.body, "Native <App>") {
+	if !strings.Contains(consent.Body, "Native &lt;App&gt;") || strings.Contains(consent.Body, "Native <App>") {
 		t.Fatal("client name not HTML-escaped on the consent page")
 	}
-	form := hiddenFields(consent.body)
+	form := consent.Hidden()
 	if form.Get("csrf_token") == "" || form.Get("code_challenge") != q.Get("code_challenge") {
 		t.Fatalf("consent form fields %v", form)
 	}
@@ -209,13 +216,13 @@ func TestAuthorizeFlow(t *testing.T) {
 		}
 		bad.Del("csrf_token")
 		bad.Set("decision", "allow")
-		p := h.do(b, http.MethodPost, "/oauth/authorize", bad)
-		if p.status != http.StatusForbidden || p.header.Get("Location") != "" {
-			t.Fatalf("status %d Location %q", p.status, p.header.Get("Location"))
+		p := b.Post("/oauth/authorize", bad)
+		if p.Status != http.StatusForbidden || p.Header.Get("Location") != "" {
+			t.Fatalf("status %d Location %q", p.Status, p.Header.Get("Location"))
 		}
 		bad.Set("csrf_token", "forged")
-		if p := h.do(b, http.MethodPost, "/oauth/authorize", bad); p.status != http.StatusForbidden {
-			t.Fatalf("forged token: status %d", p.status)
+		if p := b.Post("/oauth/authorize", bad); p.Status != http.StatusForbidden {
+			t.Fatalf("forged token: status %d", p.Status)
 		}
 	})
 
@@ -225,15 +232,15 @@ func TestAuthorizeFlow(t *testing.T) {
 			deny[k] = v
 		}
 		deny.Set("decision", "deny")
-		p := h.do(b, http.MethodPost, "/oauth/authorize", deny)
-		if p.status != http.StatusSeeOther {
-			t.Fatalf("status %d", p.status)
+		p := b.Post("/oauth/authorize", deny)
+		if p.Status != http.StatusSeeOther {
+			t.Fatalf("status %d", p.Status)
 		}
-		got := p.location(t).Query()
-		if got.Get("error") != "access_denied" || got.Get("state") != "st-123" || got.Get("iss") != h.srv.URL {
+		got := p.Location(t).Query()
+		if got.Get("error") != "access_denied" || got.Get("state") != "st-123" || got.Get("iss") != e.URL {
 			t.Fatalf("deny redirect %v", got)
 		}
-		if _, err := h.consents.Get(context.Background(), h.alice.ID, harnessPublic); err == nil {
+		if _, err := authserver.NewSQLConsentStore(e.App.DB).Get(context.Background(), e.User.ID, e.public.ID); err == nil {
 			t.Fatal("denied consent was stored")
 		}
 	})
@@ -244,23 +251,23 @@ func TestAuthorizeFlow(t *testing.T) {
 			allow[k] = v
 		}
 		allow.Set("decision", "allow")
-		p := h.do(b, http.MethodPost, "/oauth/authorize", allow)
-		if p.status != http.StatusSeeOther {
-			t.Fatalf("status %d: %s", p.status, p.body)
+		p := b.Post("/oauth/authorize", allow)
+		if p.Status != http.StatusSeeOther {
+			t.Fatalf("status %d: %s", p.Status, p.Body)
 		}
-		loc := p.location(t)
+		loc := p.Location(t)
 		if loc.Host != "127.0.0.1:51234" || loc.Path != "/callback" {
 			t.Fatalf("redirected to %s", loc)
 		}
 		got := loc.Query()
-		if got.Get("code") == "" || got.Get("state") != "st-123" || got.Get("iss") != h.srv.URL || got.Has("error") {
+		if got.Get("code") == "" || got.Get("state") != "st-123" || got.Get("iss") != e.URL || got.Has("error") {
 			t.Fatalf("success redirect %v", got)
 		}
-		ti := h.codes.get(got.Get("code"))
-		if ti == nil {
-			t.Fatal("code not stored")
+		ti, err := e.App.OAuth.Tokens.GetByCode(context.Background(), got.Get("code"))
+		if err != nil || ti == nil {
+			t.Fatalf("code not stored: %v", err)
 		}
-		if ti.GetUserID() != strconv.FormatInt(h.alice.ID, 10) || ti.GetClientID() != harnessPublic ||
+		if ti.GetUserID() != strconv.FormatInt(e.User.ID, 10) || ti.GetClientID() != e.public.ID ||
 			ti.GetScope() != "session:read" || ti.GetRedirectURI() != "http://127.0.0.1:51234/callback" ||
 			ti.GetCodeChallenge() != q.Get("code_challenge") || ti.GetCodeChallengeMethod() != oauth2.CodeChallengeS256 {
 			t.Fatalf("stored code: user %q client %q scope %q redirect %q challenge %q/%q", ti.GetUserID(), ti.GetClientID(),
@@ -269,54 +276,57 @@ func TestAuthorizeFlow(t *testing.T) {
 	})
 
 	t.Run("subset skips consent", func(t *testing.T) {
-		p := h.do(b, http.MethodGet, authzURL, nil)
-		if p.status != http.StatusSeeOther || p.location(t).Query().Get("code") == "" {
-			t.Fatalf("status %d Location %q", p.status, p.header.Get("Location"))
+		q2 := e.authzQuery()
+		q2.Set("redirect_uri", q.Get("redirect_uri"))
+		p := b.Get("/oauth/authorize?" + q2.Encode())
+		if p.Status != http.StatusSeeOther || p.Location(t).Query().Get("code") == "" {
+			t.Fatalf("status %d Location %q", p.Status, p.Header.Get("Location"))
 		}
 	})
 
 	t.Run("prompt=consent asks again", func(t *testing.T) {
-		q2 := authzQuery()
+		q2 := e.authzQuery()
 		q2.Set("prompt", "consent")
-		if p := h.do(b, http.MethodGet, "/oauth/authorize?"+q2.Encode(), nil); p.status != http.StatusOK || !strings.Contains(p.body, "consent-allow") {
-			t.Fatalf("status %d", p.status)
+		if p := b.Get("/oauth/authorize?" + q2.Encode()); p.Status != http.StatusOK || !strings.Contains(p.Body, "consent-allow") {
+			t.Fatalf("status %d", p.Status)
 		}
 	})
 
 	t.Run("superset asks again", func(t *testing.T) {
-		q2 := authzQuery()
-		q2.Set("scope", "session:read tokens:read")
-		p := h.do(b, http.MethodGet, "/oauth/authorize?"+q2.Encode(), nil)
-		if p.status != http.StatusOK || !strings.Contains(p.body, "already allowed") {
-			t.Fatalf("status %d: %s", p.status, p.body)
+		q2 := e.authzQuery()
+		q2.Set("scope", "session:read user:read")
+		p := b.Get("/oauth/authorize?" + q2.Encode())
+		if p.Status != http.StatusOK || !strings.Contains(p.Body, "already allowed") {
+			t.Fatalf("status %d: %s", p.Status, p.Body)
 		}
 		q2.Set("prompt", "none")
-		p = h.do(b, http.MethodGet, "/oauth/authorize?"+q2.Encode(), nil)
-		if p.status != http.StatusSeeOther || p.location(t).Query().Get("error") != "consent_required" {
-			t.Fatalf("prompt=none: status %d Location %q", p.status, p.header.Get("Location"))
+		p = b.Get("/oauth/authorize?" + q2.Encode())
+		if p.Status != http.StatusSeeOther || p.Location(t).Query().Get("error") != "consent_required" {
+			t.Fatalf("prompt=none: status %d Location %q", p.Status, p.Header.Get("Location"))
 		}
 	})
 
 	t.Run("POST authorization request", func(t *testing.T) {
-		p := h.do(b, http.MethodPost, "/oauth/authorize", authzQuery())
-		if p.status != http.StatusSeeOther || p.location(t).Query().Get("code") == "" {
-			t.Fatalf("status %d Location %q", p.status, p.header.Get("Location"))
+		p := b.Post("/oauth/authorize", e.authzQuery())
+		if p.Status != http.StatusSeeOther || p.Location(t).Query().Get("code") == "" {
+			t.Fatalf("status %d Location %q", p.Status, p.Header.Get("Location"))
 		}
 	})
 
 	t.Run("single registered URI may be omitted", func(t *testing.T) {
-		q2 := url.Values{"response_type": {"code"}, "client_id": {"single"}, "scope": {"session:read"}}
-		p := h.do(b, http.MethodGet, "/oauth/authorize?"+q2.Encode(), nil)
-		if p.status != http.StatusOK {
-			t.Fatalf("status %d: %s", p.status, p.body)
+		q2 := url.Values{"response_type": {"code"}, "client_id": {e.single.ID}, "scope": {"session:read"},
+			"code_challenge": {freshChallenge()}, "code_challenge_method": {"S256"}}
+		p := b.Get("/oauth/authorize?" + q2.Encode())
+		if p.Status != http.StatusOK {
+			t.Fatalf("status %d: %s", p.Status, p.Body)
 		}
-		allow := hiddenFields(p.body)
+		allow := p.Hidden()
 		if allow.Has("redirect_uri") {
 			t.Fatal("consent form invented a redirect_uri")
 		}
 		allow.Set("decision", "allow")
-		p = h.do(b, http.MethodPost, "/oauth/authorize", allow)
-		if loc := p.location(t); loc.Host != "single.example.com" || loc.Query().Get("code") == "" {
+		p = b.Post("/oauth/authorize", allow)
+		if loc := p.Location(t); loc.Host != "single.example.com" || loc.Query().Get("code") == "" {
 			t.Fatalf("redirected to %s", loc)
 		}
 	})
@@ -325,11 +335,11 @@ func TestAuthorizeFlow(t *testing.T) {
 // TestWebSecurityHeaders: anti-clickjacking, no-referrer, no-store on every
 // page and redirect, and no CORS on the authorization endpoint.
 func TestWebSecurityHeaders(t *testing.T) {
-	h := newWebHarness(t)
-	b := h.browser()
-	h.login(b)
-	q := authzQuery()
-	bad := authzQuery()
+	e := newPagesEnv(t)
+	b := e.Browser()
+	b.SignIn(testenv.UserUsername, testenv.UserPassword)
+	q := e.authzQuery()
+	bad := e.authzQuery()
 	bad.Set("client_id", "nope")
 	cases := []struct {
 		name, method, path string
@@ -342,14 +352,8 @@ func TestWebSecurityHeaders(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(tc.method, h.srv.URL+tc.path, nil)
-			req.Header.Set("Origin", "https://attacker.example")
-			req.Header.Set("Access-Control-Request-Method", "POST")
-			resp, err := b.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			resp := b.Do(tc.method, tc.path, nil, http.Header{"Origin": {"https://attacker.example"},
+				"Access-Control-Request-Method": {"POST"}})
 			if tc.method == http.MethodOptions {
 				if resp.Header.Get("Access-Control-Allow-Origin") != "" {
 					t.Fatal("CORS allowed on /oauth/authorize")
@@ -370,37 +374,36 @@ func TestWebSecurityHeaders(t *testing.T) {
 // challenge through (still a well-formed verifier), and the code records
 // the plain method.
 func TestAuthorizePlainPKCEWhenEnabled(t *testing.T) {
-	h := newWebHarness(t)
-	h.web.cfg.AllowPlainPKCE = true
-	b := h.browser()
-	h.login(b)
+	e := newPagesEnv(t, testenv.Config(func(c *configs.Config) { c.OAuth.AllowPlainPKCE = true }))
+	b := e.Browser()
+	b.SignIn(testenv.UserUsername, testenv.UserPassword)
 	cases := []struct {
 		name, challenge, method string
 		wantConsent             bool
 	}{
-		{"plain", harnessVerifier, "plain", true},
+		{"plain", testVerifier, "plain", true},
 		{"plain, too short", "short", "plain", false},
-		{"plain, bad characters", harnessVerifier + "!", "plain", false},
-		{"S256 still works", s256(harnessVerifier), "S256", true},
-		{"no method still means plain", harnessVerifier, "", false},
+		{"plain, bad characters", testVerifier + "!", "plain", false},
+		{"S256 still works", s256(testVerifier), "S256", true},
+		{"no method still means plain", testVerifier, "", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			q := authzQuery()
+			q := e.authzQuery()
 			q.Set("code_challenge", tc.challenge)
 			q.Set("code_challenge_method", tc.method)
 			if tc.method == "" {
 				q.Del("code_challenge_method")
 			}
-			p := h.do(b, http.MethodGet, "/oauth/authorize?"+q.Encode(), nil)
+			p := b.Get("/oauth/authorize?" + q.Encode())
 			if tc.wantConsent {
-				if p.status != http.StatusOK || hiddenFields(p.body).Get("code_challenge_method") != tc.method {
-					t.Fatalf("status %d; form %v", p.status, hiddenFields(p.body))
+				if p.Status != http.StatusOK || p.Hidden().Get("code_challenge_method") != tc.method {
+					t.Fatalf("status %d; form %v", p.Status, p.Hidden())
 				}
 				return
 			}
-			if p.status != http.StatusSeeOther || p.location(t).Query().Get("error") != "invalid_request" {
-				t.Fatalf("status %d Location %q", p.status, p.header.Get("Location"))
+			if p.Status != http.StatusSeeOther || p.Location(t).Query().Get("error") != "invalid_request" {
+				t.Fatalf("status %d Location %q", p.Status, p.Header.Get("Location"))
 			}
 		})
 	}

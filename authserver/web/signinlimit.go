@@ -1,4 +1,4 @@
-package authserver
+package web
 
 import (
 	"strings"
@@ -14,13 +14,13 @@ import (
 // IP or an IPv6 /64 prefix. When ok, refund gives the attempts back and is
 // to be called unless the password was wrong; otherwise wait says when to
 // retry.
-func (w *Web) TakeSignInAttempt(ip, username string) (ok bool, wait time.Duration, refund func()) {
+func (w *Pages) TakeSignInAttempt(ip, username string) (ok bool, wait time.Duration, refund func()) {
 	ip = netaddr.Key(ip)
-	ok, wait, refundUser := w.limiter.take(ip + "\x00" + strings.ToLower(username))
+	ok, wait, refundUser := w.limiter.Take(ip + "\x00" + strings.ToLower(username))
 	if !ok {
 		return false, wait, nil
 	}
-	ok, wait, refundIP := w.ipLimiter.take(ip)
+	ok, wait, refundIP := w.ipLimiter.Take(ip)
 	if !ok {
 		refundUser()
 		return false, wait, nil

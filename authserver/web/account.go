@@ -1,4 +1,4 @@
-package authserver
+package web
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/authgate/authgate/authserver"
 	"github.com/authgate/authgate/internal/audit"
 )
 
@@ -20,7 +21,7 @@ type accountApp struct {
 
 // accountPage shows the signed-in user's authorized applications (with a
 // revoke button each) and their API tokens (read-only).
-func (w *Web) accountPage(c *gin.Context) {
+func (w *Pages) accountPage(c *gin.Context) {
 	cur := w.signedIn(c, webPathAccount)
 	if cur == nil {
 		return
@@ -34,7 +35,7 @@ func (w *Web) accountPage(c *gin.Context) {
 	apps := make([]accountApp, 0, len(consents))
 	for _, co := range consents {
 		app := accountApp{ClientID: co.ClientID, Name: co.ClientID, Since: co.CreatedAt.Format("2006-01-02")}
-		if cl, ok, err := w.deps.Clients.LookupWebClient(ctx, co.ClientID); err == nil && ok && cl.Name != "" {
+		if cl, ok, err := w.deps.Clients.LookupClient(ctx, co.ClientID); err == nil && ok && cl.Name != "" {
 			app.Name = cl.Name
 		}
 		for _, s := range co.Scopes.Items() {
@@ -46,7 +47,7 @@ func (w *Web) accountPage(c *gin.Context) {
 		}
 		apps = append(apps, app)
 	}
-	var toks []WebTokenSummary
+	var toks []TokenSummary
 	if w.deps.Tokens != nil {
 		if toks, err = w.deps.Tokens(ctx, cur.User.ID); err != nil {
 			w.internalError(c, "list API tokens", err)
@@ -67,14 +68,14 @@ func (w *Web) accountPage(c *gin.Context) {
 
 // accountRevokeApp withdraws an application's access: the consent is deleted
 // (the next authorization asks again) and its tokens for this user revoked.
-func (w *Web) accountRevokeApp(c *gin.Context) {
+func (w *Pages) accountRevokeApp(c *gin.Context) {
 	cur := w.signedInForm(c, "The form expired or did not come from this site.")
 	if cur == nil {
 		return
 	}
 	clientID := c.PostForm("client_id")
 	ctx := audit.WithActor(c.Request.Context(), cur.User.ID)
-	if err := w.deps.Consents.Revoke(ctx, cur.User.ID, clientID); err != nil && !errors.Is(err, ErrConsentNotFound) {
+	if err := w.deps.Consents.Revoke(ctx, cur.User.ID, clientID); err != nil && !errors.Is(err, authserver.ErrConsentNotFound) {
 		w.internalError(c, "revoke consent", err)
 		return
 	}

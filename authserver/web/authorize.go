@@ -1,4 +1,4 @@
-package authserver
+package web
 
 import (
 	"encoding/base64"
@@ -15,6 +15,7 @@ import (
 	oautherrors "github.com/go-oauth2/oauth2/v4/errors"
 	"github.com/go-oauth2/oauth2/v4/server"
 
+	"github.com/authgate/authgate/authserver"
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/scopes"
 )
@@ -30,7 +31,7 @@ var authzParamNames = []string{
 // authzRequest is an authorization request whose client and redirect URI
 // have been checked: from here on, errors may be redirected to RedirectURI.
 type authzRequest struct {
-	Client WebClient
+	Client Client
 	// RedirectURI is where the response goes; RedirectGiven says whether the
 	// request named it (it is then echoed in the consent form).
 	RedirectURI   string
@@ -79,7 +80,7 @@ func authzParams(r *http.Request) (url.Values, error) {
 // authorize serves GET and POST /oauth/authorize. The request is validated
 // completely here, before go-oauth2 sees it (docs/go-oauth2.md, "Hooks authgate replaces", item 1);
 // the library is only asked to issue the code.
-func (w *Web) authorize(c *gin.Context) {
+func (w *Pages) authorize(c *gin.Context) {
 	params, err := authzParams(c.Request)
 	if err != nil {
 		w.errorPage(c, http.StatusBadRequest, "Invalid authorization request", err.Error())
@@ -135,7 +136,7 @@ func (w *Web) authorize(c *gin.Context) {
 	}
 
 	consent, err := w.deps.Consents.Get(c.Request.Context(), cur.User.ID, ar.Client.ID)
-	if err != nil && !errors.Is(err, ErrConsentNotFound) {
+	if err != nil && !errors.Is(err, authserver.ErrConsentNotFound) {
 		w.internalError(c, "load consent", err)
 		return
 	}
@@ -154,7 +155,7 @@ func (w *Web) authorize(c *gin.Context) {
 // known good, every error is shown on our own page and nothing is
 // redirected (RFC 6749 §4.1.2.1; go-oauth2 #105 and #298: no open
 // redirector, error paths included).
-func (w *Web) trustRedirect(c *gin.Context, params url.Values) (*authzRequest, bool) {
+func (w *Pages) trustRedirect(c *gin.Context, params url.Values) (*authzRequest, bool) {
 	for _, name := range []string{"client_id", "redirect_uri"} {
 		if len(params[name]) > 1 {
 			w.errorPage(c, http.StatusBadRequest, "Invalid authorization request", fmt.Sprintf("The parameter %s was sent more than once.", name))
@@ -166,7 +167,7 @@ func (w *Web) trustRedirect(c *gin.Context, params url.Values) (*authzRequest, b
 		w.errorPage(c, http.StatusBadRequest, "Invalid authorization request", "The request does not name a client (client_id is missing).")
 		return nil, false
 	}
-	cl, found, err := w.deps.Clients.LookupWebClient(c.Request.Context(), clientID)
+	cl, found, err := w.deps.Clients.LookupClient(c.Request.Context(), clientID)
 	if err != nil {
 		w.internalError(c, "load client", err)
 		return nil, false
@@ -178,7 +179,7 @@ func (w *Web) trustRedirect(c *gin.Context, params url.Values) (*authzRequest, b
 	ar := &authzRequest{Client: cl}
 	if raw, given := params["redirect_uri"]; given {
 		uri := raw[0]
-		if !MatchRedirectURI(cl.RedirectURIs, uri) {
+		if !authserver.MatchRedirectURI(cl.RedirectURIs, uri) {
 			w.errorPage(c, http.StatusBadRequest, "Invalid redirect URI", "The redirect URI in the request is not registered for this application.")
 			return nil, false
 		}
@@ -196,7 +197,7 @@ func (w *Web) trustRedirect(c *gin.Context, params url.Values) (*authzRequest, b
 }
 
 // validateAuthz checks the rest of the request; its errors are redirected.
-func (w *Web) validateAuthz(ar *authzRequest, params url.Values) *authzError {
+func (w *Pages) validateAuthz(ar *authzRequest, params url.Values) *authzError {
 	if st := params["state"]; len(st) > 0 {
 		ar.State = st[0] // echo state even on the duplicate-parameter error below
 	}
@@ -240,7 +241,7 @@ func (w *Web) validateAuthz(ar *authzRequest, params url.Values) *authzError {
 	switch {
 	case challenge == "" && method != "":
 		return authzFail("invalid_request", "code_challenge_method was sent without code_challenge")
-	case challenge == "" && (ar.Client.Public || w.cfg.RequirePKCE):
+	case challenge == "" && (ar.Client.Public || !w.cfg.AllowConfidentialWithoutPKCE):
 		return authzFail("invalid_request", "code_challenge is required (PKCE with S256)")
 	case challenge != "" && method != string(oauth2.CodeChallengeS256) && !plainOK:
 		// RFC 7636 §4.3 defaults an absent method to plain; plain is refused.
@@ -278,9 +279,9 @@ func (w *Web) validateAuthz(ar *authzRequest, params url.Values) *authzError {
 	// RFC 8707 §2: resource may repeat; each must be known, else
 	// invalid_target. Without it the scopes may still decide the audience.
 	ar.Resource = params["resource"]
-	aud, e := resolveAudience(w.deps.Scopes, w.cfg.Audience, ar.Resource, set)
-	if e != nil {
-		return authzFail(e.Code, "%s", e.Description)
+	aud, code, desc := authserver.ResolveAudience(w.deps.Scopes, w.cfg.Audience, ar.Resource, set)
+	if code != "" {
+		return authzFail(code, "%s", desc)
 	}
 	ar.Audience = aud
 	return nil
@@ -345,7 +346,7 @@ func (ar *authzRequest) encode() url.Values {
 
 // redirectToClient sends the browser to the validated redirect URI with the
 // given response parameters plus state and iss (RFC 9207 §2), using 303.
-func (w *Web) redirectToClient(c *gin.Context, ar *authzRequest, resp url.Values) {
+func (w *Pages) redirectToClient(c *gin.Context, ar *authzRequest, resp url.Values) {
 	u, err := url.Parse(ar.RedirectURI)
 	if err != nil {
 		w.internalError(c, "parse validated redirect URI", err)
@@ -365,7 +366,7 @@ func (w *Web) redirectToClient(c *gin.Context, ar *authzRequest, resp url.Values
 }
 
 // redirectError sends an error response to the (validated) redirect URI.
-func (w *Web) redirectError(c *gin.Context, ar *authzRequest, e *authzError) {
+func (w *Pages) redirectError(c *gin.Context, ar *authzRequest, e *authzError) {
 	resp := url.Values{"error": {e.Code}}
 	if e.Description != "" {
 		resp.Set("error_description", e.Description)
@@ -376,7 +377,7 @@ func (w *Web) redirectError(c *gin.Context, ar *authzRequest, e *authzError) {
 // issueCode has go-oauth2 create and store the authorization code for the
 // validated request and signed-in user, then redirects with code, state and
 // iss.
-func (w *Web) issueCode(c *gin.Context, ar *authzRequest, cur *sessions.Current) {
+func (w *Pages) issueCode(c *gin.Context, ar *authzRequest, cur *sessions.Current) {
 	srv := w.deps.OAuth
 	req := &server.AuthorizeRequest{
 		ResponseType: oauth2.Code,
@@ -386,7 +387,7 @@ func (w *Web) issueCode(c *gin.Context, ar *authzRequest, cur *sessions.Current)
 		State:        ar.State,
 		UserID:       strconv.FormatInt(cur.User.ID, 10),
 		// The audience reaches the code through extractExtension.
-		Request: c.Request.WithContext(withAudience(c.Request.Context(), ar.Audience)),
+		Request: c.Request.WithContext(authserver.WithAudience(c.Request.Context(), ar.Audience)),
 	}
 	if ar.Challenge != "" {
 		req.CodeChallenge = ar.Challenge

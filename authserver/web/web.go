@@ -1,4 +1,10 @@
-package authserver
+// Package web is the browser-facing half of the authorization server:
+// /oauth/authorize, login, logout, consent and the account pages.
+// Everything here is rendered on the server with html/template; no page
+// needs JavaScript. The protocol half (token endpoint, clients, codes) is
+// package authserver, which this package builds on and which never imports
+// it. See docs/architecture.md, "Package map".
+package web
 
 import (
 	"bytes"
@@ -20,14 +26,11 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/go-oauth2/oauth2/v4/server"
 
+	"github.com/authgate/authgate/authserver"
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
 	"github.com/authgate/authgate/scopes"
 )
-
-// The browser-facing half of the authorization server: /oauth/authorize,
-// login, logout, consent and the account pages. Everything here is rendered
-// on the server with html/template; no page needs JavaScript.
 
 //go:embed templates/*.html templates/*.css
 var webTemplateFS embed.FS
@@ -40,18 +43,19 @@ const (
 	webPathAccount   = "/account/"
 )
 
-// DefaultLoginIPAttempts is WebConfig.LoginIPAttempts when zero: failed
+// DefaultLoginIPAttempts is Config.LoginIPAttempts when zero: failed
 // sign-ins a client IP may make per login window, whatever the usernames.
 const DefaultLoginIPAttempts = 20
 
-// WebConfig configures the web pages and the authorization endpoint.
-type WebConfig struct {
+// Config configures the web pages and the authorization endpoint.
+type Config struct {
 	// Issuer is the authorization server's issuer identifier (RFC 8414 §2),
 	// sent as iss in every authorization response (RFC 9207 §2).
 	Issuer string
-	// RequirePKCE requires a code_challenge from confidential clients too;
-	// public clients always need one (RFC 9700 §2.1.1).
-	RequirePKCE bool
+	// AllowConfidentialWithoutPKCE lets confidential clients omit the
+	// code_challenge; public clients always need one (RFC 9700 §2.1.1). The
+	// zero value requires PKCE from every client.
+	AllowConfidentialWithoutPKCE bool
 	// AllowPlainPKCE accepts code_challenge_method=plain. RFC 9700 §2.1.1
 	// says S256; leave it false.
 	AllowPlainPKCE bool
@@ -77,9 +81,9 @@ type WebConfig struct {
 	Now func() time.Time
 }
 
-// WebClient is what the authorization endpoint and the account page need to
+// Client is what the authorization endpoint and the account page need to
 // know about an OAuth client.
-type WebClient struct {
+type Client struct {
 	ID           string
 	Name         string
 	Public       bool
@@ -92,38 +96,38 @@ type WebClient struct {
 	Scopes scopes.Set
 }
 
-// WebClients looks clients up for the web pages. Lookup returns ok=false
+// Clients looks clients up for the web pages. Lookup returns ok=false
 // (and a nil error) for an unknown client.
-type WebClients interface {
-	LookupWebClient(ctx context.Context, clientID string) (c WebClient, ok bool, err error)
+type Clients interface {
+	LookupClient(ctx context.Context, clientID string) (c Client, ok bool, err error)
 }
 
-// ClientStoreWebClients adapts a ClientStore to WebClients.
-func ClientStoreWebClients(cs ClientStore) WebClients { return storeWebClients{cs} }
+// ClientStoreClients adapts a ClientStore to Clients.
+func ClientStoreClients(cs authserver.ClientStore) Clients { return storeClients{cs} }
 
-type storeWebClients struct{ store ClientStore }
+type storeClients struct{ store authserver.ClientStore }
 
-func (s storeWebClients) LookupWebClient(ctx context.Context, id string) (WebClient, bool, error) {
+func (s storeClients) LookupClient(ctx context.Context, id string) (Client, bool, error) {
 	cl, err := s.store.GetClient(ctx, id)
-	if errors.Is(err, ErrClientNotFound) {
-		return WebClient{}, false, nil
+	if errors.Is(err, authserver.ErrClientNotFound) {
+		return Client{}, false, nil
 	}
 	if err != nil {
-		return WebClient{}, false, err
+		return Client{}, false, err
 	}
-	return WebClient{
+	return Client{
 		ID:                cl.ID,
 		Name:              cl.Name,
 		Public:            cl.Public,
 		Active:            !cl.Disabled(),
 		RedirectURIs:      cl.RedirectURIs,
-		AuthorizationCode: cl.AllowsGrant(GrantAuthorizationCode),
+		AuthorizationCode: cl.AllowsGrant(authserver.GrantAuthorizationCode),
 		Scopes:            cl.AllowedScopes(),
 	}, true, nil
 }
 
-// WebTokenSummary is one API token on the account page (read-only).
-type WebTokenSummary struct {
+// TokenSummary is one API token on the account page (read-only).
+type TokenSummary struct {
 	ID        int64
 	Prefix    string
 	Note      string
@@ -133,40 +137,40 @@ type WebTokenSummary struct {
 	TimeAdded time.Time
 }
 
-// WebDeps are the services the web pages use. Tokens and RevokeGrants are
+// Deps are the services the web pages use. Tokens and RevokeGrants are
 // optional.
-type WebDeps struct {
+type Deps struct {
 	Sessions *sessions.Manager
 	Users    users.Store
-	Consents ConsentStore
-	Clients  WebClients
+	Consents authserver.ConsentStore
+	Clients  Clients
 	Scopes   *scopes.Registry
 	// OAuth is the go-oauth2 server that issues authorization codes once a
 	// request has been validated here.
 	OAuth *server.Server
 	// Tokens lists a user's API tokens for the account page.
-	Tokens func(ctx context.Context, userID int64) ([]WebTokenSummary, error)
+	Tokens func(ctx context.Context, userID int64) ([]TokenSummary, error)
 	// RevokeGrants revokes every token a client holds for a user; called
 	// when the user withdraws an app's access on the account page.
 	RevokeGrants func(ctx context.Context, userID int64, clientID string) error
 	Logger       *slog.Logger
 }
 
-// Web serves the browser-facing pages. Create it with NewWeb.
-type Web struct {
-	cfg       WebConfig
-	deps      WebDeps
+// Pages serves the browser-facing pages. Create it with New or NewFor.
+type Pages struct {
+	cfg       Config
+	deps      Deps
 	issuer    *url.URL
 	tmpl      *template.Template
 	csp       string
 	css       template.CSS
-	limiter   *bucketLimiter
-	ipLimiter *bucketLimiter // nil: no per-IP limit
+	limiter   *authserver.Limiter
+	ipLimiter *authserver.Limiter // nil: no per-IP limit
 	csrfSign  loginCSRFSigner
 }
 
-// NewWeb checks cfg and deps and returns the web pages' handler set.
-func NewWeb(cfg WebConfig, deps WebDeps) (*Web, error) {
+// New checks cfg and deps and returns the web pages' handler set.
+func New(cfg Config, deps Deps) (*Pages, error) {
 	if deps.Sessions == nil || deps.Users == nil || deps.Consents == nil || deps.Clients == nil || deps.Scopes == nil || deps.OAuth == nil {
 		return nil, errors.New("web pages: Sessions, Users, Consents, Clients, Scopes and OAuth are required")
 	}
@@ -206,7 +210,7 @@ func NewWeb(cfg WebConfig, deps WebDeps) (*Web, error) {
 		return nil, fmt.Errorf("web pages: templates: %w", err)
 	}
 	sum := sha256.Sum256(css)
-	w := &Web{
+	w := &Pages{
 		cfg:    cfg,
 		deps:   deps,
 		issuer: iss,
@@ -218,43 +222,39 @@ func NewWeb(cfg WebConfig, deps WebDeps) (*Web, error) {
 		// form must be able to redirect to any registered client.
 		csp: "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
 			"'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'",
-		limiter:  newBucketLimiter(cfg.LoginAttempts, cfg.LoginWindow, cfg.Now),
+		limiter:  authserver.NewLimiter(cfg.LoginAttempts, cfg.LoginWindow, cfg.Now),
 		csrfSign: loginCSRFSigner{key: key},
 	}
 	if cfg.LoginIPAttempts >= 0 {
-		w.ipLimiter = newBucketLimiter(cmp.Or(cfg.LoginIPAttempts, DefaultLoginIPAttempts), cfg.LoginWindow, cfg.Now)
+		w.ipLimiter = authserver.NewLimiter(cmp.Or(cfg.LoginIPAttempts, DefaultLoginIPAttempts), cfg.LoginWindow, cfg.Now)
 	}
 	return w, nil
 }
 
-// NewWebFor returns the web pages of the authorization server s: the
+// NewFor returns the web pages of the authorization server s: the
 // issuer, PKCE policy, go-oauth2 server, client registry and grant
-// revocation come from s, and s advertises the iss response parameter
-// (RFC 9207 §3) in its metadata. cfg and deps supply the rest.
-func NewWebFor(s *Server, cfg WebConfig, deps WebDeps) (*Web, error) {
+// revocation come from s. cfg and deps supply the rest. s is not changed:
+// its metadata advertises the iss response parameter (RFC 9207 §3) on its
+// own, since these pages are its only authorization endpoint.
+func NewFor(s *authserver.Server, cfg Config, deps Deps) (*Pages, error) {
 	set := s.Settings()
 	cfg.Issuer = set.Issuer
-	cfg.RequirePKCE = !set.AllowConfidentialWithoutPKCE
+	cfg.AllowConfidentialWithoutPKCE = set.AllowConfidentialWithoutPKCE
 	cfg.AllowPlainPKCE = set.AllowPlainPKCE
 	cfg.Audience = set.Audience
 	deps.OAuth = s.OAuth2
 	if deps.Clients == nil {
-		deps.Clients = ClientStoreWebClients(s.Clients)
+		deps.Clients = ClientStoreClients(s.Clients)
 	}
 	if deps.RevokeGrants == nil {
 		deps.RevokeGrants = s.RevokeUserClient // records consent.revoked
 	}
-	w, err := NewWeb(cfg, deps)
-	if err != nil {
-		return nil, err
-	}
-	s.AuthorizationResponseIss = true
-	return w, nil
+	return New(cfg, deps)
 }
 
 // Mount registers the web routes on r: /oauth/authorize, /login, /logout
 // and /account/.
-func (w *Web) Mount(r gin.IRouter) {
+func (w *Pages) Mount(r gin.IRouter) {
 	g := r.Group("", w.pageHeaders)
 	g.GET(webPathAuthorize, w.authorize)
 	g.POST(webPathAuthorize, w.authorize)
@@ -267,7 +267,7 @@ func (w *Web) Mount(r gin.IRouter) {
 }
 
 // secureCookies reports whether cookies get the Secure attribute.
-func (w *Web) secureCookies() bool {
+func (w *Pages) secureCookies() bool {
 	if w.cfg.SecureCookies != nil {
 		return *w.cfg.SecureCookies
 	}
@@ -276,7 +276,7 @@ func (w *Web) secureCookies() bool {
 
 // pageHeaders sets the browser-protection headers on every web response,
 // redirects included.
-func (w *Web) pageHeaders(c *gin.Context) {
+func (w *Pages) pageHeaders(c *gin.Context) {
 	h := c.Writer.Header()
 	// RFC 9700 §4.16: anti-clickjacking on the login and consent pages.
 	h.Set("X-Frame-Options", "DENY")
@@ -294,7 +294,7 @@ func (w *Web) pageHeaders(c *gin.Context) {
 
 // render writes an HTML page. Template errors are logged and answered with
 // a bare 500; they are programming errors, never caused by input.
-func (w *Web) render(c *gin.Context, status int, name string, data map[string]any) {
+func (w *Pages) render(c *gin.Context, status int, name string, data map[string]any) {
 	if data == nil {
 		data = map[string]any{}
 	}
@@ -311,13 +311,13 @@ func (w *Web) render(c *gin.Context, status int, name string, data map[string]an
 // errorPage renders our own error page. It is used for every error that
 // must not be redirected (RFC 6749 §4.1.2.1: unknown client or untrusted
 // redirect URI), so nothing here ever sends the browser elsewhere.
-func (w *Web) errorPage(c *gin.Context, status int, title, msg string) {
+func (w *Pages) errorPage(c *gin.Context, status int, title, msg string) {
 	w.render(c, status, "error.html", map[string]any{"Title": title, "Message": msg})
 	c.Abort()
 }
 
 // internalError logs err and renders a generic 500 page.
-func (w *Web) internalError(c *gin.Context, what string, err error) {
+func (w *Pages) internalError(c *gin.Context, what string, err error) {
 	w.deps.Logger.Error(what, "error", err, "path", c.Request.URL.Path)
 	w.errorPage(c, http.StatusInternalServerError, "Something went wrong", "The server could not complete the request. Please try again later.")
 }
@@ -339,7 +339,7 @@ func crossSite(r *http.Request) bool {
 // currentSession loads the request's session. A missing, expired or invalid
 // session yields nil (and clears a stale cookie); only storage errors are
 // returned.
-func (w *Web) currentSession(c *gin.Context) (*sessions.Current, error) {
+func (w *Pages) currentSession(c *gin.Context) (*sessions.Current, error) {
 	cur, err := w.deps.Sessions.Load(c.Request)
 	switch {
 	case err == nil:
@@ -357,7 +357,7 @@ func (w *Web) currentSession(c *gin.Context) (*sessions.Current, error) {
 // signedIn returns the request's signed-in session. Otherwise it answers
 // the request itself — a 303 to the login page (which returns to returnTo
 // when set) or an error page — and returns nil.
-func (w *Web) signedIn(c *gin.Context, returnTo string) *sessions.Current {
+func (w *Pages) signedIn(c *gin.Context, returnTo string) *sessions.Current {
 	cur, err := w.currentSession(c)
 	if err != nil {
 		w.internalError(c, "load session", err)
@@ -377,7 +377,7 @@ func (w *Web) signedIn(c *gin.Context, returnTo string) *sessions.Current {
 // signedInForm is signedIn for a form submission: the form must also come
 // from this site and carry the session's CSRF token, else the request is
 // refused with refusal as the explanation.
-func (w *Web) signedInForm(c *gin.Context, refusal string) *sessions.Current {
+func (w *Pages) signedInForm(c *gin.Context, refusal string) *sessions.Current {
 	cur := w.signedIn(c, "")
 	if cur == nil {
 		return nil

@@ -1,4 +1,4 @@
-package authserver
+package web
 
 import (
 	"net/http"
@@ -20,7 +20,7 @@ type consentScope struct {
 // renderConsent shows the consent page: each requested scope with the
 // registry's description, an Allow and a Deny button, and the request's
 // parameters as hidden fields so the decision re-runs the full validation.
-func (w *Web) renderConsent(c *gin.Context, ar *authzRequest, cur *sessions.Current, granted scopes.Set) {
+func (w *Pages) renderConsent(c *gin.Context, ar *authzRequest, cur *sessions.Current, granted scopes.Set) {
 	var list []consentScope
 	for _, s := range ar.Scope.Items() {
 		desc, ok := w.deps.Scopes.Describe(s)
