@@ -21,13 +21,18 @@ const module = "github.com/authgate/authgate"
 // rules: who may import a package (non-test imports; a package's own tests
 // may import anything). The management API is wired by the composition
 // root and used by the CLI, so the authorization server can never come to
-// depend on it again; the composition root is the CLI's alone.
+// depend on it again; the composition root is the CLI's alone (and the test
+// environment's, which builds the real application for tests); the web pages
+// build on the authorization server, never the reverse; the test
+// environment is for _test.go files only.
 var rules = []struct {
 	pkg     string
 	allowed []string
 }{
 	{pkg: module + "/internal/mgmtapi", allowed: []string{module + "/internal/app", module + "/cmd/authgate"}},
-	{pkg: module + "/internal/app", allowed: []string{module + "/cmd/authgate"}},
+	{pkg: module + "/internal/app", allowed: []string{module + "/cmd/authgate", module + "/internal/testenv"}},
+	{pkg: module + "/authserver/web", allowed: []string{module + "/internal/app"}},
+	{pkg: module + "/internal/testenv", allowed: nil},
 }
 
 // imports returns each package of the module with its non-test imports,
