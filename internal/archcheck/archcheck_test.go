@@ -33,6 +33,9 @@ var rules = []struct {
 	{pkg: module + "/internal/app", allowed: []string{module + "/cmd/authgate", module + "/internal/testenv"}},
 	{pkg: module + "/authserver/web", allowed: []string{module + "/internal/app"}},
 	{pkg: module + "/internal/testenv", allowed: nil},
+	// The protocol's parts (grants, oauthstore, signing) sit below it.
+	{pkg: module + "/authserver", allowed: []string{module + "/authserver/web", module + "/internal/mgmtapi",
+		module + "/internal/app", module + "/internal/testenv", module + "/cmd/authgate"}},
 }
 
 // imports returns each package of the module with its non-test imports,
