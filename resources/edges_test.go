@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,6 +124,13 @@ func TestRetryAfterRounding(t *testing.T) {
 		}
 		if got := resources.RateLimitExceeded(tc.wait, 7).Headers.Get("Retry-After"); got != tc.want {
 			t.Errorf("RateLimitExceeded(%v): Retry-After %q, want %q", tc.wait, got, tc.want)
+		}
+		want := tc.want
+		if tc.wait <= 0 {
+			want = strconv.Itoa(int(resources.DefaultRetryAfter / time.Second))
+		}
+		if got := resources.Unavailable(tc.wait).Headers.Get("Retry-After"); got != want {
+			t.Errorf("Unavailable(%v): Retry-After %q, want %q", tc.wait, got, want)
 		}
 	}
 }
