@@ -1,0 +1,116 @@
+package remote_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authgate/authgate/resources"
+	"github.com/authgate/authgate/resources/remote"
+)
+
+// TestIntrospectionRetryAfter: a 429 or 503 makes the Introspector wait
+// for Retry-After (seconds or an HTTP date, capped at a minute, at least a
+// second); other 5xx answers are reported as unavailable with their
+// Retry-After but do not stop the next call; a 4xx is a configuration
+// fault, not an outage.
+func TestIntrospectionRetryAfter(t *testing.T) {
+	srv := newIssuer(t)
+	now := time.Unix(1_700_000_000, 0)
+	in := newIntrospector(t, srv, func(o *remote.IntrospectorOptions) { o.Now = func() time.Time { return now } })
+	ctx := context.Background()
+	for _, tc := range []struct {
+		status    int
+		header    string
+		wantRetry time.Duration
+		backoff   time.Duration // 0: the next call reaches the server
+	}{
+		{http.StatusInternalServerError, "3", 3 * time.Second, 0},
+		{http.StatusBadGateway, "", 0, 0},
+		{http.StatusServiceUnavailable, "7", 7 * time.Second, 7 * time.Second},
+		{http.StatusTooManyRequests, "120", time.Minute, time.Minute},
+		{http.StatusTooManyRequests, "60", time.Minute, time.Minute},
+		{http.StatusTooManyRequests, "0", 0, time.Second},
+		{http.StatusTooManyRequests, "-5", 0, time.Second},
+		{http.StatusTooManyRequests, "soon", 0, time.Second},
+		{http.StatusTooManyRequests, "date+30s", 30 * time.Second, 30 * time.Second},
+		{http.StatusTooManyRequests, "date+1h", time.Minute, time.Minute},
+		{http.StatusTooManyRequests, "date+0s", 0, time.Second},
+	} {
+		now = now.Add(2 * time.Minute) // past any earlier back-off
+		srv.status.Store(int32(tc.status))
+		if d, isDate := strings.CutPrefix(tc.header, "date+"); isDate {
+			off, _ := time.ParseDuration(d)
+			tc.header = now.Add(off).UTC().Format(http.TimeFormat)
+		}
+		srv.retryAfter.Store(tc.header)
+		_, err := in.ValidateBearer(ctx, opaqueAT(t))
+		var ue *resources.UnavailableError
+		if !errors.As(err, &ue) || ue.RetryAfter != tc.wantRetry {
+			t.Fatalf("%d %q: %v, want unavailable with RetryAfter %v", tc.status, tc.header, err, tc.wantRetry)
+		}
+		srv.status.Store(0)
+		hits := srv.introHits.Load()
+		_, err = in.ValidateBearer(ctx, opaqueAT(t))
+		called := srv.introHits.Load() != hits
+		switch {
+		case tc.backoff == 0 && !called:
+			t.Fatalf("%d %q: the next call was held back", tc.status, tc.header)
+		case tc.backoff != 0 && (called || !errors.As(err, &ue) || ue.RetryAfter != tc.backoff):
+			t.Fatalf("%d %q: next call reached the server %v, err %v; want a back-off of %v", tc.status, tc.header, called, err, tc.backoff)
+		}
+		if tc.backoff != 0 {
+			now = now.Add(tc.backoff - time.Nanosecond)
+			if _, err := in.ValidateBearer(ctx, opaqueAT(t)); !errors.As(err, &ue) || srv.introHits.Load() != hits {
+				t.Fatalf("%d %q: back-off ended early", tc.status, tc.header)
+			}
+			now = now.Add(time.Nanosecond)
+			if _, err := in.ValidateBearer(ctx, opaqueAT(t)); !errors.Is(err, resources.ErrBearerInvalid) || srv.introHits.Load() == hits {
+				t.Fatalf("%d %q: no call after the back-off: %v", tc.status, tc.header, err)
+			}
+		}
+	}
+	now = now.Add(2 * time.Minute)
+	srv.status.Store(http.StatusBadRequest)
+	_, err := in.ValidateBearer(ctx, opaqueAT(t))
+	if err == nil || errors.Is(err, resources.ErrUnavailable) || errors.Is(err, resources.ErrBearerInvalid) {
+		t.Fatalf("400: %v, want a configuration error", err)
+	}
+}
+
+// TestIntrospectionExpiryAndTypes: a token is inactive from its exp second
+// on, even when the server still says active; the token types an access
+// token may have.
+func TestIntrospectionExpiryAndTypes(t *testing.T) {
+	srv := newIssuer(t)
+	now := time.Unix(1_700_000_000, 0)
+	in := newIntrospector(t, srv, func(o *remote.IntrospectorOptions) { o.Now = func() time.Time { return now } })
+	ctx := context.Background()
+	for _, tc := range []struct {
+		res  map[string]any
+		want bool
+	}{
+		{map[string]any{"exp": now.Unix()}, false},
+		{map[string]any{"exp": now.Unix() + 1}, true},
+		{map[string]any{"token_type": "bearer"}, true},
+		{map[string]any{"token_type": "access_token"}, true},
+		{map[string]any{"token_type": "DPoP", "cnf": map[string]any{"jkt": "abc"}}, true},
+		{map[string]any{"token_type": "refresh_token"}, false},
+		{map[string]any{"token_type": "api_token"}, false},
+		{map[string]any{"active": false}, false},
+	} {
+		tok := opaqueAT(t)
+		res := map[string]any{"active": true, "token_type": "Bearer", "client_id": "c", "sub": "7", "username": "alice", "scope": "photos:read"}
+		for k, v := range tc.res {
+			res[k] = v
+		}
+		srv.set(tok, res)
+		bt, err := in.ValidateBearer(ctx, tok)
+		if tc.want != (err == nil) || !tc.want && !errors.Is(err, resources.ErrBearerInvalid) {
+			t.Errorf("%v: %+v %v, want active=%v", tc.res, bt, err, tc.want)
+		}
+	}
+}
