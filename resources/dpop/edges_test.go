@@ -86,15 +86,15 @@ func TestCheckEachRule(t *testing.T) {
 		name  string
 		proof string
 		req   dpop.Request
-		want  string // "" = accepted; else a substring of the reason
+		want  string // "" = accepted; else a substring of the reason, or "=" and the whole reason
 	}{
 		{"valid", proof(dpop.ProofFields{}), get, ""},
 		{"empty", "", get, "the DPoP header is empty"},
 		{"largest size", strings.Repeat("a", 8<<10), get, "not a well-formed JWT"},
 		{"too large", strings.Repeat("a", 8<<10+1), get, "too large"},
 		{"not a JWT", "a.b", get, "not a well-formed JWT"},
-		{"typ", signed(t, key, map[string]any{"typ": "JWT", "jwk": pub}, base), get, "typ is not dpop+jwt"},
-		{"no jwk", signed(t, key, map[string]any{"typ": "dpop+jwt"}, base), get, "no jwk header"},
+		{"typ", signed(t, key, map[string]any{"typ": "JWT", "jwk": pub}, base), get, "=the DPoP proof header is unacceptable: typ is not dpop+jwt"},
+		{"no jwk", signed(t, key, map[string]any{"typ": "dpop+jwt"}, base), get, "=the DPoP proof header is unacceptable: no jwk header"},
 		{"jwk not an object", signed(t, key, map[string]any{"typ": "dpop+jwt", "jwk": "k"}, base), get, "unacceptable"},
 		{"signature", proof(dpop.ProofFields{})[:len(proof(dpop.ProofFields{}))-4] + "AAAA", get, "signature is invalid"},
 		{"htm", proof(dpop.ProofFields{Method: "POST"}), get, "htm does not match"},
@@ -107,6 +107,7 @@ func TestCheckEachRule(t *testing.T) {
 		{"htu port 80 is not https's", proof(dpop.ProofFields{URL: "https://rs.example:80/x"}), dpop.Request{Method: "GET", URL: "https://rs.example/x"}, "htu does not match"},
 		{"htu port 443 is not http's", proof(dpop.ProofFields{URL: "http://rs.example:443/x"}), dpop.Request{Method: "GET", URL: "http://rs.example/x"}, "htu does not match"},
 		{"htu other port kept", proof(dpop.ProofFields{URL: "https://rs.example:8443/x"}), dpop.Request{Method: "GET", URL: "https://rs.example:8443/x"}, ""},
+		{"htu ports differ", proof(dpop.ProofFields{URL: "https://rs.example:8443/x"}), dpop.Request{Method: "GET", URL: "https://rs.example:9443/x"}, "htu does not match"},
 		{"htu other port differs", proof(dpop.ProofFields{URL: "https://rs.example:8443/x"}), dpop.Request{Method: "GET", URL: "https://rs.example/x"}, "htu does not match"},
 		{"htu empty path is /", proof(dpop.ProofFields{URL: "https://rs.example"}), dpop.Request{Method: "GET", URL: "https://rs.example/"}, ""},
 		{"htu IPv6", proof(dpop.ProofFields{URL: "https://[::1]:8443/x"}), dpop.Request{Method: "GET", URL: "https://[0:0::1]:8443/x"}, "htu does not match"},
@@ -133,6 +134,10 @@ func TestCheckEachRule(t *testing.T) {
 			t.Errorf("%s: refused: %v", tc.name, err)
 		case tc.want == "" && (p.JKT == "" || p.JTI == "" || !p.IssuedAt.Equal(edgeNow.Add(p.IssuedAt.Sub(edgeNow)))):
 			t.Errorf("%s: accepted proof %+v", tc.name, p)
+		case strings.HasPrefix(tc.want, "="):
+			if !errors.Is(err, dpop.ErrInvalidProof) || dpop.Reason(err) != tc.want[1:] {
+				t.Errorf("%s: err %v, want the reason %q", tc.name, err, tc.want[1:])
+			}
 		case tc.want != "" && (!errors.Is(err, dpop.ErrInvalidProof) || !strings.Contains(dpop.Reason(err), tc.want)):
 			t.Errorf("%s: err %v, want an invalid proof with %q", tc.name, err, tc.want)
 		}
