@@ -1,7 +1,9 @@
 package resources_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -206,5 +208,46 @@ func TestErrorCopyOwnsFields(t *testing.T) {
 	}
 	if plain := resources.LoginFailed().WithMessage("x"); plain.Fields != nil {
 		t.Fatalf("a copy of an error without fields has fields %v", plain.Fields)
+	}
+}
+
+// TestAnonymousAndAccessFlags: an anonymous request the resource lets
+// through has no Principal and hides nothing from lists; a context no
+// Guard has seen has no Principal either; Bool(true) opens a resource like
+// nil does; an UnavailableError is ErrUnavailable and nothing else.
+func TestAnonymousAndAccessFlags(t *testing.T) {
+	g, err := resources.NewGuard(resources.GuardConfig{Bearer: fuzzBearer{}, NoFailedAuthLimit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	var kept []string
+	h := g.Middleware(resources.Resource{Name: "photos", AllowAnonymous: true})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, found = resources.PrincipalFromContext(r.Context())
+		kept = resources.FilterList(r.Context(), []string{"1", "2"}, func(s string) string { return s })
+		w.WriteHeader(http.StatusOK)
+	}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/photos/", nil))
+	if w.Code != http.StatusOK || found || len(kept) != 2 {
+		t.Fatalf("anonymous: %d, principal found %v, kept %v", w.Code, found, kept)
+	}
+	if _, ok := resources.PrincipalFromContext(context.Background()); ok {
+		t.Fatal("a principal in a context no Guard has seen")
+	}
+
+	for _, tc := range []struct {
+		flag *bool
+		want bool
+	}{{nil, true}, {resources.Bool(true), true}, {resources.Bool(false), false}} {
+		r := resources.Resource{Name: "x", APITokenAccess: tc.flag, OAuth2Access: tc.flag}
+		if r.AllowsAPITokens() != tc.want || r.AllowsOAuth2() != tc.want {
+			t.Errorf("access flag %v: API tokens %v, OAuth2 %v; want %v", tc.flag, r.AllowsAPITokens(), r.AllowsOAuth2(), tc.want)
+		}
+	}
+
+	ue := &resources.UnavailableError{Err: errors.New("timeout")}
+	if !errors.Is(ue, resources.ErrUnavailable) || errors.Is(ue, resources.ErrBearerInvalid) {
+		t.Fatal("UnavailableError must be ErrUnavailable and only that")
 	}
 }
