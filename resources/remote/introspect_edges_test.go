@@ -101,6 +101,11 @@ func TestIntrospectionExpiryAndTypes(t *testing.T) {
 		{map[string]any{"token_type": "refresh_token"}, false},
 		{map[string]any{"token_type": "api_token"}, false},
 		{map[string]any{"active": false}, false},
+		{map[string]any{"sub": "1"}, true},
+		{map[string]any{"sub": "0"}, false},
+		{map[string]any{"sub": "-3"}, false},
+		{map[string]any{"sub": "c"}, true}, // a client's own token: sub is the client ID
+		{map[string]any{"sub": ""}, false},
 	} {
 		tok := opaqueAT(t)
 		res := map[string]any{"active": true, "token_type": "Bearer", "client_id": "c", "sub": "7", "username": "alice", "scope": "photos:read"}
@@ -111,6 +116,31 @@ func TestIntrospectionExpiryAndTypes(t *testing.T) {
 		bt, err := in.ValidateBearer(ctx, tok)
 		if tc.want != (err == nil) || !tc.want && !errors.Is(err, resources.ErrBearerInvalid) {
 			t.Errorf("%v: %+v %v, want active=%v", tc.res, bt, err, tc.want)
+		}
+	}
+}
+
+// TestNewJWKSValidatorOptions: each duration may be zero (its default) but
+// not negative, and the JWKS URL must be an absolute http(s) URL.
+func TestNewJWKSValidatorOptions(t *testing.T) {
+	for _, tc := range []struct {
+		o  remote.JWKSOptions
+		ok bool
+	}{
+		{remote.JWKSOptions{Issuer: issuer}, true},
+		{remote.JWKSOptions{Issuer: "http://auth.example/"}, true},
+		{remote.JWKSOptions{}, false},
+		{remote.JWKSOptions{Issuer: issuer, MaxAge: -1}, false},
+		{remote.JWKSOptions{Issuer: issuer, MinRefetch: -1}, false},
+		{remote.JWKSOptions{Issuer: issuer, Leeway: -1}, false},
+		{remote.JWKSOptions{Issuer: issuer, Timeout: -1}, false},
+		{remote.JWKSOptions{Issuer: issuer, JWKSURL: "ftp://auth.example/jwks"}, false},
+		{remote.JWKSOptions{Issuer: issuer, JWKSURL: "https:///jwks"}, false},
+		{remote.JWKSOptions{Issuer: issuer, JWKSURL: "/oauth/jwks.json"}, false},
+		{remote.JWKSOptions{Issuer: issuer, JWKSURL: "http://127.0.0.1:9/jwks"}, true},
+	} {
+		if _, err := remote.NewJWKSValidator(tc.o); (err == nil) != tc.ok {
+			t.Errorf("%+v: %v, want ok=%v", tc.o, err, tc.ok)
 		}
 	}
 }
