@@ -144,3 +144,41 @@ func TestNewJWKSValidatorOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestNewIntrospectorOptions: the configurations NewIntrospector accepts
+// and refuses, each rule on its own: an absolute http(s) URL, a client ID,
+// no negative MaxEntries or Timeout, and API token types that are vendor
+// prefixes (no "_", no space, not empty). Other prefixes' tokens are then
+// recognised as API tokens.
+func TestNewIntrospectorOptions(t *testing.T) {
+	const u = "https://auth.example/oauth/introspect"
+	for _, tc := range []struct {
+		o  remote.IntrospectorOptions
+		ok bool
+	}{
+		{remote.IntrospectorOptions{URL: u, ClientID: "rs"}, true},
+		{remote.IntrospectorOptions{URL: "http://127.0.0.1:9/introspect", ClientID: "rs"}, true},
+		{remote.IntrospectorOptions{URL: "ftp://auth.example/x", ClientID: "rs"}, false},
+		{remote.IntrospectorOptions{URL: "https:///x", ClientID: "rs"}, false},
+		{remote.IntrospectorOptions{URL: "%zz", ClientID: "rs"}, false},
+		{remote.IntrospectorOptions{URL: u, ClientID: "rs", MaxEntries: -1}, false},
+		{remote.IntrospectorOptions{URL: u, ClientID: "rs", Timeout: -1}, false},
+		{remote.IntrospectorOptions{URL: u, ClientID: "rs", MaxEntries: 1, Timeout: 1}, true},
+		{remote.IntrospectorOptions{URL: u, ClientID: "rs", APITokenTypes: []string{"rbp", "agp"}}, true},
+		{remote.IntrospectorOptions{URL: u, ClientID: "rs", APITokenTypes: []string{""}}, false},
+		{remote.IntrospectorOptions{URL: u, ClientID: "rs", APITokenTypes: []string{"r p"}}, false},
+		{remote.IntrospectorOptions{URL: u, ClientID: "rs", APITokenTypes: []string{"rbp", "r_p"}}, false},
+	} {
+		if _, err := remote.NewIntrospector(tc.o); (err == nil) != tc.ok {
+			t.Errorf("%+v: %v, want ok=%v", tc.o, err, tc.ok)
+		}
+	}
+
+	srv := newIssuer(t)
+	in := newIntrospector(t, srv, func(o *remote.IntrospectorOptions) { o.APITokenTypes = []string{"rbp"} })
+	tok := mint(t, "rbp", 30)
+	srv.set(tok, map[string]any{"active": true, "token_type": "api_token", "sub": "7", "username": "alice", "policy": map[string]any{}})
+	if a, err := in.AuthenticateAPIToken(context.Background(), tok); err != nil || a.User.ID != 7 {
+		t.Fatalf("an rbp token with APITokenTypes [rbp]: %+v %v", a, err)
+	}
+}
