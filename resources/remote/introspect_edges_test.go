@@ -182,3 +182,56 @@ func TestNewIntrospectorOptions(t *testing.T) {
 		t.Fatalf("an rbp token with APITokenTypes [rbp]: %+v %v", a, err)
 	}
 }
+
+// TestIntrospectionCacheBound: the cache keeps up to MaxEntries answers
+// (each served again without a call), and a new answer beyond that makes
+// room: expired answers go first, else the cache starts over.
+func TestIntrospectionCacheBound(t *testing.T) {
+	srv := newIssuer(t)
+	now := time.Unix(1_700_000_000, 0)
+	in := newIntrospector(t, srv, func(o *remote.IntrospectorOptions) {
+		o.MaxEntries = 3
+		o.Now = func() time.Time { return now }
+	})
+	ctx := context.Background()
+	toks := make([]string, 4)
+	for i := range toks {
+		toks[i] = opaqueAT(t)
+		srv.set(toks[i], map[string]any{"active": true, "token_type": "Bearer", "client_id": "c", "sub": "7", "username": "alice"})
+	}
+	validate := func(tok string) bool { // reports whether the server was asked
+		t.Helper()
+		hits := srv.introHits.Load()
+		if _, err := in.ValidateBearer(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		return srv.introHits.Load() != hits
+	}
+	for _, tok := range toks[:3] {
+		validate(tok)
+	}
+	for i, tok := range toks[:3] {
+		if validate(tok) {
+			t.Fatalf("answer %d of 3 (MaxEntries 3) was not kept", i)
+		}
+	}
+	validate(toks[3]) // the cache is full of live answers: it starts over
+	if !validate(toks[0]) {
+		t.Fatal("the cache holds more than MaxEntries answers")
+	}
+
+	// Expired answers make room first: the live ones stay.
+	in = newIntrospector(t, srv, func(o *remote.IntrospectorOptions) {
+		o.MaxEntries = 3
+		o.Now = func() time.Time { return now }
+	})
+	validate(toks[0])
+	now = now.Add(remote.DefaultAccessTokenTTL / 2)
+	validate(toks[1])
+	validate(toks[2])
+	now = now.Add(remote.DefaultAccessTokenTTL / 2) // toks[0]'s answer expires
+	validate(toks[3])
+	if validate(toks[1]) || validate(toks[2]) {
+		t.Fatal("live answers were dropped while an expired one could go")
+	}
+}
