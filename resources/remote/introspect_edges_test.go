@@ -235,3 +235,26 @@ func TestIntrospectionCacheBound(t *testing.T) {
 		t.Fatal("live answers were dropped while an expired one could go")
 	}
 }
+
+// TestIntrospectionExpiresAt: the BearerToken carries the token's exp, and
+// no expiry at all when the answer has none.
+func TestIntrospectionExpiresAt(t *testing.T) {
+	srv := newIssuer(t)
+	now := time.Unix(1_700_000_000, 0)
+	in := newIntrospector(t, srv, func(o *remote.IntrospectorOptions) { o.Now = func() time.Time { return now } })
+	withExp, noExp := opaqueAT(t), opaqueAT(t)
+	base := map[string]any{"active": true, "token_type": "Bearer", "client_id": "c", "sub": "7", "username": "alice"}
+	srv.set(noExp, base)
+	withExpRes := map[string]any{"exp": now.Unix() + 600}
+	for k, v := range base {
+		withExpRes[k] = v
+	}
+	srv.set(withExp, withExpRes)
+	bt, err := in.ValidateBearer(context.Background(), withExp)
+	if err != nil || !bt.ExpiresAt.Equal(now.Add(10*time.Minute)) {
+		t.Fatalf("with exp: %+v %v", bt, err)
+	}
+	if bt, err = in.ValidateBearer(context.Background(), noExp); err != nil || !bt.ExpiresAt.IsZero() {
+		t.Fatalf("without exp: ExpiresAt %v, %v; want none", bt.ExpiresAt, err)
+	}
+}
