@@ -1,10 +1,15 @@
 package tokens
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/db/dbtest"
 )
 
 // TestDjangoYearAndMinuteEdges: Django's "Y" pads to four digits (and
@@ -158,4 +163,17 @@ func TestPolicyCacheBounded(t *testing.T) {
 			t.Fatalf("%d policies cached, bound %d", n, maxCachedPolicies)
 		}
 	}
+}
+
+// TestAcceptedPrefixEdges: a value that is only an accepted prefix, or a
+// prefix without its underscore, is malformed (not a panic, not a lookup).
+func TestAcceptedPrefixEdges(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, Options{AcceptedPrefixes: []string{"rbp"}})
+		for _, raw := range []string{"rbp", "rb", "rbpx", "rbp_", "agp", "agp_"} {
+			if _, err := e.m.Authenticate(context.Background(), raw); !errors.Is(err, ErrMalformedToken) {
+				t.Errorf("Authenticate(%q) = %v, want malformed", raw, err)
+			}
+		}
+	})
 }
