@@ -18,5 +18,4 @@ var (
 	wellFormed = oauthstore.WellFormed
 	hasPrefix  = oauthstore.HasPrefix
 	digest     = oauthstore.Digest
-	dbNow      = oauthstore.DBNow
 )
