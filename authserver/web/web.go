@@ -204,6 +204,7 @@ func New(cfg Config, deps Deps) (*Pages, error) {
 	tmpl, err := template.New("").Funcs(template.FuncMap{
 		"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") },
 		"deref":    func(t *time.Time) time.Time { return *t },
+		"when":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
 	}).ParseFS(webTemplateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web pages: templates: %w", err)
