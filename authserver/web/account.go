@@ -51,8 +51,9 @@ func (w *Pages) renderAccount(c *gin.Context, status int, cur *sessions.Current,
 
 // changePassword is POST /account/password: the current password is
 // required (a stolen session alone cannot take the account over), the new
-// one is hashed by the user store (argon2id) like every other password.
-// Wrong current passwords count against the sign-in limiter, per user.
+// one is hashed by the user store (argon2id) like every other password, and
+// every other session of the user ends. Wrong current passwords count
+// against the sign-in limiter, per user.
 func (w *Pages) changePassword(c *gin.Context) {
 	cur := w.signedInForm(c, "The form expired or did not come from this site.")
 	if cur == nil {
@@ -97,6 +98,16 @@ func (w *Pages) changePassword(c *gin.Context) {
 			return
 		}
 		w.internalError(c, "set password", err)
+		return
+	}
+	// Every other session ends: whoever else held one (perhaps the reason
+	// for the change) is out. This browser gets a fresh session.
+	if _, err := w.deps.Sessions.EndUser(ctx, cur.User.ID); err != nil {
+		w.internalError(c, "end sessions", err)
+		return
+	}
+	if _, err := w.deps.Sessions.Start(ctx, c.Writer, c.Request, cur.User); err != nil {
+		w.internalError(c, "start session", err)
 		return
 	}
 	w.deps.Logger.Info("user changed password", "user_id", cur.User.ID)

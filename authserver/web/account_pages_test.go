@@ -113,11 +113,14 @@ func TestScriptAllowedByCSP(t *testing.T) {
 
 // TestChangePassword: the current password is required and checked, the
 // new one must be long enough and confirmed, errors are shown in place,
-// CSRF is enforced; afterwards only the new password signs in.
+// CSRF is enforced; afterwards only the new password signs in, and every
+// other session of the user has ended while this one goes on.
 func TestChangePassword(t *testing.T) {
 	e := newPagesEnv(t)
 	b := e.Browser()
 	b.SignIn(testenv.UserUsername, testenv.UserPassword)
+	elsewhere := e.Browser()
+	elsewhere.SignIn(testenv.UserUsername, testenv.UserPassword)
 	const next = "a brand new passphrase"
 	e.Logs.Secret(next)
 	csrf := b.CSRF("/account/")
@@ -155,6 +158,12 @@ func TestChangePassword(t *testing.T) {
 		t.Fatal("the old password still signs in")
 	}
 	e.Browser().SignIn(testenv.UserUsername, next)
+	if p := b.Get("/account/"); p.Status != http.StatusOK {
+		t.Fatalf("this browser after the change: %d, want still signed in", p.Status)
+	}
+	if p := elsewhere.Get("/account/"); p.Status != http.StatusSeeOther {
+		t.Fatalf("another session after the change: %d, want 303 to /login", p.Status)
+	}
 }
 
 // TestTokenCreateReadOnly: the Read-only preset creates a token with
