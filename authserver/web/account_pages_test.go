@@ -11,7 +11,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/tokens"
 )
@@ -355,4 +357,54 @@ func TestTokenEditInvalidateDelete(t *testing.T) {
 func template(s string) string {
 	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;")
 	return r.Replace(s)
+}
+
+// TestTokenBadges: the list marks each token valid, expired, invalid (with
+// its reason) or deprecated (a legacy_sha1 token, deprecated by default).
+func TestTokenBadges(t *testing.T) {
+	e := newPagesEnv(t, testenv.Config(func(c *configs.Config) { c.Tokens.LegacySecret = "a legacy secret for the badge test" }))
+	ctx := context.Background()
+	past := time.Now().Add(-time.Minute)
+	gen := func(p tokens.GenerateParams) *tokens.Token {
+		t.Helper()
+		p.User = e.User
+		tok, _, err := e.App.Tokens.Generate(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	valid, expired, invalid := gen(tokens.GenerateParams{}), gen(tokens.GenerateParams{Expires: &past}), gen(tokens.GenerateParams{})
+	legacy := gen(tokens.GenerateParams{GeneratorID: "legacy_sha1"})
+	if _, err := e.App.Tokens.Invalidate(ctx, invalid.ID, "lost it"); err != nil {
+		t.Fatal(err)
+	}
+	b := e.Browser()
+	b.SignIn(testenv.UserUsername, testenv.UserPassword)
+	body := b.Get("/account/api-tokens/").Body
+	row := func(id int64) string {
+		m := regexp.MustCompile(fmt.Sprintf(`(?s)<tr id="token-%d">(.*?)</tr>`, id)).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no row for token %d", id)
+		}
+		return m[1]
+	}
+	for _, c := range []struct {
+		id         int64
+		want, not  string
+		deprecated bool
+	}{
+		{valid.ID, `badge valid`, "badge deprecated", false},
+		{expired.ID, `badge expired`, "badge valid", false},
+		{invalid.ID, `badge invalid`, "badge valid", false},
+		{legacy.ID, `badge valid`, "badge expired", true},
+	} {
+		r := row(c.id)
+		if !strings.Contains(r, c.want) || strings.Contains(r, c.not) || strings.Contains(r, "badge deprecated") != c.deprecated {
+			t.Errorf("token %d: row %s, want %s (deprecated %v)", c.id, r, c.want, c.deprecated)
+		}
+	}
+	if !strings.Contains(row(invalid.ID), "lost it") || strings.Contains(row(invalid.ID), "invalidate") {
+		t.Errorf("invalid token row: %s", row(invalid.ID))
+	}
 }
