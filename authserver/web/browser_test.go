@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"golang.org/x/oauth2"
 
 	"github.com/authgate/authgate/authserver"
@@ -125,8 +126,8 @@ func (c *chrome) signIn(e *testenv.Env, next string) {
 
 // TestBrowserAPITokens: sign in; create a read-only token and use it over
 // HTTP; create a Custom token with an invalid policy and see the error in
-// place (live, then from the server on submit); invalidate a token and
-// see it refused.
+// place (live, then from the server on submit; Custom chosen by keyboard);
+// invalidate a token and see it refused.
 func TestBrowserAPITokens(t *testing.T) {
 	c := newChrome(t)
 	e := testenv.New(t)
@@ -153,7 +154,10 @@ func TestBrowserAPITokens(t *testing.T) {
 		chromedp.Navigate(e.URL+"/account/api-tokens/new"),
 		chromedp.WaitVisible(chromedp.CSS("#token-form")),
 		chromedp.SendKeys(chromedp.CSS("#note"), "deploys"),
-		chromedp.Click(chromedp.CSS("#preset-custom")),
+		// By keyboard: Tab from the note to the checked preset (Read-only),
+		// then the arrow key moves the choice to Custom.
+		chromedp.KeyEvent("\t"),
+		chromedp.KeyEvent(kb.ArrowRight),
 		chromedp.WaitVisible(chromedp.CSS("#policy")),
 		chromedp.Clear(chromedp.CSS("#policy")),
 		chromedp.SendKeys(chromedp.CSS("#policy"), `{"resources": {"*": {"allow": "GET"}}}`),
