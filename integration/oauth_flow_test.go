@@ -883,7 +883,7 @@ func TestLoginRateLimit(t *testing.T) {
 	})
 }
 
-// TestAccountRevokesApp: withdrawing an app on /account/ revokes its tokens
+// TestAccountRevokesApp: withdrawing an app on /account/authorized-apps/ revokes its tokens
 // and makes the next authorization ask for consent again.
 func TestAccountRevokesApp(t *testing.T) {
 	eachDB(t, nil, func(t *testing.T, ag *authgate) {
@@ -896,12 +896,12 @@ func TestAccountRevokesApp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		acct := b.get("/account/")
+		acct := b.get("/account/authorized-apps/")
 		if acct.Status != http.StatusOK || !strings.Contains(acct.Body, "CLI &lt;tool&gt;") {
 			t.Fatalf("account page: %d %.500s", acct.Status, acct.Body)
 		}
 		var revokeForm url.Values
-		for _, m := range regexp.MustCompile(`(?s)<form method="post" action="/account/apps/revoke">(.*?)</form>`).FindAllStringSubmatch(acct.Body, -1) {
+		for _, m := range regexp.MustCompile(`(?s)<form method="post" action="/account/authorized-apps/revoke">(.*?)</form>`).FindAllStringSubmatch(acct.Body, -1) {
 			if f := formFields(m[1]); f.Get("client_id") == ag.public.ID {
 				revokeForm = f
 			}
@@ -909,7 +909,7 @@ func TestAccountRevokesApp(t *testing.T) {
 		if revokeForm == nil {
 			t.Fatal("no revoke form for the app")
 		}
-		if r := b.post("/account/apps/revoke", revokeForm); r.URL.Path != "/account/" || r.Status != http.StatusOK {
+		if r := b.post("/account/authorized-apps/revoke", revokeForm); r.URL.Path != "/account/authorized-apps/" || r.Status != http.StatusOK {
 			t.Fatalf("revoke: %s %d", r.URL, r.Status)
 		}
 		if status, _ := ag.apiSession(tok.AccessToken); status != http.StatusUnauthorized {
@@ -929,7 +929,7 @@ func TestAccountRevokesApp(t *testing.T) {
 // first-party API calls through the resource Guard (internal/sessions as
 // its SessionValidator); unsafe methods need the session's CSRF token; the
 // session dies with logout and with the user's deactivation; the token
-// created through the session shows on /account/.
+// created through the session shows on /account/api-tokens/.
 func TestSessionOnAPI(t *testing.T) {
 	eachDB(t, nil, func(t *testing.T, ag *authgate) {
 		b := ag.browser()
@@ -963,8 +963,8 @@ func TestSessionOnAPI(t *testing.T) {
 		if r := b.do(http.MethodPost, tokensURL, form, http.Header{"X-Csrf-Token": {csrf}}); r.Status != http.StatusCreated {
 			t.Fatalf("POST with the session's X-CSRF-Token: %d %s", r.Status, r.Body)
 		}
-		if acct := b.get("/account/"); !strings.Contains(acct.Body, "from the browser") {
-			t.Fatalf("the new API token is not on /account/: %.600s", acct.Body)
+		if acct := b.get("/account/api-tokens/"); !strings.Contains(acct.Body, "from the browser") {
+			t.Fatalf("the new API token is not on /account/api-tokens/: %.600s", acct.Body)
 		}
 
 		t.Run("deactivation ends the session", func(t *testing.T) {

@@ -2,89 +2,114 @@ package web
 
 import (
 	"errors"
+	"math"
 	"net/http"
-	"net/url"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/authgate/authgate/authserver"
-	"github.com/authgate/authgate/internal/audit"
+	"github.com/authgate/authgate/internal/sessions"
+	"github.com/authgate/authgate/internal/users"
 )
 
-// accountApp is one authorized application on the account page.
-type accountApp struct {
-	ClientID string
-	Name     string
-	Scopes   []consentScope
-	Since    string
+// homePage is /: signed out, a short page saying what this server is;
+// signed in, the account page.
+func (w *Pages) homePage(c *gin.Context) {
+	cur, err := w.currentSession(c)
+	if err != nil {
+		w.internalError(c, "load session", err)
+		return
+	}
+	if cur == nil {
+		w.render(c, http.StatusOK, "home.html", map[string]any{"Title": "Welcome", "Issuer": w.cfg.Issuer})
+		return
+	}
+	w.renderAccount(c, http.StatusOK, cur, nil)
 }
 
-// accountPage shows the signed-in user's authorized applications (with a
-// revoke button each) and their API tokens (read-only).
+// accountPage is /account/: the profile and the change-password form.
 func (w *Pages) accountPage(c *gin.Context) {
 	cur := w.signedIn(c, webPathAccount)
 	if cur == nil {
 		return
 	}
-	ctx := c.Request.Context()
-	consents, err := w.deps.Consents.ListByUser(ctx, cur.User.ID)
-	if err != nil {
-		w.internalError(c, "list consents", err)
-		return
-	}
-	apps := make([]accountApp, 0, len(consents))
-	for _, co := range consents {
-		app := accountApp{ClientID: co.ClientID, Name: co.ClientID, Since: co.CreatedAt.Format("2006-01-02")}
-		if cl, ok, err := w.deps.Clients.LookupClient(ctx, co.ClientID); err == nil && ok && cl.Name != "" {
-			app.Name = cl.Name
-		}
-		for _, s := range co.Scopes.Items() {
-			desc, ok := w.deps.Scopes.Describe(s)
-			if !ok || desc == "" {
-				desc = s
-			}
-			app.Scopes = append(app.Scopes, consentScope{Name: s, Description: desc})
-		}
-		apps = append(apps, app)
-	}
-	var toks []TokenSummary
-	if w.deps.Tokens != nil {
-		if toks, err = w.deps.Tokens(ctx, cur.User.ID); err != nil {
-			w.internalError(c, "list API tokens", err)
-			return
-		}
-	}
-	w.render(c, http.StatusOK, "account.html", map[string]any{
-		"Title":         "Your account",
-		"User":          cur.User,
-		"CSRF":          cur.CSRFToken(),
-		"Apps":          apps,
-		"Tokens":        toks,
-		"TokensEnabled": w.deps.Tokens != nil,
-		"TokensAPI":     "/api/users/" + url.PathEscape(cur.User.Username) + "/api-tokens/",
-		"Notice":        c.Query("notice"),
+	w.renderAccount(c, http.StatusOK, cur, nil)
+}
+
+// passwordProblem is the change-password form's error, shown in place.
+type passwordProblem struct {
+	Field, Message string
+}
+
+func (w *Pages) renderAccount(c *gin.Context, status int, cur *sessions.Current, problem *passwordProblem) {
+	w.render(c, status, "account.html", map[string]any{
+		"Title": "Your account", "Nav": "account", "User": cur.User, "CSRF": cur.CSRFToken(),
+		"Problem": problem, "Notice": c.Query("notice"), "MinPassword": users.MinPasswordLength,
+		"TokensEnabled": w.deps.APITokens != nil,
 	})
 }
 
-// accountRevokeApp withdraws an application's access: the consent is deleted
-// (the next authorization asks again) and its tokens for this user revoked.
-func (w *Pages) accountRevokeApp(c *gin.Context) {
+// changePassword is POST /account/password: the current password is
+// required (a stolen session alone cannot take the account over), the new
+// one is hashed by the user store (argon2id) like every other password, and
+// every other session of the user ends. Wrong current passwords count
+// against the sign-in limiter, per user.
+func (w *Pages) changePassword(c *gin.Context) {
 	cur := w.signedInForm(c, "The form expired or did not come from this site.")
 	if cur == nil {
 		return
 	}
-	clientID := c.PostForm("client_id")
-	ctx := audit.WithActor(c.Request.Context(), cur.User.ID)
-	if err := w.deps.Consents.Revoke(ctx, cur.User.ID, clientID); err != nil && !errors.Is(err, authserver.ErrConsentNotFound) {
-		w.internalError(c, "revoke consent", err)
+	current, next, confirm := c.PostForm("current_password"), c.PostForm("new_password"), c.PostForm("confirm_password")
+	switch {
+	case current == "":
+		w.renderAccount(c, http.StatusBadRequest, cur, &passwordProblem{"current_password", "Enter your current password."})
+		return
+	case len(next) < users.MinPasswordLength:
+		w.renderAccount(c, http.StatusBadRequest, cur, &passwordProblem{"new_password", users.ErrWeakPassword.Error() + "."})
+		return
+	case next != confirm:
+		w.renderAccount(c, http.StatusBadRequest, cur, &passwordProblem{"confirm_password", "The two new passwords do not match."})
 		return
 	}
-	if w.deps.RevokeGrants != nil {
-		if err := w.deps.RevokeGrants(ctx, cur.User.ID, clientID); err != nil {
-			w.internalError(c, "revoke client tokens", err)
+	ok, wait, refund := w.limiter.Take("password\x00" + strconv.FormatInt(cur.User.ID, 10))
+	if !ok {
+		c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+		w.renderAccount(c, http.StatusTooManyRequests, cur, &passwordProblem{"current_password", "Too many attempts. Try again later."})
+		return
+	}
+	ctx := c.Request.Context()
+	_, err := w.deps.Users.Authenticate(ctx, cur.User.Username, current)
+	switch {
+	case errors.Is(err, users.ErrInvalidCredentials):
+		w.renderAccount(c, http.StatusBadRequest, cur, &passwordProblem{"current_password", "Your current password was not correct."})
+		return
+	case errors.Is(err, users.ErrBusy):
+		refund()
+		w.renderAccount(c, http.StatusServiceUnavailable, cur, &passwordProblem{"current_password", "The server is busy. Please try again in a moment."})
+		return
+	case err != nil:
+		w.internalError(c, "check password", err)
+		return
+	}
+	refund()
+	if err := w.deps.Users.SetPassword(ctx, cur.User.ID, next); err != nil {
+		if errors.Is(err, users.ErrWeakPassword) {
+			w.renderAccount(c, http.StatusBadRequest, cur, &passwordProblem{"new_password", err.Error() + "."})
 			return
 		}
+		w.internalError(c, "set password", err)
+		return
 	}
-	w.deps.Logger.Info("user revoked application access", "user_id", cur.User.ID, "client_id", clientID)
-	seeOther(c, webPathAccount+"?notice=revoked")
+	// Every other session ends: whoever else held one (perhaps the reason
+	// for the change) is out. This browser gets a fresh session.
+	if _, err := w.deps.Sessions.EndUser(ctx, cur.User.ID); err != nil {
+		w.internalError(c, "end sessions", err)
+		return
+	}
+	if _, err := w.deps.Sessions.Start(ctx, c.Writer, c.Request, cur.User); err != nil {
+		w.internalError(c, "start session", err)
+		return
+	}
+	w.deps.Logger.Info("user changed password", "user_id", cur.User.ID)
+	seeOther(c, webPathAccount+"?notice=password")
 }

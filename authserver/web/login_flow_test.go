@@ -133,7 +133,7 @@ func TestLogout(t *testing.T) {
 	}
 }
 
-// TestAccountRevokeApp: the account page lists the user's authorized
+// TestAccountRevokeApp: the account pages list the user's authorized
 // apps and API tokens (escaped); withdrawing an app needs the CSRF token,
 // deletes the consent and revokes what the app holds for the user (a code
 // issued before no longer redeems).
@@ -159,12 +159,12 @@ func TestAccountRevokeApp(t *testing.T) {
 		t.Fatal("no code")
 	}
 
-	p := b.Get("/account/")
-	if !strings.Contains(p.Body, "Native &lt;App&gt;") || !strings.Contains(p.Body, "session:read") {
-		t.Fatalf("account page does not list the app: %s", p.Body)
+	if p := b.Get("/account/api-tokens/"); !strings.Contains(p.Body, fmt.Sprintf(`href="/account/api-tokens/%d/"`, toks[0].ID)) || !strings.Contains(p.Body, "CI &lt;deploy&gt;") {
+		t.Fatalf("token page does not list the API token: %s", p.Body)
 	}
-	if !strings.Contains(p.Body, fmt.Sprintf(`href="/api/users/alice/api-tokens/%d/"`, toks[0].ID)) || !strings.Contains(p.Body, "CI &lt;deploy&gt;") {
-		t.Fatalf("account page does not list the API token: %s", p.Body)
+	p := b.Get("/account/authorized-apps/")
+	if !strings.Contains(p.Body, "Native &lt;App&gt;") || !strings.Contains(p.Body, "session:read") {
+		t.Fatalf("authorized-apps page does not list the app: %s", p.Body)
 	}
 	csrf := p.Hidden().Get("csrf_token")
 	if p := b.Post("/account/apps/revoke", url.Values{"client_id": {e.public.ID}}); p.Status != http.StatusForbidden {

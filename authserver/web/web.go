@@ -1,7 +1,9 @@
 // Package web is the browser-facing half of the authorization server:
-// /oauth/authorize, login, logout, consent and the account pages.
-// Everything here is rendered on the server with html/template; no page
-// needs JavaScript. The protocol half (token endpoint, clients, codes) is
+// /oauth/authorize, login, logout, consent, the home page and the account
+// pages (profile and password, API tokens, authorized apps). Everything
+// here is rendered on the server with html/template in one layout; the core
+// actions work without JavaScript, and one small embedded script adds live
+// policy validation and a copy button. See docs/web-pages.md. The protocol half (token endpoint, clients, codes) is
 // package authserver, which this package builds on and which never imports
 // it. See docs/architecture.md, "Package map".
 package web
@@ -30,9 +32,10 @@ import (
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
 	"github.com/authgate/authgate/scopes"
+	"github.com/authgate/authgate/tokens"
 )
 
-//go:embed templates/*.html templates/*.css
+//go:embed templates/*.html templates/*.css templates/*.js
 var webTemplateFS embed.FS
 
 // Paths of the web pages.
@@ -40,7 +43,11 @@ const (
 	webPathAuthorize = "/oauth/authorize"
 	webPathLogin     = "/login"
 	webPathLogout    = "/logout"
+	webPathHome      = "/"
 	webPathAccount   = "/account/"
+	webPathPassword  = "/account/password"
+	webPathTokens    = "/account/api-tokens/"
+	webPathApps      = "/account/authorized-apps/"
 )
 
 // DefaultLoginIPAttempts is Config.LoginIPAttempts when zero: failed
@@ -126,19 +133,8 @@ func (s storeClients) LookupClient(ctx context.Context, id string) (Client, bool
 	}, true, nil
 }
 
-// TokenSummary is one API token on the account page (read-only).
-type TokenSummary struct {
-	ID        int64
-	Prefix    string
-	Note      string
-	Valid     bool
-	Expires   *time.Time
-	LastUsed  *time.Time
-	TimeAdded time.Time
-}
-
-// Deps are the services the web pages use. Tokens and RevokeGrants are
-// optional.
+// Deps are the services the web pages use. APITokens and RevokeGrants
+// are optional.
 type Deps struct {
 	Sessions *sessions.Manager
 	Users    users.Store
@@ -148,8 +144,10 @@ type Deps struct {
 	// OAuth is the go-oauth2 server that issues authorization codes once a
 	// request has been validated here.
 	OAuth *server.Server
-	// Tokens lists a user's API tokens for the account page.
-	Tokens func(ctx context.Context, userID int64) ([]TokenSummary, error)
+	// APITokens is the API token manager the management API writes
+	// through too: the token pages call the same methods, so there is no
+	// second write path. Nil hides the token pages.
+	APITokens *tokens.Manager
 	// RevokeGrants revokes every token a client holds for a user; called
 	// when the user withdraws an app's access on the account page.
 	RevokeGrants func(ctx context.Context, userID int64, clientID string) error
@@ -164,6 +162,7 @@ type Pages struct {
 	tmpl      *template.Template
 	csp       string
 	css       template.CSS
+	js        template.JS
 	limiter   *authserver.Limiter
 	ipLimiter *authserver.Limiter // nil: no per-IP limit
 	csrfSign  loginCSRFSigner
@@ -205,23 +204,33 @@ func New(cfg Config, deps Deps) (*Pages, error) {
 	tmpl, err := template.New("").Funcs(template.FuncMap{
 		"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") },
 		"deref":    func(t *time.Time) time.Time { return *t },
+		"when":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
 	}).ParseFS(webTemplateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web pages: templates: %w", err)
 	}
+	js, err := webTemplateFS.ReadFile("templates/policy-editor.js")
+	if err != nil {
+		return nil, fmt.Errorf("web pages: script: %w", err)
+	}
 	sum := sha256.Sum256(css)
+	jsSum := sha256.Sum256(js)
 	w := &Pages{
 		cfg:    cfg,
 		deps:   deps,
 		issuer: iss,
 		tmpl:   tmpl,
 		css:    template.CSS(css),
+		js:     template.JS(js),
 		// frame-ancestors 'none' is the CSP form of X-Frame-Options: DENY
 		// (RFC 9700 §4.16). form-action is left out on purpose: browsers
 		// apply it to the redirect that follows a form post, and the consent
-		// form must be able to redirect to any registered client.
+		// form must be able to redirect to any registered client. The one
+		// script is inline and allowed by its hash, like the stylesheet;
+		// connect-src 'self' lets it ask this server to validate a policy.
 		csp: "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
-			"'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+			"'; script-src 'sha256-" + base64.StdEncoding.EncodeToString(jsSum[:]) +
+			"'; connect-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'",
 		limiter:  authserver.NewLimiter(cfg.LoginAttempts, cfg.LoginWindow, cfg.Now),
 		csrfSign: loginCSRFSigner{key: key},
 	}
@@ -252,8 +261,8 @@ func NewFor(s *authserver.Server, cfg Config, deps Deps) (*Pages, error) {
 	return New(cfg, deps)
 }
 
-// Mount registers the web routes on r: /oauth/authorize, /login, /logout
-// and /account/.
+// Mount registers the web routes on r: /oauth/authorize, /login, /logout,
+// / and the /account/ pages.
 func (w *Pages) Mount(r gin.IRouter) {
 	g := r.Group("", w.pageHeaders)
 	g.GET(webPathAuthorize, w.authorize)
@@ -262,8 +271,14 @@ func (w *Pages) Mount(r gin.IRouter) {
 	g.POST(webPathLogin, w.loginSubmit)
 	g.GET(webPathLogout, w.logoutPage)
 	g.POST(webPathLogout, w.logoutSubmit)
+	g.GET(webPathHome, w.homePage)
 	g.GET(webPathAccount, w.accountPage)
+	g.POST(webPathPassword, w.changePassword)
+	g.GET(webPathApps, w.appsPage)
+	g.POST(webPathApps+"revoke", w.accountRevokeApp)
+	// The account page's old form target, kept for pages already open.
 	g.POST(webPathAccount+"apps/revoke", w.accountRevokeApp)
+	w.mountTokens(g)
 }
 
 // secureCookies reports whether cookies get the Secure attribute.
@@ -299,6 +314,9 @@ func (w *Pages) render(c *gin.Context, status int, name string, data map[string]
 		data = map[string]any{}
 	}
 	data["CSS"] = w.css
+	if data["Script"] == true {
+		data["JS"] = w.js
+	}
 	var buf bytes.Buffer
 	if err := w.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
 		w.deps.Logger.Error("render page", "template", name, "error", err)

@@ -49,7 +49,7 @@ func newWeb(cfg configs.Config, d *db.DB, s *authserver.Server, sm *sessions.Man
 		CSRFKey: []byte(ac.CSRFKey),
 	}, web.Deps{
 		Sessions: sm, Users: us, Consents: authserver.NewSQLConsentStore(d), Scopes: reg,
-		Tokens: webTokenSummaries(apiTokens), Logger: logger,
+		APITokens: apiTokens, Logger: logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("web pages: %w", err)
@@ -68,21 +68,5 @@ func resourceServerRegistrar(s *authserver.Server) func(context.Context, *resour
 			return false, nil
 		}
 		return s.IsResourceServer(ctx, p.ClientID)
-	}
-}
-
-// webTokenSummaries lists a user's API tokens for the account page.
-func webTokenSummaries(m *tokens.Manager) func(ctx context.Context, userID int64) ([]web.TokenSummary, error) {
-	return func(ctx context.Context, userID int64) ([]web.TokenSummary, error) {
-		toks, err := m.List(ctx, userID)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]web.TokenSummary, 0, len(toks))
-		for _, t := range toks {
-			out = append(out, web.TokenSummary{ID: t.ID, Prefix: t.Prefix, Note: t.Note, Valid: t.Valid,
-				Expires: t.Expires, LastUsed: t.LastUsed, TimeAdded: t.TimeAdded})
-		}
-		return out, nil
 	}
 }
