@@ -160,14 +160,31 @@ func TestDeviceStore(t *testing.T) {
 			t.Fatalf("PendingDevice after approval = %v", err)
 		}
 
-		// Concurrent polls of the approved code: exactly one issues.
+		// Concurrent polls of the approved code: exactly one issues. The
+		// pool is warmed first, so the polls do not queue behind the
+		// opening of connections and really overlap.
 		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tx, err := d.BeginTxx(ctx, nil)
+				if err == nil {
+					time.Sleep(100 * time.Millisecond)
+					_ = tx.Rollback()
+				}
+			}()
+		}
+		wg.Wait()
 		var issued atomic.Int32
 		for range 8 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				out, err := f.s.PollDevice(ctx, raw, func(r *DeviceRow) (DeviceOutcome, error) {
+					// Hold the transaction open so that, without the row
+					// lock, every poll would read the code unredeemed.
+					time.Sleep(20 * time.Millisecond)
 					if r == nil || r.RedeemedAt.Valid || r.Status != "approved" || !r.UserActive || r.UserID.Int64 != f.uid {
 						return DeviceOutcome{Refusal: errors.New("invalid_grant")}, nil
 					}
