@@ -103,24 +103,34 @@ func (s *Server) handleDeviceAuthorization(c *gin.Context) {
 	})
 }
 
+// ctxExpectedRefusal marks, in the gin context, a refusal that is part of
+// a working protocol rather than a failure: authorization_pending and
+// slow_down to a device polling its own live code. The per-address failure
+// limit gives the call back, so devices behind one address polling at their
+// interval never lock each other out (docs/device-flow.md, "Polling").
+const ctxExpectedRefusal = "authgate.expected_refusal"
+
 // serveDeviceToken answers a device_code token request. go-oauth2 knows
 // only its four grant types and would answer unsupported_grant_type, so
 // handleToken hands this one here after its shared checks: client
 // authentication through the same hook, then our grant, then the library's
-// token response format.
-func (s *Server) serveDeviceToken(w http.ResponseWriter, r *http.Request, dpopBound bool) {
+// token response format. It reports whether the answer was
+// authorization_pending or slow_down.
+func (s *Server) serveDeviceToken(w http.ResponseWriter, r *http.Request, dpopBound bool) (pending bool) {
 	if _, _, err := s.clientInfoHandler(r); err != nil {
 		writeDeviceTokenError(w, classify(err, s.log))
-		return
+		return false
 	}
 	ti, err := s.grants.device.handle(r.Context(), &oauth2.TokenGenerateRequest{Request: r}, r.PostForm.Get("device_code"))
 	if err != nil {
-		writeDeviceTokenError(w, classify(err, s.log))
-		return
+		e := classify(err, s.log)
+		writeDeviceTokenError(w, e)
+		return e.Code == grants.CodeAuthorizationPending || e.Code == grants.CodeSlowDown
 	}
 	if err := writeTokenResponse(&tokenResponse{ResponseWriter: w, dpop: dpopBound}, s.OAuth2.GetTokenData(ti), nil); err != nil {
 		s.log.Debug("token response not written completely", "error", err)
 	}
+	return false
 }
 
 // writeDeviceTokenError writes a token-endpoint error: RFC 8628 §3.5 sends

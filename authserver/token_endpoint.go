@@ -93,7 +93,9 @@ func (s *Server) handleToken(c *gin.Context) {
 	st.jkt = jkt
 	r = r.WithContext(ctx)
 	if gt == GrantDeviceCode {
-		s.serveDeviceToken(w, r, jkt != "")
+		if s.serveDeviceToken(w, r, jkt != "") {
+			c.Set(ctxExpectedRefusal, true)
+		}
 		return
 	}
 	if err := s.OAuth2.HandleTokenRequest(&tokenResponse{ResponseWriter: w, dpop: jkt != ""}, r); err != nil {

@@ -245,6 +245,28 @@ func TestDeviceFlow(t *testing.T) {
 	})
 }
 
+// TestDevicePollingIsNotAFailure: polling a live code, however fast, gets
+// authorization_pending or slow_down, never the per-address failure
+// limit's 429 (60 failures a minute), which guessed device codes still hit.
+func TestDevicePollingIsNotAFailure(t *testing.T) {
+	de := newDeviceEnv(t, testenv.New(t))
+	dc := de.authorize(t, de.tv.ID, "session:read")["device_code"].(string)
+	for i := range 80 {
+		st, res := de.poll(t, de.tv.ID, dc)
+		if st != http.StatusBadRequest || (res["error"] != "authorization_pending" && res["error"] != "slow_down") {
+			t.Fatalf("poll %d = %d %v", i, st, res)
+		}
+	}
+	for range 80 {
+		st, res := de.poll(t, de.tv.ID, "agdc_guess")
+		if st == http.StatusTooManyRequests {
+			return
+		}
+		wantError(t, st, res, http.StatusBadRequest, "invalid_grant")
+	}
+	t.Fatal("80 guessed device codes from one address were never limited")
+}
+
 // TestDeviceCodeGuessingLimited: wrong codes are limited per user and
 // address; once the limit is reached even the right code waits.
 func TestDeviceCodeGuessingLimited(t *testing.T) {
