@@ -379,7 +379,9 @@ func TestAudit10_StatusCodesAndNoClientEnumeration(t *testing.T) {
 		// invalid_grant, unauthorized_client, unsupported_grant_type: 400.
 		expectError(t, h.exchange(c, secret, "agac_nope", "x"), http.StatusBadRequest, "invalid_grant")
 		expectError(t, h.token(form, c.ID, secret), http.StatusBadRequest, "unauthorized_client")
-		expectError(t, h.token(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}}, c.ID, secret), http.StatusBadRequest, "unsupported_grant_type")
+		expectError(t, h.token(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}}, c.ID, secret), http.StatusBadRequest, "unsupported_grant_type")
+		// The device grant is served, but only to clients allowed it.
+		expectError(t, h.token(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}}, c.ID, secret), http.StatusBadRequest, "unauthorized_client")
 		// With PKCE required for all clients a missing code_verifier is a missing
 		// parameter (go-oauth2's ForcePKCE check); without it, see row 6.
 		_, ch := pkce()

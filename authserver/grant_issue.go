@@ -25,6 +25,7 @@ type grantHandlers struct {
 	code    *codeGrant
 	refresh *refreshGrant
 	client  *clientGrant
+	device  *deviceGrant
 }
 
 // newGrants builds the grant handlers from the server's parts.
@@ -43,6 +44,7 @@ func (s *Server) newGrants() grantHandlers {
 			tokens: s.Tokens, mint: m, audience: s.cfg.Audience, known: known, log: s.log, metrics: s.metrics, now: s.now,
 		},
 		client: &clientGrant{scopes: s.scopes, audience: s.cfg.Audience, metrics: s.metrics},
+		device: &deviceGrant{tokens: s.Tokens, mint: m, log: s.log, metrics: s.metrics, now: s.now},
 	}
 }
 

@@ -27,6 +27,7 @@ type Metadata struct {
 	JWKSURI                                    string   `json:"jwks_uri"`
 	RevocationEndpoint                         string   `json:"revocation_endpoint"`
 	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
+	DeviceAuthorizationEndpoint                string   `json:"device_authorization_endpoint"` // RFC 8628 §4
 	ScopesSupported                            []string `json:"scopes_supported,omitempty"`
 	ResponseTypesSupported                     []string `json:"response_types_supported"`
 	ResponseModesSupported                     []string `json:"response_modes_supported"`
@@ -55,6 +56,7 @@ func (s *Server) Metadata() Metadata {
 		JWKSURI:                                   iss + PathJWKS,
 		RevocationEndpoint:                        iss + PathRevoke,
 		IntrospectionEndpoint:                     iss + PathIntrospect,
+		DeviceAuthorizationEndpoint:               iss + PathDeviceAuthorization,
 		ResponseTypesSupported:                    []string{"code"},
 		ResponseModesSupported:                    []string{"query"},
 		GrantTypesSupported:                       slices.Clone(SupportedGrantTypes),

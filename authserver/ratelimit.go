@@ -157,9 +157,10 @@ func (s *Server) admitClient(c *Client) error {
 
 // limitFailures wraps an endpoint handler with the per-IP failure limit.
 // Each call holds one of its IP's failures while it runs (so parallel
-// guesses are bounded too) and gives it back when it succeeds, or when it
-// was refused by its client's own limit: an authenticated client's traffic
-// must not lock out its neighbours behind the same address.
+// guesses are bounded too) and gives it back when it succeeds, when it
+// was refused by its client's own limit, or when the handler marked its
+// refusal as expected (a device's pending poll): an authenticated client's
+// traffic must not lock out its neighbours behind the same address.
 func (s *Server) limitFailures(h gin.HandlerFunc) gin.HandlerFunc {
 	if s.ipFailLimit == nil {
 		return h
@@ -172,7 +173,7 @@ func (s *Server) limitFailures(h gin.HandlerFunc) gin.HandlerFunc {
 			return
 		}
 		h(c)
-		if st := c.Writer.Status(); st < http.StatusBadRequest || st == http.StatusTooManyRequests {
+		if st := c.Writer.Status(); st < http.StatusBadRequest || st == http.StatusTooManyRequests || c.GetBool(ctxExpectedRefusal) {
 			refund()
 		}
 	}

@@ -256,6 +256,7 @@ func (s *Server) Mount(r gin.IRouter) {
 	r.POST(PathToken, s.limitFailures(s.handleToken))
 	r.POST(PathRevoke, s.limitFailures(s.handleRevoke))
 	r.POST(PathIntrospect, s.limitFailures(s.handleIntrospect))
+	r.POST(PathDeviceAuthorization, s.limitFailures(s.handleDeviceAuthorization))
 	r.OPTIONS(PathToken, handlePreflight)
 	r.OPTIONS(PathRevoke, handlePreflight)
 	r.GET(PathMetadata, s.handleMetadata)

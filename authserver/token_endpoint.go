@@ -69,7 +69,7 @@ func (s *Server) handleToken(c *gin.Context) {
 	case "":
 		writeOAuthError(w, oerr(codeInvalidRequest, "grant_type is required"))
 		return
-	case GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials:
+	case GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode:
 	default:
 		// password and implicit are not served (RFC 9700 §2.4;
 		// docs/go-oauth2.md, "Findings and their tests", finding 9).
@@ -92,6 +92,12 @@ func (s *Server) handleToken(c *gin.Context) {
 	ctx, st := withState(r.Context())
 	st.jkt = jkt
 	r = r.WithContext(ctx)
+	if gt == GrantDeviceCode {
+		if s.serveDeviceToken(w, r, jkt != "") {
+			c.Set(ctxExpectedRefusal, true)
+		}
+		return
+	}
 	if err := s.OAuth2.HandleTokenRequest(&tokenResponse{ResponseWriter: w, dpop: jkt != ""}, r); err != nil {
 		s.log.Debug("token response not written completely", "error", err)
 	}

@@ -10,6 +10,7 @@ const (
 	PrefixAccessToken  = oauthstore.PrefixAccessToken
 	PrefixClientSecret = oauthstore.PrefixClientSecret
 	PrefixClientID     = oauthstore.PrefixClientID
+	PrefixDeviceCode   = oauthstore.PrefixDeviceCode
 )
 
 // Short local names for the store's format helpers.

@@ -23,10 +23,13 @@ const (
 	GrantAuthorizationCode = string(oauth2.AuthorizationCode)
 	GrantRefreshToken      = string(oauth2.Refreshing)
 	GrantClientCredentials = string(oauth2.ClientCredentials)
+	// GrantDeviceCode is the device authorization grant (RFC 8628 §3.4),
+	// for input-constrained devices and CLIs; it needs no redirect URI.
+	GrantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
 // SupportedGrantTypes lists every grant the token endpoint serves.
-var SupportedGrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
+var SupportedGrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode}
 
 // Client errors, compared with errors.Is.
 var (
@@ -187,8 +190,9 @@ func (sp ClientSpec) normalize() (ClientSpec, error) {
 	if slices.Contains(sp.GrantTypes, GrantAuthorizationCode) && len(sp.RedirectURIs) == 0 {
 		return bad("the authorization_code grant needs at least one redirect URI")
 	}
-	if slices.Contains(sp.GrantTypes, GrantRefreshToken) && !slices.Contains(sp.GrantTypes, GrantAuthorizationCode) {
-		return bad("the refresh_token grant needs the authorization_code grant")
+	if slices.Contains(sp.GrantTypes, GrantRefreshToken) && !slices.Contains(sp.GrantTypes, GrantAuthorizationCode) &&
+		!slices.Contains(sp.GrantTypes, GrantDeviceCode) {
+		return bad("the refresh_token grant needs the authorization_code or the device_code grant")
 	}
 	if sp.Public && sp.ResourceServer {
 		return bad("a resource server must be a confidential client: it authenticates to introspect tokens")

@@ -11,7 +11,7 @@ const purgeBatch = 1000
 
 // PurgeExpired deletes at most limit rows that expired before now: codes,
 // access tokens, refresh tokens past their lifetime, then revoked jtis past
-// the expiry of their JWT. A consumed code or rotated refresh token is kept
+// the expiry of their JWT, then device codes (RFC 8628) past theirs. A consumed code or rotated refresh token is kept
 // until it expires, so a replay within its lifetime is still recognised. It
 // returns how many rows it deleted; fewer than limit means nothing is left.
 // Small batches keep each statement's locks short beside live traffic.
@@ -23,6 +23,7 @@ func (s *TokenStore) PurgeExpired(ctx context.Context, now time.Time, limit int)
 	for _, q := range []string{
 		`DELETE FROM oauth_tokens WHERE id IN (SELECT id FROM oauth_tokens WHERE expires_at < ? ORDER BY id LIMIT ?)`,
 		`DELETE FROM revoked_jti WHERE jti IN (SELECT jti FROM revoked_jti WHERE expires_at < ? ORDER BY jti LIMIT ?)`,
+		`DELETE FROM device_codes WHERE id IN (SELECT id FROM device_codes WHERE expires_at < ? ORDER BY id LIMIT ?)`,
 	} {
 		if total >= limit {
 			break

@@ -22,6 +22,7 @@ const (
 	PrefixAccessToken  = "agat" // opaque access token (access_token_format: opaque)
 	PrefixClientSecret = "agcs" // client secret
 	PrefixClientID     = "agci" // client ID (not a secret; unguessable and never numeric)
+	PrefixDeviceCode   = "agdc" // device code (RFC 8628)
 )
 
 // opaqueLength is prefix (4) + "_" + 43 entropy characters + 6 checksum.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,6 +22,12 @@ type consentScope struct {
 // registry's description, an Allow and a Deny button, and the request's
 // parameters as hidden fields so the decision re-runs the full validation.
 func (w *Pages) renderConsent(c *gin.Context, ar *authzRequest, cur *sessions.Current, granted scopes.Set) {
+	w.renderConsentWith(c, ar, cur, granted, webPathAuthorize, ar.encode())
+}
+
+// renderConsentWith renders the consent page posting params to action
+// (the device verification page uses it with no redirect URI).
+func (w *Pages) renderConsentWith(c *gin.Context, ar *authzRequest, cur *sessions.Current, granted scopes.Set, action string, params url.Values) {
 	var list []consentScope
 	for _, s := range ar.Scope.Items() {
 		desc, ok := w.deps.Scopes.Describe(s)
@@ -39,9 +46,9 @@ func (w *Pages) renderConsent(c *gin.Context, ar *authzRequest, cur *sessions.Cu
 		"ClientID":    ar.Client.ID,
 		"RedirectURI": ar.RedirectURI,
 		"Scopes":      list,
-		"Params":      ar.encode(),
+		"Params":      params,
 		"CSRF":        cur.CSRFToken(),
 		"User":        cur.User,
-		"Action":      webPathAuthorize,
+		"Action":      action,
 	})
 }

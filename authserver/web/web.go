@@ -151,7 +151,10 @@ type Deps struct {
 	// RevokeGrants revokes every token a client holds for a user; called
 	// when the user withdraws an app's access on the account page.
 	RevokeGrants func(ctx context.Context, userID int64, clientID string) error
-	Logger       *slog.Logger
+	// Devices serves the device verification page (RFC 8628); nil: no
+	// /device page.
+	Devices Devices
+	Logger  *slog.Logger
 }
 
 // Pages serves the browser-facing pages. Create it with New or NewFor.
@@ -166,6 +169,8 @@ type Pages struct {
 	limiter   *authserver.Limiter
 	ipLimiter *authserver.Limiter // nil: no per-IP limit
 	csrfSign  loginCSRFSigner
+	// deviceLimiter limits user-code guesses on /device.
+	deviceLimiter *authserver.Limiter
 }
 
 // New checks cfg and deps and returns the web pages' handler set.
@@ -233,6 +238,8 @@ func New(cfg Config, deps Deps) (*Pages, error) {
 			"'; connect-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'",
 		limiter:  authserver.NewLimiter(cfg.LoginAttempts, cfg.LoginWindow, cfg.Now),
 		csrfSign: loginCSRFSigner{key: key},
+
+		deviceLimiter: authserver.NewLimiter(deviceAttempts, deviceWindow, cfg.Now),
 	}
 	if cfg.LoginIPAttempts >= 0 {
 		w.ipLimiter = authserver.NewLimiter(cmp.Or(cfg.LoginIPAttempts, DefaultLoginIPAttempts), cfg.LoginWindow, cfg.Now)
@@ -254,6 +261,9 @@ func NewFor(s *authserver.Server, cfg Config, deps Deps) (*Pages, error) {
 	deps.OAuth = s.OAuth2
 	if deps.Clients == nil {
 		deps.Clients = ClientStoreClients(s.Clients)
+	}
+	if deps.Devices == nil {
+		deps.Devices = s
 	}
 	if deps.RevokeGrants == nil {
 		deps.RevokeGrants = s.RevokeUserClient // records consent.revoked
@@ -279,6 +289,10 @@ func (w *Pages) Mount(r gin.IRouter) {
 	// The account page's old form target, kept for pages already open.
 	g.POST(webPathAccount+"apps/revoke", w.accountRevokeApp)
 	w.mountTokens(g)
+	if w.deps.Devices != nil {
+		g.GET(webPathDevice, w.devicePage)
+		g.POST(webPathDevice, w.deviceSubmit)
+	}
 }
 
 // secureCookies reports whether cookies get the Secure attribute.

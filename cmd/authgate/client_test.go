@@ -54,6 +54,12 @@ func TestClientAndKeyCLI(t *testing.T) {
 				t.Fatal("a public client got a secret")
 			}
 		}},
+		{"create public device client", []string{"client", "create", "--name", "tv", "--public", "--grant",
+			"urn:ietf:params:oauth:grant-type:device_code", "--scope", "session:read"}, 0, "urn:ietf:params:oauth:grant-type:device_code", "", func(t *testing.T, out string) {
+			if strings.Contains(out, "client_secret") {
+				t.Fatal("a public client got a secret")
+			}
+		}},
 		{"create resource server", []string{"client", "create", "--name", "photos", "--resource-server", "--scope", "resource:write",
 			"--output", "json"}, 0, `"resource_server": true`, "", nil},
 		{"resource server text", []string{"client", "list"}, 0, "resource-server", "", nil},

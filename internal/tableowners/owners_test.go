@@ -33,6 +33,7 @@ var owners = map[string]string{
 	"revoked_jti":          "authserver/oauthstore",
 	"oauth_consents":       "authserver/oauthstore",
 	"dpop_jtis":            "authserver/oauthstore",
+	"device_codes":         "authserver/oauthstore",
 	"signing_keys":         "authserver/signing",
 	"goose_db_version":     "internal/db",
 }

@@ -15,6 +15,7 @@ func TestPrefixesMatchAuthserver(t *testing.T) {
 		tokenformat.PrefixCode:         authserver.PrefixCode,
 		tokenformat.PrefixClientSecret: authserver.PrefixClientSecret,
 		tokenformat.PrefixClientID:     authserver.PrefixClientID,
+		tokenformat.PrefixDeviceCode:   authserver.PrefixDeviceCode,
 	} {
 		if got != want {
 			t.Errorf("%q != authserver's %q", got, want)

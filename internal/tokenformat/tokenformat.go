@@ -32,6 +32,7 @@ const (
 	PrefixAccessToken  = "agat" // opaque access token
 	PrefixClientSecret = "agcs" // client secret
 	PrefixClientID     = "agci" // client ID
+	PrefixDeviceCode   = "agdc" // device code (RFC 8628)
 )
 
 // OpaqueLength is the length of an opaque value: prefix (4) + "_" + 43
