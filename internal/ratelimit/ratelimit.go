@@ -56,10 +56,11 @@ func New(attempts int, window time.Duration, now func() time.Time) *Buckets {
 	}
 }
 
-// refill brings b up to date at now.
+// refill brings b up to date at now. A clock that steps back neither gives
+// nor takes attempts, and the bucket keeps its later time.
 func (l *Buckets) refill(b *bucket, now time.Time) {
-	if el := now.Sub(b.at); el > 0 {
-		b.tokens = min(l.burst, b.tokens+float64(el)/float64(l.per))
+	if now.After(b.at) {
+		b.tokens = min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.per))
 		b.at = now
 	}
 }
