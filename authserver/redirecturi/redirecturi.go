@@ -5,7 +5,6 @@
 package redirecturi
 
 import (
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -56,11 +55,11 @@ func loopbackKey(s string) (string, bool) {
 		strings.Contains(s, "#") || u.RawPath != "" {
 		return "", false
 	}
+	// Exactly the two loopback literals: 127.0.0.2, ::ffff:127.0.0.1 or a
+	// long form of ::1 are loopback too, but no native app registers them,
+	// and one spelling each leaves nothing to canonicalise.
 	host := u.Hostname()
 	if host != "127.0.0.1" && host != "::1" {
-		return "", false
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 		return "", false
 	}
 	bracketed := host
