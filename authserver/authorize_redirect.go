@@ -1,6 +1,6 @@
 package authserver
 
-import "github.com/authgate/authgate/authserver/oauthstore"
+import "github.com/authgate/authgate/authserver/redirecturi"
 
 // MatchRedirectURI reports whether requested may receive a client's
 // authorization response, given its registered redirect URIs. It is the one
@@ -16,5 +16,5 @@ import "github.com/authgate/authgate/authserver/oauthstore"
 // §8.3 recommends against it). See docs/faults-and-fuzzing.md, "Redirect
 // URIs".
 func MatchRedirectURI(registered []string, requested string) bool {
-	return oauthstore.MatchRedirectURI(registered, requested)
+	return redirecturi.Match(registered, requested)
 }

@@ -2,18 +2,17 @@ package authserver
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"net/http"
-	"net/url"
-	"strings"
+
+	"github.com/authgate/authgate/authserver/clientauthn"
 )
 
 // Client authentication methods (RFC 8414 §2 names).
 const (
-	AuthMethodBasic = "client_secret_basic"
-	AuthMethodPost  = "client_secret_post"
-	AuthMethodNone  = "none"
+	AuthMethodBasic = clientauthn.MethodBasic
+	AuthMethodPost  = clientauthn.MethodPost
+	AuthMethodNone  = clientauthn.MethodNone
 )
 
 // reqState carries what one token-endpoint request learned, from our gin
@@ -46,86 +45,41 @@ func authenticatedClient(ctx context.Context) (*Client, error) {
 	return nil, errClientAuthFailed
 }
 
-// clientCredentials extracts client credentials from r, whose body form is
-// already parsed. RFC 6749 §2.3.1: HTTP Basic with the form-urlencoded ID and
-// secret (URL-decoded here; go-oauth2 does not:
-// docs/go-oauth2.md, "Client authentication"), or client_id and
-// client_secret in the body — never both (§2.3: one method per request) and
-// never from the query string (the token endpoint refuses any query).
-func clientCredentials(r *http.Request) (id, secret, method string, err error) {
-	form := r.PostForm
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, rest, _ := strings.Cut(h, " ")
-		if !strings.EqualFold(scheme, "Basic") {
-			return "", "", "", oerr(codeInvalidClient, "unsupported client authentication scheme; use Basic")
-		}
-		dec, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
-		if derr != nil {
-			return "", "", "", oerr(codeInvalidClient, "malformed Basic credentials")
-		}
-		u, p, ok := strings.Cut(string(dec), ":")
-		if !ok {
-			return "", "", "", oerr(codeInvalidClient, "malformed Basic credentials")
-		}
-		var e1, e2 error
-		id, e1 = url.QueryUnescape(u)
-		secret, e2 = url.QueryUnescape(p)
-		if e1 != nil || e2 != nil {
-			return "", "", "", oerr(codeInvalidClient, "malformed Basic credentials")
-		}
-		if _, ok := form["client_secret"]; ok {
-			return "", "", "", oerr(codeInvalidRequest, "use one client authentication method: Basic or client_secret in the body, not both")
-		}
-		if b, ok := form["client_id"]; ok && (len(b) != 1 || b[0] != id) {
-			return "", "", "", oerr(codeInvalidRequest, "client_id in the body differs from the Basic credentials")
-		}
-		return id, secret, AuthMethodBasic, nil
-	}
-	id, secret = form.Get("client_id"), form.Get("client_secret")
-	if id == "" {
-		return "", "", "", oerr(codeInvalidClient, "client authentication is required")
-	}
-	if secret == "" {
-		return id, "", AuthMethodNone, nil
-	}
-	return id, secret, AuthMethodPost, nil
-}
-
-// authenticateClient identifies and authenticates the client of r: a
-// confidential client by its secret (SHA-256 digest, constant time), a
-// public client by client_id alone and never with a secret. An unknown,
-// disabled or wrongly authenticated client all get the same invalid_client;
-// an authenticated one then spends a call of its rate limit.
+// authenticateClient identifies and authenticates the client of r, whose
+// body form is already parsed. clientauthn decides (the method, Basic vs
+// body, a confidential client by its secret's digest in constant time, a
+// public client by client_id alone and never with a secret); this looks the
+// client up and, once it has authenticated, spends a call of its rate
+// limit. An unknown, disabled or wrongly authenticated client all get the
+// same invalid_client.
 func (s *Server) authenticateClient(r *http.Request) (*Client, string, string, error) {
-	id, secret, method, err := clientCredentials(r)
-	if err != nil {
+	cred, f := clientauthn.Parse(r.Header.Get("Authorization"), r.PostForm)
+	if f != nil {
+		return nil, "", "", oerr(f.Code, f.Description)
+	}
+	c, err := s.Clients.GetClient(r.Context(), cred.ID)
+	var found *clientauthn.Client
+	switch {
+	case errors.Is(err, ErrClientNotFound):
+		// found stays nil: Authenticate refuses after a dummy digest
+		// comparison, so timing does not tell an unknown ID.
+	case err != nil:
 		return nil, "", "", err
+	default:
+		v := c.Authn()
+		found = &v
 	}
-	c, err := s.Clients.GetClient(r.Context(), id)
-	if errors.Is(err, ErrClientNotFound) {
-		dummySecretCheck(secret)
-		return nil, "", "", errClientAuthFailed
-	}
-	if err != nil {
-		return nil, "", "", err
-	}
-	if c.Public {
-		if secret != "" || c.Disabled() {
-			return nil, "", "", errClientAuthFailed
-		}
-		if err := s.admitClient(c); err != nil {
-			return nil, "", "", err
-		}
-		return c, "", AuthMethodNone, nil
-	}
-	ok := c.VerifySecret(secret)
-	if !ok || c.Disabled() {
+	method, ok := clientauthn.Authenticate(cred, found)
+	if !ok {
 		return nil, "", "", errClientAuthFailed
 	}
 	if err := s.admitClient(c); err != nil {
 		return nil, "", "", err
 	}
-	return c, secret, method, nil
+	if method == AuthMethodNone {
+		return c, "", method, nil
+	}
+	return c, cred.Secret, method, nil
 }
 
 // clientInfoHandler is go-oauth2's ClientInfoHandler. It fully

@@ -1,21 +1,11 @@
 package authserver
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"fmt"
 	"strings"
 
 	"github.com/go-oauth2/oauth2/v4"
 )
-
-// dummySecretCheck spends the time of one VerifySecret so unknown client IDs
-// cannot be told from wrong secrets by timing (go-oauth2#106).
-func dummySecretCheck(secret string) {
-	got := sha256.Sum256([]byte(secret))
-	var zero [sha256.Size]byte
-	subtle.ConstantTimeCompare(got[:], zero[:])
-}
 
 // clientInfo adapts a Client to go-oauth2's ClientInfo and
 // ClientPasswordVerifier, so the library never sees or compares a secret.

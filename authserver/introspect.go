@@ -2,15 +2,12 @@ package authserver
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/authgate/authgate/resources"
-	"github.com/authgate/authgate/resources/dpop"
+	"github.com/authgate/authgate/authserver/introspection"
 	"github.com/authgate/authgate/tokens"
 )
 
@@ -22,12 +19,10 @@ type APITokenInspector interface {
 
 // Token types reported by introspection (RFC 7662 §2.2 token_type).
 const (
-	TokenTypeBearer  = "Bearer"
-	TokenTypeRefresh = "refresh_token"
-	TokenTypeAPI     = "api_token"
+	TokenTypeBearer  = introspection.TokenTypeBearer
+	TokenTypeRefresh = introspection.TokenTypeRefresh
+	TokenTypeAPI     = introspection.TokenTypeAPI
 )
-
-var inactive = map[string]any{"active": false}
 
 // handleIntrospect serves POST /oauth/introspect (RFC 7662). The caller
 // authenticates as a confidential client (§2.1: the endpoint must be
@@ -78,143 +73,70 @@ func (s *Server) handleIntrospect(c *gin.Context) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (s *Server) introspect(ctx context.Context, caller *Client, raw string) (map[string]any, error) {
+// introspect looks up or validates raw and lets package introspection
+// decide what caller learns about it.
+func (s *Server) introspect(ctx context.Context, client *Client, raw string) (map[string]any, error) {
+	caller := introspection.Caller{ID: client.ID, ResourceServer: client.ResourceServer}
 	switch {
 	case hasPrefix(raw, PrefixAccessToken) || looksLikeJWT(raw):
 		at, err := s.access.validateAnyAudience(ctx, raw)
 		if errors.Is(err, errTokenInvalid) {
-			return inactive, nil
+			return introspection.Inactive(), nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		if !caller.ResourceServer && at.ClientID != caller.ID {
-			return inactive, nil
-		}
-		out := map[string]any{
-			"active": true, "token_type": TokenTypeBearer, "client_id": at.ClientID, "sub": at.Subject,
-			"exp": at.ExpiresAt.Unix(), "iat": at.IssuedAt.Unix(), "iss": s.cfg.Issuer, "aud": at.Audience,
-		}
-		if at.Scope != "" {
-			out["scope"] = at.Scope
-		}
-		if at.Username != "" {
-			out["username"] = at.Username
-		}
-		if !at.Opaque {
-			out["jti"] = at.JTI
-		}
-		if at.JKT != "" {
-			// RFC 9449 §6.2: the key the token is bound to.
-			out["token_type"] = dpop.TokenType
-			out["cnf"] = map[string]string{"jkt": at.JKT}
-		}
-		return out, nil
+		return introspection.AccessToken(caller, introspection.Access{
+			JTI: at.JTI, ClientID: at.ClientID, Subject: at.Subject, Username: at.Username, Scope: at.Scope,
+			Audience: at.Audience, IssuedAt: at.IssuedAt, ExpiresAt: at.ExpiresAt, Opaque: at.Opaque, JKT: at.JKT,
+		}, s.cfg.Issuer), nil
 	case hasPrefix(raw, PrefixRefreshToken):
-		if !wellFormed(PrefixRefreshToken, raw) {
-			return inactive, nil
-		}
-		row, found, err := s.Tokens.ByDigest(ctx, kindRefresh, raw)
-		if err != nil {
-			return nil, err
-		}
-		if !found || !row.Live(s.now()) || row.ClientID != caller.ID {
-			return inactive, nil
-		}
-		out := map[string]any{
-			"active": true, "token_type": TokenTypeRefresh, "client_id": row.ClientID,
-			"exp": row.ExpiresAt.Unix(), "iat": row.CreatedAt.Unix(), "iss": s.cfg.Issuer,
-		}
-		if row.Scope != "" {
-			out["scope"] = row.Scope
-		}
-		if row.JKT != "" {
-			out["cnf"] = map[string]string{"jkt": row.JKT}
-		}
-		if row.UserID.Valid {
-			_, active, username, err := s.access.status(ctx, "", row.UserID.Int64)
-			if err != nil {
-				return nil, err
-			}
-			if !active {
-				return inactive, nil
-			}
-			out["sub"], out["username"] = strconv.FormatInt(row.UserID.Int64, 10), username
-		}
-		return out, nil
+		return s.introspectRefresh(ctx, caller, raw)
 	case hasPrefix(raw, PrefixCode), hasPrefix(raw, PrefixClientSecret):
-		return inactive, nil
+		return introspection.Inactive(), nil
 	}
-	if s.apiTokens == nil || !caller.ResourceServer {
-		// API tokens are for resource servers only: no other client
-		// receives them, so no other client may ask about them.
-		return inactive, nil
+	if s.apiTokens == nil || !introspection.APITokensVisible(caller) {
+		return introspection.Inactive(), nil
 	}
-	return s.introspectAPIToken(ctx, raw)
+	a, err := s.apiTokens.Inspect(ctx, raw)
+	if err != nil {
+		return introspection.UnusableAPIToken(err)
+	}
+	return introspection.APITokenResponse(introspection.APIToken{
+		ID: a.Token.ID, UserID: a.User.ID, Username: a.User.Username, IssuedAt: a.Token.TimeAdded,
+		Expires: a.Token.Expires, Policy: a.Policy.JSON(), Deprecated: a.Deprecated,
+	}, s.cfg.Issuer), nil
 }
 
-// denyAllPolicy is what introspection reports for an API token whose stored
-// policy is unreadable.
-var denyAllPolicy = json.RawMessage(`{"resources":{"*":{"block":["*"]}}}`)
+// introspectRefresh looks a refresh token up, and its user's status when
+// the caller may learn about it.
+func (s *Server) introspectRefresh(ctx context.Context, caller introspection.Caller, raw string) (map[string]any, error) {
+	if !wellFormed(PrefixRefreshToken, raw) {
+		return introspection.Inactive(), nil
+	}
+	row, found, err := s.Tokens.ByDigest(ctx, kindRefresh, raw)
+	if err != nil {
+		return nil, err
+	}
+	if !found || !introspection.RefreshVisible(caller, row.Live(s.now()), row.ClientID) {
+		return introspection.Inactive(), nil
+	}
+	var user *introspection.User
+	if row.UserID.Valid {
+		_, active, username, err := s.access.status(ctx, "", row.UserID.Int64)
+		if err != nil {
+			return nil, err
+		}
+		user = &introspection.User{ID: row.UserID.Int64, Active: active, Username: username}
+	}
+	return introspection.RefreshToken(introspection.Refresh{
+		ClientID: row.ClientID, Scope: row.Scope, JKT: row.JKT, CreatedAt: row.CreatedAt, ExpiresAt: row.ExpiresAt,
+	}, user, s.cfg.Issuer), nil
+}
 
 // Values of the inactive_reason member (an extension of RFC 7662 §2.2).
 const (
-	InactiveExpired      = "expired"
-	InactiveInvalid      = "invalid"
-	InactiveUserInactive = "user_inactive"
+	InactiveExpired      = introspection.InactiveExpired
+	InactiveInvalid      = introspection.InactiveInvalid
+	InactiveUserInactive = introspection.InactiveUserInactive
 )
-
-// introspectAPIToken answers a resource server about an API token, looked
-// up without recording a use.
-func (s *Server) introspectAPIToken(ctx context.Context, raw string) (map[string]any, error) {
-	a, err := s.apiTokens.Inspect(ctx, raw)
-	if err != nil {
-		return unusableAPIToken(err)
-	}
-	// The policy goes out as the manager compiled it. A stored policy that
-	// cannot be read must not reach a remote resource server as {} (full
-	// access): it is reported as a policy that blocks everything, the same
-	// fail-closed decision authgate's own middleware makes
-	// (docs/api-tokens.md, "Deliberate differences").
-	pol := a.Policy.JSON()
-	if pol == nil {
-		pol = denyAllPolicy
-	}
-	out := map[string]any{
-		"active": true, "token_type": TokenTypeAPI, "username": a.User.Username,
-		"sub": strconv.FormatInt(a.User.ID, 10), "iat": a.Token.TimeAdded.Unix(), "iss": s.cfg.Issuer,
-		"policy": pol, "api_token_id": strconv.FormatInt(a.Token.ID, 10), "deprecated": a.Deprecated,
-	}
-	if a.Token.Expires != nil {
-		out["exp"] = a.Token.Expires.Unix()
-	}
-	return out, nil
-}
-
-// unusableAPIToken maps an Inspect failure to the response: an unknown or
-// malformed token is {"active": false}; one that exists but cannot be used
-// carries inactive_reason and, as error_description, the exact message
-// authgate's Guard sends for it (Djblets' wording).
-func unusableAPIToken(err error) (map[string]any, error) {
-	var ae *tokens.AuthError
-	if !errors.As(err, &ae) {
-		return nil, err
-	}
-	var reason, msg string
-	switch {
-	case errors.Is(ae.Kind, tokens.ErrTokenExpired):
-		reason, msg = InactiveExpired, ae.Message
-	case errors.Is(ae.Kind, tokens.ErrTokenInvalid):
-		reason, msg = InactiveInvalid, ae.Message
-	case errors.Is(ae.Kind, tokens.ErrUserInactive):
-		reason, msg = InactiveUserInactive, ae.Message
-	default:
-		return inactive, nil
-	}
-	if msg == "" {
-		msg = resources.LoginFailed().Msg
-	}
-	return map[string]any{
-		"active": false, "token_type": TokenTypeAPI, "inactive_reason": reason, "error_description": msg,
-	}, nil
-}

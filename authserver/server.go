@@ -19,6 +19,7 @@ import (
 	"github.com/authgate/authgate/authserver/signing"
 	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/ratelimit"
 	"github.com/authgate/authgate/internal/users"
 	"github.com/authgate/authgate/resources/dpop"
 )
@@ -95,7 +96,7 @@ type Server struct {
 	dpop      *dpop.Verifier // nil: DPoP off
 	// clientLimit counts calls per authenticated client, ipFailLimit
 	// failed calls per client IP (nil: unlimited).
-	clientLimit, ipFailLimit *bucketLimiter
+	clientLimit, ipFailLimit *ratelimit.Buckets
 }
 
 // resolve fills the defaults of a zero Config and validates it.

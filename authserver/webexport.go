@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/authgate/authgate/internal/ratelimit"
 	"github.com/authgate/authgate/scopes"
 )
 
@@ -15,15 +16,12 @@ import (
 // window/attempts, idle keys forgotten. It is the limiter of the token
 // endpoints, exported for the sign-in form's limits. A nil *Limiter allows
 // everything. See docs/operations-security.md, "Rate limits".
-type Limiter struct{ b *bucketLimiter }
+type Limiter struct{ b *ratelimit.Buckets }
 
 // NewLimiter returns a limiter allowing attempts per window per key; now
 // replaces time.Now (nil: time.Now).
 func NewLimiter(attempts int, window time.Duration, now func() time.Time) *Limiter {
-	if now == nil {
-		now = time.Now
-	}
-	return &Limiter{b: newBucketLimiter(attempts, window, now)}
+	return &Limiter{b: ratelimit.New(attempts, window, now)}
 }
 
 // Take reserves one attempt for key. When none is left it returns false
@@ -35,7 +33,7 @@ func (l *Limiter) Take(key string) (ok bool, wait time.Duration, refund func()) 
 	if l == nil {
 		return true, 0, func() {}
 	}
-	return l.b.take(key)
+	return l.b.Take(key)
 }
 
 // ResolveAudience is the audience an authorization request binds into its

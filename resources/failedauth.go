@@ -4,10 +4,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/authgate/authgate/internal/netaddr"
+	"github.com/authgate/authgate/internal/ratelimit"
 )
 
 // FailureLimiter limits failed authentications (Djblets' LOGIN_LIMIT_RATE).
@@ -50,23 +50,7 @@ func LoginAttemptsExceeded(retryAfter time.Duration) *APIError {
 // buckets that have refilled are forgotten, and a flood of distinct keys
 // empties the table rather than exhausting memory. It is per process. It
 // is safe for concurrent use.
-type FailureBuckets struct {
-	per   time.Duration
-	burst float64
-	now   func() time.Time
-
-	mu      sync.Mutex
-	buckets map[string]*failBucket
-	sweeps  int
-}
-
-type failBucket struct {
-	tokens float64
-	at     time.Time
-}
-
-// failureBucketsMaxKeys bounds the table (about 10 MB at worst).
-const failureBucketsMaxKeys = 100_000
+type FailureBuckets struct{ b *ratelimit.Buckets }
 
 // NewFailureBuckets returns a FailureLimiter allowing attempts failures per
 // window (0: Djblets' 5 per minute). now replaces time.Now in tests (nil:
@@ -78,72 +62,14 @@ func NewFailureBuckets(attempts int, window time.Duration, now func() time.Time)
 	if window <= 0 {
 		window = DefaultFailedAuthWindow
 	}
-	if now == nil {
-		now = time.Now
-	}
-	per := window / time.Duration(attempts)
-	if per <= 0 {
-		per = 1
-	}
-	return &FailureBuckets{per: per, burst: float64(attempts), now: now, buckets: map[string]*failBucket{}}
-}
-
-func (l *FailureBuckets) refill(b *failBucket, now time.Time) {
-	if el := now.Sub(b.at); el > 0 {
-		b.tokens = min(l.burst, b.tokens+float64(el)/float64(l.per))
-		b.at = now
-	}
-}
-
-// bucket returns key's bucket, brought up to date; nil when it has none
-// (it is full). l.mu is held.
-func (l *FailureBuckets) bucket(key string, now time.Time) *failBucket {
-	b := l.buckets[key]
-	if b != nil {
-		l.refill(b, now)
-	}
-	return b
+	return &FailureBuckets{b: ratelimit.New(attempts, window, now)}
 }
 
 // Allow implements FailureLimiter.
-func (l *FailureBuckets) Allow(key string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.bucket(key, l.now())
-	if b == nil || b.tokens >= 1 {
-		return true, 0
-	}
-	return false, time.Duration((1 - b.tokens) * float64(l.per))
-}
+func (l *FailureBuckets) Allow(key string) (bool, time.Duration) { return l.b.Allow(key) }
 
 // Failed implements FailureLimiter.
-func (l *FailureBuckets) Failed(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if l.sweeps++; l.sweeps >= 1024 || len(l.buckets) >= failureBucketsMaxKeys {
-		l.sweeps = 0
-		l.sweep(now)
-	}
-	b := l.bucket(key, now)
-	if b == nil {
-		b = &failBucket{tokens: l.burst, at: now}
-		l.buckets[key] = b
-	}
-	b.tokens = max(0, b.tokens-1)
-}
-
-func (l *FailureBuckets) sweep(now time.Time) {
-	for k, b := range l.buckets {
-		l.refill(b, now)
-		if b.tokens >= l.burst {
-			delete(l.buckets, k)
-		}
-	}
-	if len(l.buckets) >= failureBucketsMaxKeys {
-		clear(l.buckets)
-	}
-}
+func (l *FailureBuckets) Failed(key string) { l.b.Spend(key) }
 
 // attempt is what a request's authentication holds against the failure
 // limits: the key it counts under, and the sign-in attempt an HTTP Basic

@@ -1,9 +1,6 @@
 package oauthstore
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +11,7 @@ import (
 
 	"github.com/go-oauth2/oauth2/v4"
 
+	"github.com/authgate/authgate/authserver/clientauthn"
 	"github.com/authgate/authgate/scopes"
 )
 
@@ -86,17 +84,13 @@ func (c *Client) VerifySecret(secret string) bool {
 	if c.Public {
 		return secret == "" && c.secretDigest == ""
 	}
-	if secret == "" || c.secretDigest == "" {
-		return false
-	}
-	want, err := hex.DecodeString(c.secretDigest)
-	if err != nil {
-		return false
-	}
-	got := sha256.Sum256([]byte(secret))
-	// go-oauth2#162 / docs/go-oauth2.md, "Client authentication": the library
-	// compares plaintext with ==.
-	return subtle.ConstantTimeCompare(got[:], want) == 1
+	return clientauthn.VerifySecret(c.secretDigest, secret)
+}
+
+// Authn is what client authentication decides on: whether the client is
+// public or disabled, and its secret's digest.
+func (c *Client) Authn() clientauthn.Client {
+	return clientauthn.Client{Public: c.Public, Disabled: c.Disabled(), SecretDigest: c.secretDigest}
 }
 
 func isLoopbackHost(h string) bool {

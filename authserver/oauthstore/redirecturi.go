@@ -1,96 +1,11 @@
 package oauthstore
 
-import (
-	"net"
-	"net/url"
-	"strconv"
-	"strings"
-)
+import "github.com/authgate/authgate/authserver/redirecturi"
 
 // MatchRedirectURI reports whether requested may receive a client's
-// authorization response, given its registered redirect URIs. It is the one
-// matcher of the authorization endpoint, the go-oauth2 manager and the
-// token endpoint's client checks, so they cannot disagree.
-//
-// RFC 9700 §2.1 / §4.1.3: redirect URIs are compared by exact string
-// equality — no prefix, suffix, host or case-insensitive matching, no
-// normalisation. The single exception is RFC 8252 §7.3: for a registered
-// loopback IP literal redirect URI (http://127.0.0.1/... or http://[::1]/...)
-// any port 1–65535 is accepted, because native apps listen on an ephemeral
-// port. "localhost" is not an IP literal and gets no exception (RFC 8252
-// §8.3 recommends against it). See docs/faults-and-fuzzing.md, "Redirect
-// URIs".
+// authorization response, given its registered redirect URIs: exact string
+// equality, or the RFC 8252 §7.3 loopback-port exception. It is
+// redirecturi.Match, the one matcher.
 func MatchRedirectURI(registered []string, requested string) bool {
-	if requested == "" {
-		return false
-	}
-	for _, r := range registered {
-		if r == requested {
-			return true
-		}
-	}
-	reqKey, ok := loopbackKey(requested)
-	if !ok {
-		return false
-	}
-	for _, r := range registered {
-		if regKey, ok := loopbackKey(r); ok && regKey == reqKey {
-			return true
-		}
-	}
-	return false
-}
-
-// loopbackKey returns a loopback IP redirect URI without its port, or false
-// when s is not one. s must be in canonical form — exactly
-// http://HOST[:PORT]PATH[?QUERY] with HOST the literal 127.0.0.1 or [::1] —
-// so that nothing the parser tolerates (userinfo, fragments, percent-encoded
-// hosts, odd ports) can smuggle a different meaning past the comparison.
-func loopbackKey(s string) (string, bool) {
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme != "http" || u.User != nil || u.Opaque != "" || u.Fragment != "" ||
-		strings.Contains(s, "#") || u.RawPath != "" {
-		return "", false
-	}
-	host := u.Hostname()
-	if host != "127.0.0.1" && host != "::1" {
-		return "", false
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return "", false
-	}
-	bracketed := host
-	if strings.Contains(host, ":") {
-		bracketed = "[" + host + "]"
-	}
-	port := u.Port()
-	if port != "" && !validPort(port) {
-		return "", false
-	}
-	key := "http://" + bracketed + u.Path
-	if u.RawQuery != "" || u.ForceQuery {
-		key += "?" + u.RawQuery
-	}
-	// Rebuild the input from its parts; any difference means the string was
-	// not canonical and we refuse rather than guess.
-	rebuilt := "http://" + bracketed
-	if port != "" {
-		rebuilt += ":" + port
-	}
-	rebuilt += strings.TrimPrefix(key, "http://"+bracketed)
-	if rebuilt != s {
-		return "", false
-	}
-	return key, true
-}
-
-// validPort reports whether p is a TCP port number in canonical decimal:
-// 1–65535, no sign, no leading zero (RFC 6335 §6; port 0 means "any" to a
-// listener and is no address a browser can be sent to).
-func validPort(p string) bool {
-	if p == "" || len(p) > 5 || p[0] == '0' || strings.TrimLeft(p, "0123456789") != "" {
-		return false
-	}
-	n, err := strconv.Atoi(p)
-	return err == nil && n >= 1 && n <= 65535
+	return redirecturi.Match(registered, requested)
 }
