@@ -92,7 +92,7 @@ func (s *Server) handleToken(c *gin.Context) {
 	ctx, st := withState(r.Context())
 	st.jkt = jkt
 	r = r.WithContext(ctx)
-	if err := s.OAuth2.HandleTokenRequest(&tokenResponse{ResponseWriter: w, dpop: jkt != ""}, r); err != nil {
+	if err := s.OAuth2.HandleTokenRequest(&tokenResponse{ResponseWriter: w, dpop: jkt != "", st: st}, r); err != nil {
 		s.log.Debug("token response not written completely", "error", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-oauth2/oauth2/v4"
@@ -25,7 +26,7 @@ import (
 var authzParamNames = []string{
 	"response_type", "client_id", "redirect_uri", "scope", "state",
 	"code_challenge", "code_challenge_method", "prompt", "response_mode",
-	"request", "request_uri",
+	"request", "request_uri", "nonce", "max_age", "id_token_hint",
 }
 
 // authzRequest is an authorization request whose client and redirect URI
@@ -47,6 +48,8 @@ type authzRequest struct {
 	// the audience bound into the code (nil: authgate's own).
 	Resource []string
 	Audience []string
+	// OIDC holds the OpenID Connect parameters (oidc.go).
+	OIDC oidcParams
 }
 
 // authzError is an RFC 6749 §4.1.2.1 error response.
@@ -107,6 +110,23 @@ func (w *Pages) authorize(c *gin.Context) {
 			return
 		}
 		seeOther(c, webPathLogin+"?"+url.Values{"return_to": {webPathAuthorize + "?" + ar.encode().Encode()}}.Encode())
+		return
+	}
+	if ar.Prompt == "none" {
+		if other, aerr := w.hintMismatch(c.Request.Context(), ar, cur); aerr != nil || other {
+			if aerr == nil {
+				aerr = authzFail("login_required", "the signed-in user is not the one the id_token_hint names")
+			}
+			w.redirectError(c, ar, aerr)
+			return
+		}
+	}
+	if needsFreshLogin(ar, cur, time.Now()) {
+		if ar.Prompt == "none" {
+			w.redirectError(c, ar, authzFail("login_required", "the sign-in is older than max_age"))
+			return
+		}
+		w.freshLogin(c, ar)
 		return
 	}
 
@@ -229,9 +249,12 @@ func (w *Pages) validateAuthz(ar *authzRequest, params url.Values) *authzError {
 	}
 	ar.Prompt = params.Get("prompt")
 	switch ar.Prompt {
-	case "", "none", "consent":
+	case "", "none", "consent", "login":
 	default:
 		return authzFail("invalid_request", "unsupported prompt value")
+	}
+	if aerr := w.readOIDCParams(ar, params); aerr != nil {
+		return aerr
 	}
 
 	// PKCE (RFC 7636; RFC 9700 §2.1.1): S256 (plain only when configured),
@@ -341,6 +364,7 @@ func (ar *authzRequest) encode() url.Values {
 	if len(ar.Resource) > 0 {
 		v["resource"] = ar.Resource
 	}
+	ar.OIDC.encode(v)
 	return v
 }
 
@@ -386,8 +410,10 @@ func (w *Pages) issueCode(c *gin.Context, ar *authzRequest, cur *sessions.Curren
 		Scope:        ar.Scope.String(),
 		State:        ar.State,
 		UserID:       strconv.FormatInt(cur.User.ID, 10),
-		// The audience reaches the code through extractExtension.
-		Request: c.Request.WithContext(authserver.WithAudience(c.Request.Context(), ar.Audience)),
+		// The audience, nonce and sign-in time reach the code through
+		// extractExtension.
+		Request: c.Request.WithContext(authserver.WithCodeExtension(
+			authserver.WithAudience(c.Request.Context(), ar.Audience), ar.OIDC.extension(cur))),
 	}
 	if ar.Challenge != "" {
 		req.CodeChallenge = ar.Challenge

@@ -153,7 +153,10 @@ type Deps struct {
 	// RevokeGrants revokes every token a client holds for a user; called
 	// when the user withdraws an app's access on the account page.
 	RevokeGrants func(ctx context.Context, userID int64, clientID string) error
-	Logger       *slog.Logger
+	// IDTokenHint verifies an id_token_hint (an ID token this server
+	// issued) and returns its sub and aud; nil ignores hints.
+	IDTokenHint func(ctx context.Context, raw string) (sub string, aud []string, err error)
+	Logger      *slog.Logger
 }
 
 // Pages serves the browser-facing pages. Create it with New or NewFor.
@@ -249,6 +252,9 @@ func NewFor(s *authserver.Server, cfg Config, deps Deps) (*Pages, error) {
 	if deps.RevokeGrants == nil {
 		deps.RevokeGrants = s.RevokeUserClient // records consent.revoked
 	}
+	if deps.IDTokenHint == nil {
+		deps.IDTokenHint = s.VerifyIDTokenHint
+	}
 	return New(cfg, deps)
 }
 
@@ -262,6 +268,8 @@ func (w *Pages) Mount(r gin.IRouter) {
 	g.POST(webPathLogin, w.loginSubmit)
 	g.GET(webPathLogout, w.logoutPage)
 	g.POST(webPathLogout, w.logoutSubmit)
+	g.GET(webPathEndSession, w.endSession)
+	g.POST(webPathEndSession, w.endSession)
 	g.GET(webPathAccount, w.accountPage)
 	g.POST(webPathAccount+"apps/revoke", w.accountRevokeApp)
 }
