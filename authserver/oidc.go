@@ -112,6 +112,9 @@ func (s *Server) handleOIDCMetadata(c *gin.Context) {
 // IDTokenClaims are an ID token's claims (Core §2, §5.1).
 type IDTokenClaims struct {
 	jwt.RegisteredClaims
+	// Aud is the client ID, one string (Core §2 allows it; the embedded
+	// Audience would be written as an array) and shadows Audience.
+	Aud               string `json:"aud"`
 	AuthTime          int64  `json:"auth_time,omitempty"`
 	Nonce             string `json:"nonce,omitempty"`
 	AtHash            string `json:"at_hash,omitempty"`
@@ -198,10 +201,10 @@ func (s *Server) idToken(ctx context.Context, in idTokenInput) (string, error) {
 	now := s.now()
 	c := IDTokenClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: s.cfg.Issuer, Subject: Subject(u.ID), Audience: jwt.ClaimStrings{in.client.ID},
+			Issuer: s.cfg.Issuer, Subject: Subject(u.ID),
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTokenTTL)),
 		},
-		AZP: in.client.ID,
+		Aud: in.client.ID, AZP: in.client.ID,
 	}
 	get := func(k string) string {
 		if v := in.ext[k]; len(v) > 0 {
@@ -260,5 +263,5 @@ func (s *Server) VerifyIDTokenHint(ctx context.Context, raw string) (sub string,
 	if c.Issuer != s.cfg.Issuer || c.Subject == "" {
 		return "", nil, errors.New("not an ID token of this issuer")
 	}
-	return c.Subject, c.Audience, nil
+	return c.Subject, []string{c.Aud}, nil
 }
