@@ -209,3 +209,42 @@ func TestOIDCDiscoveryAgreesWithRFC8414(t *testing.T) {
 		t.Errorf("JWKS without an RS256 key: %s", p.Body)
 	}
 }
+
+// TestGoOIDCClientAlgorithms: a client registered for ES256 or EdDSA ID
+// tokens gets them signed with a key of that algorithm published in the
+// JWKS; go-oidc verifies the signature and at_hash (SHA-512 for EdDSA).
+func TestGoOIDCClientAlgorithms(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	pw := "correct horse battery staple"
+	e.CreateUser(users.NewUser{Username: "ann", Password: pw})
+	provider, err := oidc.NewProvider(ctx, e.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.Browser()
+	b.SignIn("ann", pw)
+	for _, alg := range []string{"ES256", "EdDSA"} {
+		redirect := "http://127.0.0.1:9/" + alg
+		cl, secret := e.RegisterClient(authserver.ClientSpec{
+			RedirectURIs: []string{redirect}, Scopes: []string{"openid"}, IDTokenAlg: alg,
+		})
+		conf := oauth2.Config{ClientID: cl.ID, ClientSecret: secret, RedirectURL: redirect, Endpoint: provider.Endpoint(),
+			Scopes: []string{oidc.ScopeOpenID}}
+		state, nonce, verifier := randomString(t), randomString(t), oauth2.GenerateVerifier()
+		code := oidcCode(t, b, conf.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), state)
+		tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatalf("%s: exchange: %v", alg, err)
+		}
+		rawID, _ := tok.Extra("id_token").(string)
+		e.Logs.Secret(rawID)
+		idt, err := provider.Verifier(&oidc.Config{ClientID: cl.ID, SupportedSigningAlgs: []string{alg}}).Verify(ctx, rawID)
+		if err != nil {
+			t.Fatalf("%s: verify: %v", alg, err)
+		}
+		if idt.Nonce != nonce || idt.VerifyAccessToken(tok.AccessToken) != nil {
+			t.Fatalf("%s: nonce %q or at_hash wrong", alg, idt.Nonce)
+		}
+	}
+}
