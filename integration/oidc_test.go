@@ -2,6 +2,8 @@ package integration
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -9,11 +11,13 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
 	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/internal/users"
 )
@@ -246,5 +250,48 @@ func TestGoOIDCClientAlgorithms(t *testing.T) {
 		if idt.Nonce != nonce || idt.VerifyAccessToken(tok.AccessToken) != nil {
 			t.Fatalf("%s: nonce %q or at_hash wrong", alg, idt.Nonce)
 		}
+	}
+}
+
+// TestGoOIDCUserinfoDPoP: a public client whose tokens are DPoP-bound reads
+// userinfo through go-oidc with a proof per request; the same token sent
+// as a Bearer token is refused with an RFC 6750 challenge.
+func TestGoOIDCUserinfoDPoP(t *testing.T) {
+	e := testenv.New(t, testenv.Config(func(c *configs.Config) { c.OAuth.DPoP.Enabled = true }))
+	pw := "correct horse battery staple"
+	u := e.CreateUser(users.NewUser{Username: "ann", Password: pw, Email: "ann@example.com"})
+	redirect := "http://127.0.0.1:9/dpop"
+	cl, _ := e.RegisterClient(authserver.ClientSpec{Public: true, RedirectURIs: []string{redirect}, Scopes: []string{"openid", "email"}})
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &dpopTransport{key: key, base: http.DefaultTransport}}
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
+	provider, err := oidc.NewProvider(ctx, e.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := oauth2.Config{ClientID: cl.ID, RedirectURL: redirect, Endpoint: provider.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "email"}}
+	b := e.Browser()
+	b.SignIn("ann", pw)
+	state, verifier := randomString(t), oauth2.GenerateVerifier()
+	code := oidcCode(t, b, conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), state)
+	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil || tok.TokenType != "DPoP" {
+		t.Fatalf("exchange: %v, token_type %q", err, tok.TokenType)
+	}
+	e.Logs.Secret(tok.Extra("id_token").(string))
+	ui, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err != nil || ui.Subject != authserver.Subject(u.ID) || ui.Email != "ann@example.com" {
+		t.Fatalf("userinfo with DPoP: %+v, %v", ui, err)
+	}
+	p := b.Do(http.MethodGet, authserver.PathUserinfo, nil, http.Header{"Authorization": {"Bearer " + tok.AccessToken}})
+	if p.Status != http.StatusUnauthorized || !strings.Contains(p.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Fatalf("bound token as Bearer: %d %q", p.Status, p.Header.Get("WWW-Authenticate"))
+	}
+	p = b.Do(http.MethodGet, authserver.PathUserinfo, nil, http.Header{"Authorization": {"DPoP " + tok.AccessToken}})
+	if p.Status != http.StatusUnauthorized {
+		t.Fatalf("DPoP token without a proof: %d", p.Status)
 	}
 }
