@@ -22,6 +22,10 @@ func (s *Server) handleUserinfo(c *gin.Context) {
 	r := c.Request
 	scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	isDPoP := strings.EqualFold(scheme, dpop.TokenType)
+	if s.users == nil {
+		c.Status(http.StatusNotFound) // a server built without users serves no userinfo
+		return
+	}
 	if raw == "" || (!strings.EqualFold(scheme, "Bearer") && !isDPoP) || (isDPoP && s.dpop == nil) {
 		userinfoChallenge(c, http.StatusUnauthorized, "", "")
 		return
