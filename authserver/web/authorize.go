@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-oauth2/oauth2/v4"
@@ -112,21 +111,7 @@ func (w *Pages) authorize(c *gin.Context) {
 		seeOther(c, webPathLogin+"?"+url.Values{"return_to": {webPathAuthorize + "?" + ar.encode().Encode()}}.Encode())
 		return
 	}
-	if ar.Prompt == "none" {
-		if other, aerr := w.hintMismatch(c.Request.Context(), ar, cur); aerr != nil || other {
-			if aerr == nil {
-				aerr = authzFail("login_required", "the signed-in user is not the one the id_token_hint names")
-			}
-			w.redirectError(c, ar, aerr)
-			return
-		}
-	}
-	if needsFreshLogin(ar, cur, time.Now()) {
-		if ar.Prompt == "none" {
-			w.redirectError(c, ar, authzFail("login_required", "the sign-in is older than max_age"))
-			return
-		}
-		w.freshLogin(c, ar)
+	if !w.sessionSatisfies(c, ar, cur) {
 		return
 	}
 

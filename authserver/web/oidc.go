@@ -87,6 +87,31 @@ func (w *Pages) freshLogin(c *gin.Context, ar *authzRequest) {
 	seeOther(c, webPathLogin+"?"+url.Values{"return_to": {webPathAuthorize + "?" + v.Encode()}, "reauth": {"1"}}.Encode())
 }
 
+// sessionSatisfies checks the signed-in session against the request's
+// id_token_hint, prompt=login and max_age; when it does not satisfy them
+// it has answered (an error for prompt=none, else the sign-in form) and
+// returns false.
+func (w *Pages) sessionSatisfies(c *gin.Context, ar *authzRequest, cur *sessions.Current) bool {
+	if ar.Prompt == "none" {
+		if other, aerr := w.hintMismatch(c.Request.Context(), ar, cur); aerr != nil || other {
+			if aerr == nil {
+				aerr = authzFail("login_required", "the signed-in user is not the one the id_token_hint names")
+			}
+			w.redirectError(c, ar, aerr)
+			return false
+		}
+	}
+	if !needsFreshLogin(ar, cur, time.Now()) {
+		return true
+	}
+	if ar.Prompt == "none" {
+		w.redirectError(c, ar, authzFail("login_required", "the sign-in is older than max_age"))
+	} else {
+		w.freshLogin(c, ar)
+	}
+	return false
+}
+
 // hintMismatch reports whether an id_token_hint names another user than
 // the signed-in one (Core §3.1.2.1: then login_required for prompt=none).
 func (w *Pages) hintMismatch(ctx context.Context, ar *authzRequest, cur *sessions.Current) (bool, *authzError) {
