@@ -23,6 +23,9 @@ type reqState struct {
 	// jkt is the thumbprint of the key of the request's verified DPoP
 	// proof ("" without one): the tokens issued are bound to it.
 	jkt string
+	// idToken is the OpenID Connect ID token of the token response ("" for
+	// none), set once the grant's tokens are stored.
+	idToken string
 }
 
 type stateKey struct{}

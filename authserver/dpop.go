@@ -64,15 +64,20 @@ func (s *Server) tokenProof(r *http.Request) (string, *oauthError) {
 type tokenResponse struct {
 	http.ResponseWriter
 	dpop bool
+	st   *reqState
 }
 
 // writeTokenResponse is go-oauth2's ResponseTokenHandler: the library's own
 // writer, except that a DPoP-bound token is reported with token_type DPoP
 // (RFC 9449 §5; the library writes its configured "Bearer").
 func writeTokenResponse(w http.ResponseWriter, data map[string]any, header http.Header, statusCode ...int) error {
-	if tw, ok := w.(*tokenResponse); ok && tw.dpop {
-		if _, ok := data["access_token"]; ok {
+	if tw, ok := w.(*tokenResponse); ok {
+		_, issued := data["access_token"]
+		if issued && tw.dpop {
 			data["token_type"] = dpop.TokenType
+		}
+		if issued && tw.st != nil && tw.st.idToken != "" {
+			data["id_token"] = tw.st.idToken // OpenID Connect Core §3.1.3.3
 		}
 	}
 	h := w.Header()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/authgate/authgate/authserver/grants"
 	"github.com/authgate/authgate/authserver/oauthstore"
+	"github.com/authgate/authgate/authserver/signing"
 )
 
 // codeGrant serves the authorization_code grant (RFC 6749 §4.1.3).
@@ -20,6 +21,10 @@ type codeGrant struct {
 	log      *slog.Logger
 	metrics  *metrics
 	now      func() time.Time
+	// idTokens adds the OpenID Connect ID token to the response of a grant
+	// whose scope has openid; keys signs it.
+	idTokens func(context.Context, idTokenInput) error
+	keys     *signing.KeySet
 }
 
 // handle redeems an authorization code. The store applies
@@ -41,6 +46,13 @@ func (g *codeGrant) handle(ctx context.Context, tgr *oauth2.TokenGenerateRequest
 	}
 	if ctx, err = g.mint.prepare(ctx); err != nil {
 		return nil, err
+	}
+	if c.AllowedScopes().Has(ScopeOpenID) {
+		// Load (or create) the ID-token key before the store's
+		// transaction, which must not wait on another write.
+		if _, err := g.keys.IDTokenSigner(ctx, idTokenAlg(c)); err != nil {
+			return nil, err
+		}
 	}
 	var seen *tokenRow
 	out, err := g.tokens.RedeemCode(ctx, tgr.Code, func(row *tokenRow) (oauthstore.Outcome, error) {
@@ -83,6 +95,12 @@ func (g *codeGrant) handle(ctx context.Context, tgr *oauth2.TokenGenerateRequest
 	if out.Refusal != nil {
 		return nil, out.Refusal
 	}
+	ti := out.Issue.Token
+	if err := g.idTokens(ctx, idTokenInput{
+		client: c, userID: ti.GetUserID(), scope: ti.GetScope(), ext: seen.Ext(), accessToken: ti.GetAccess(), withNonce: true,
+	}); err != nil {
+		return nil, err
+	}
 	g.metrics.issued(GrantAuthorizationCode)
-	return out.Issue.Token, nil
+	return ti, nil
 }

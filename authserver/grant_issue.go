@@ -37,10 +37,12 @@ func (s *Server) newGrants() grantHandlers {
 	}
 	return grantHandlers{
 		code: &codeGrant{
+			idTokens: s.attachIDToken, keys: s.Keys,
 			tokens: s.Tokens, mint: m, audience: s.cfg.Audience, log: s.log, metrics: s.metrics, now: s.now,
 			pkce: grants.PKCEPolicy{AllowConfidentialWithout: s.cfg.AllowConfidentialWithoutPKCE, AllowPlain: s.cfg.AllowPlainPKCE},
 		},
 		refresh: &refreshGrant{
+			idTokens: s.attachIDToken, keys: s.Keys,
 			tokens: s.Tokens, mint: m, audience: s.cfg.Audience, known: known, log: s.log, metrics: s.metrics, now: s.now,
 		},
 		client: &clientGrant{scopes: s.scopes, audience: s.cfg.Audience, metrics: s.metrics},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/authgate/authgate/authserver/grants"
 	"github.com/authgate/authgate/authserver/oauthstore"
+	"github.com/authgate/authgate/authserver/signing"
 	"github.com/authgate/authgate/scopes"
 )
 
@@ -21,6 +22,10 @@ type refreshGrant struct {
 	log      *slog.Logger
 	metrics  *metrics
 	now      func() time.Time
+	// idTokens: see codeGrant. A refresh of an openid grant gets a new ID
+	// token (OpenID Connect Core §12.2).
+	idTokens func(context.Context, idTokenInput) error
+	keys     *signing.KeySet
 }
 
 // handle rotates a refresh token: the store applies grants.RotateRefresh
@@ -45,6 +50,11 @@ func (g *refreshGrant) handle(ctx context.Context, tgr *oauth2.TokenGenerateRequ
 	}
 	if ctx, err = g.mint.prepare(ctx); err != nil {
 		return nil, err
+	}
+	if c.AllowedScopes().Has(ScopeOpenID) {
+		if _, err := g.keys.IDTokenSigner(ctx, idTokenAlg(c)); err != nil {
+			return nil, err
+		}
 	}
 	var seen *tokenRow
 	out, err := g.tokens.RotateRefresh(ctx, tgr.Refresh, func(row *tokenRow) (oauthstore.Outcome, error) {
@@ -86,8 +96,16 @@ func (g *refreshGrant) handle(ctx context.Context, tgr *oauth2.TokenGenerateRequ
 	if out.Refusal != nil {
 		return nil, out.Refusal
 	}
+	ti := out.Issue.Token
+	// Core §12.2: same sub and aud; auth_time is the original sign-in's;
+	// the nonce belonged to the authorization request and is not repeated.
+	if err := g.idTokens(ctx, idTokenInput{
+		client: c, userID: ti.GetUserID(), scope: ti.GetScope(), ext: seen.Ext(), accessToken: ti.GetAccess(),
+	}); err != nil {
+		return nil, err
+	}
 	g.metrics.issued(GrantRefreshToken)
-	return out.Issue.Token, nil
+	return ti, nil
 }
 
 // scopesOf parses a stored, canonical scope string.

@@ -33,8 +33,10 @@ func TestRetiredKeyTokensStayValid(t *testing.T) {
 				t.Fatalf("API refused a token: %d %s", r.Status, r.Raw)
 			}
 		}
-		if len(h.jwks()) != 2 {
-			t.Fatal("JWKS does not publish both keys")
+		// Both access-token keys, besides the ID-token key.
+		set := h.jwks()
+		if _, ok := set[kidOf(t, old)]; !ok || set[info.KID] == nil || len(set) != 3 {
+			t.Fatalf("JWKS does not publish both keys: %d keys", len(set))
 		}
 	})
 }

@@ -171,6 +171,10 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	if err := s.Keys.Ensure(ctx, cfg.SigningAlg); err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)
 	}
+	// OpenID Connect: the RS256 ID-token key is in the JWKS from the start.
+	if err := s.Keys.EnsureIDTokenKey(ctx, DefaultIDTokenAlg); err != nil {
+		return nil, fmt.Errorf("authserver: %w", err)
+	}
 	s.access = newAccessTokens(cfg.AccessTokenFormat, cfg.Issuer, cfg.Audience, s.Keys, s.Tokens, deps.DB, deps.Now)
 	s.bearer = &BearerValidator{access: s.access}
 	if s.dpop, err = s.newDPoP(); err != nil {
@@ -262,4 +266,7 @@ func (s *Server) Mount(r gin.IRouter) {
 	r.OPTIONS(PathRevoke, handlePreflight)
 	r.GET(PathMetadata, s.handleMetadata)
 	r.GET(PathJWKS, s.handleJWKS)
+	r.GET(PathOIDCDiscovery, s.handleOIDCMetadata)
+	r.GET(PathUserinfo, s.handleUserinfo)
+	r.POST(PathUserinfo, s.handleUserinfo)
 }

@@ -98,7 +98,7 @@ func (s *Server) handleToken(c *gin.Context) {
 		}
 		return
 	}
-	if err := s.OAuth2.HandleTokenRequest(&tokenResponse{ResponseWriter: w, dpop: jkt != ""}, r); err != nil {
+	if err := s.OAuth2.HandleTokenRequest(&tokenResponse{ResponseWriter: w, dpop: jkt != "", st: st}, r); err != nil {
 		s.log.Debug("token response not written completely", "error", err)
 	}
 }

@@ -161,6 +161,9 @@ var ErrNotRegistered = errors.New("resource not registered")
 type Registry struct {
 	mu    sync.Mutex
 	decls []Decl // declaration order, which decides description overwrites
+	// plain are scopes that name no resource (OpenID Connect's openid,
+	// profile, email), added by AddScope.
+	plain []Info
 	snap  atomic.Pointer[snapshot]
 }
 
@@ -258,7 +261,7 @@ func (r *Registry) load() *snapshot {
 	if s := r.snap.Load(); s != nil {
 		return s
 	}
-	s := build(r.decls)
+	s := build(r.decls, r.plain)
 	r.snap.Store(s)
 	return s
 }
@@ -270,7 +273,7 @@ func (r *Registry) load() *snapshot {
 // perform HTTP <methods sorted, joined by ', '> on the <name> resource";
 // a later declaration with the same scope name overwrites the earlier
 // description (methods are not merged).
-func build(decls []Decl) *snapshot {
+func build(decls []Decl, plain []Info) *snapshot {
 	s := &snapshot{
 		decls:     slices.Clone(decls),
 		byPolicy:  make(map[string]int, len(decls)),
@@ -310,6 +313,12 @@ func build(decls []Decl) *snapshot {
 			}
 			s.byScope[info.Name] = len(s.scopes)
 			s.scopes = append(s.scopes, info)
+		}
+	}
+	for _, in := range plain {
+		if _, ok := s.byScope[in.Name]; !ok {
+			s.byScope[in.Name] = len(s.scopes)
+			s.scopes = append(s.scopes, in)
 		}
 	}
 	slices.SortFunc(s.scopes, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })

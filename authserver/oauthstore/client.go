@@ -44,10 +44,13 @@ type Client struct {
 	Public  bool   `json:"public"`
 	// ResourceServer marks a resource server: it may register resources
 	// and introspect any token (docs/introspection-and-audience.md).
-	ResourceServer  bool       `json:"resource_server"`
-	RedirectURIs    []string   `json:"redirect_uris"`
-	GrantTypes      []string   `json:"grant_types"`
-	Scopes          []string   `json:"scopes"` // the scopes the client may ask for
+	ResourceServer bool     `json:"resource_server"`
+	RedirectURIs   []string `json:"redirect_uris"`
+	GrantTypes     []string `json:"grant_types"`
+	Scopes         []string `json:"scopes"` // the scopes the client may ask for
+	// IDTokenAlg is the client's id_token_signed_response_alg (OpenID
+	// Connect Dynamic Client Registration §2); "" means RS256.
+	IDTokenAlg      string     `json:"id_token_signed_response_alg,omitempty"`
 	SecretPrefix    string     `json:"secret_prefix,omitempty"`
 	CreatedAt       time.Time  `json:"created_at"`
 	UpdatedAt       time.Time  `json:"updated_at"`
@@ -148,6 +151,8 @@ type ClientSpec struct {
 	RedirectURIs   []string
 	GrantTypes     []string // empty: authorization_code + refresh_token, or client_credentials when no redirect URI is given
 	Scopes         []string
+	// IDTokenAlg: see Client.IDTokenAlg.
+	IDTokenAlg string
 }
 
 // normalize fills defaults and validates the spec.
@@ -158,6 +163,11 @@ func (sp ClientSpec) normalize() (ClientSpec, error) {
 	sp.Name = strings.TrimSpace(sp.Name)
 	if sp.Name == "" || len(sp.Name) > 200 {
 		return bad("name must be 1-200 characters")
+	}
+	switch sp.IDTokenAlg {
+	case "", "RS256", "ES256", "EdDSA":
+	default:
+		return bad("id_token_signed_response_alg must be RS256, ES256 or EdDSA")
 	}
 	sp.RedirectURIs = dedupe(sp.RedirectURIs)
 	for _, u := range sp.RedirectURIs {

@@ -72,16 +72,17 @@ type clientRow struct {
 	UpdatedAt       time.Time     `db:"updated_at"`
 	SecretRotatedAt sql.NullTime  `db:"secret_rotated_at"`
 	DisabledAt      sql.NullTime  `db:"disabled_at"`
+	IDTokenAlg      string        `db:"id_token_signed_response_alg"`
 }
 
 const clientColumns = `client_id, secret_digest, secret_prefix, name, owner_id, is_public, resource_server, redirect_uris,
-	grant_types, scopes, created_at, updated_at, secret_rotated_at, disabled_at`
+	grant_types, scopes, created_at, updated_at, secret_rotated_at, disabled_at, id_token_signed_response_alg`
 
 func (r clientRow) client() (*Client, error) {
 	c := &Client{
 		ID: r.ClientID, Name: r.Name, OwnerID: r.OwnerID.Int64, Public: r.IsPublic, ResourceServer: r.ResourceServer,
 		SecretPrefix: r.SecretPrefix, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
-		secretDigest: r.SecretDigest,
+		secretDigest: r.SecretDigest, IDTokenAlg: r.IDTokenAlg,
 	}
 	for _, f := range []struct {
 		src string
@@ -148,10 +149,11 @@ func (s *SQLClientStore) Create(ctx context.Context, spec ClientSpec) (*Client, 
 		// One transaction per attempt: a unique violation aborts it.
 		err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
 			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO oauth_clients
-				(client_id, secret_digest, secret_prefix, name, owner_id, is_public, resource_server, redirect_uris, grant_types, scopes, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				(client_id, secret_digest, secret_prefix, name, owner_id, is_public, resource_server, redirect_uris, grant_types, scopes, created_at, updated_at,
+				id_token_signed_response_alg)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 				id, secretDigest, prefix, sp.Name, nullOwner(sp.OwnerID), sp.Public, sp.ResourceServer,
-				jsonList(sp.RedirectURIs), jsonList(sp.GrantTypes), jsonList(sp.Scopes), now, now); err != nil {
+				jsonList(sp.RedirectURIs), jsonList(sp.GrantTypes), jsonList(sp.Scopes), now, now, sp.IDTokenAlg); err != nil {
 				return err
 			}
 			return appendClientEvent(ctx, tx, AuditClientCreated, id, createdAuditData(sp))
@@ -220,7 +222,7 @@ func (s *SQLClientStore) Update(ctx context.Context, id string, fn func(sp *Clie
 			return err
 		}
 		sp := ClientSpec{Name: c.Name, OwnerID: c.OwnerID, Public: c.Public, ResourceServer: c.ResourceServer,
-			RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes}
+			RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes, IDTokenAlg: c.IDTokenAlg}
 		if err := fn(&sp); err != nil {
 			return err
 		}
@@ -232,8 +234,8 @@ func (s *SQLClientStore) Update(ctx context.Context, id string, fn func(sp *Clie
 			return err
 		}
 		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_clients SET name = ?, resource_server = ?, redirect_uris = ?,
-			grant_types = ?, scopes = ?, updated_at = ? WHERE client_id = ?`),
-			sp.Name, sp.ResourceServer, jsonList(sp.RedirectURIs), jsonList(sp.GrantTypes), jsonList(sp.Scopes), DBNow(s.now), id)
+			grant_types = ?, scopes = ?, id_token_signed_response_alg = ?, updated_at = ? WHERE client_id = ?`),
+			sp.Name, sp.ResourceServer, jsonList(sp.RedirectURIs), jsonList(sp.GrantTypes), jsonList(sp.Scopes), sp.IDTokenAlg, DBNow(s.now), id)
 		if err != nil {
 			return fmt.Errorf("update client %q: %w", id, err)
 		}

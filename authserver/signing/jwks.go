@@ -28,8 +28,8 @@ func (ks *KeySet) Signer(ctx context.Context) (*Key, error) {
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
 	for i := len(ks.keys) - 1; i >= 0; i-- {
-		if !ks.keys[i].activatesAt.After(now) {
-			return ks.keys[i], nil
+		if k := ks.keys[i]; k.purpose == PurposeAccess && !k.activatesAt.After(now) {
+			return k, nil
 		}
 	}
 	return nil, ErrNoSigningKey

@@ -49,6 +49,7 @@ type Key struct {
 	activatesAt time.Time
 	priv        crypto.Signer
 	method      jwt.SigningMethod
+	purpose     string
 }
 
 // KID is the key's id, its RFC 7638 thumbprint.
@@ -59,12 +60,14 @@ func (k *Key) Alg() string { return k.alg }
 
 // KeyInfo describes a signing key without its private part.
 type KeyInfo struct {
-	KID         string     `json:"kid"`
-	Alg         string     `json:"alg"`
-	State       string     `json:"state"`
-	CreatedAt   time.Time  `json:"created_at"`
-	ActivatesAt time.Time  `json:"activates_at"`
-	RetiredAt   *time.Time `json:"retired_at,omitempty"`
+	KID         string    `json:"kid"`
+	Alg         string    `json:"alg"`
+	State       string    `json:"state"`
+	CreatedAt   time.Time `json:"created_at"`
+	ActivatesAt time.Time `json:"activates_at"`
+	// Purpose is PurposeAccess or PurposeIDToken.
+	Purpose   string     `json:"purpose"`
+	RetiredAt *time.Time `json:"retired_at,omitempty"`
 	// PublishedUntil is when a retired key leaves the JWKS.
 	PublishedUntil *time.Time `json:"published_until,omitempty"`
 }
@@ -167,12 +170,13 @@ type keyRow struct {
 	PrivateKey  string    `db:"private_key"`
 	CreatedAt   time.Time `db:"created_at"`
 	ActivatesAt time.Time `db:"activates_at"`
+	Purpose     string    `db:"purpose"`
 }
 
 func (ks *KeySet) load(ctx context.Context) error {
 	seq := ks.startLoad()
 	var rows []keyRow
-	if err := ks.db.SelectContext(ctx, &rows, `SELECT id, kid, alg, private_key, created_at, activates_at FROM signing_keys`); err != nil {
+	if err := ks.db.SelectContext(ctx, &rows, `SELECT id, kid, alg, private_key, created_at, activates_at, purpose FROM signing_keys`); err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
 	keys := make([]*Key, 0, len(rows))
@@ -243,7 +247,7 @@ func (ks *KeySet) parseKeyRow(r keyRow) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", r.KID, err)
 	}
-	return &Key{id: r.ID, kid: r.KID, alg: r.Alg, createdAt: r.CreatedAt.UTC(), activatesAt: r.ActivatesAt.UTC(), priv: signer, method: m}, nil
+	return &Key{id: r.ID, kid: r.KID, alg: r.Alg, createdAt: r.CreatedAt.UTC(), activatesAt: r.ActivatesAt.UTC(), priv: signer, method: m, purpose: r.Purpose}, nil
 }
 
 // ensureFresh reloads the cache when it is older than the refresh interval.

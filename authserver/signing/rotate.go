@@ -64,7 +64,7 @@ func (ks *KeySet) Ensure(ctx context.Context, alg string) error {
 	if n > 0 {
 		return nil
 	}
-	if _, err := ks.add(ctx, alg, 0); err != nil {
+	if _, err := ks.add(ctx, alg, PurposeAccess, 0); err != nil {
 		return err
 	}
 	return ks.load(ctx)
@@ -74,10 +74,20 @@ func (ks *KeySet) Ensure(ctx context.Context, alg string) error {
 // then it is only published, so resource servers that cache the JWKS learn
 // it before any token carries its kid.
 func (ks *KeySet) Rotate(ctx context.Context, alg string, activateIn time.Duration) (KeyInfo, error) {
+	return ks.RotateFor(ctx, PurposeAccess, alg, activateIn)
+}
+
+// RotateFor is Rotate for the rotation of purpose: PurposeAccess, or
+// PurposeIDToken (the ID-token keys of alg; the access-token key is left
+// alone).
+func (ks *KeySet) RotateFor(ctx context.Context, purpose, alg string, activateIn time.Duration) (KeyInfo, error) {
 	if activateIn < 0 {
 		return KeyInfo{}, fmt.Errorf("rotate key: activation delay must not be negative")
 	}
-	kid, err := ks.add(ctx, alg, activateIn)
+	if purpose != PurposeAccess && purpose != PurposeIDToken {
+		return KeyInfo{}, fmt.Errorf("rotate key: unknown purpose %q", purpose)
+	}
+	kid, err := ks.add(ctx, alg, purpose, activateIn)
 	if err != nil {
 		return KeyInfo{}, err
 	}
@@ -94,7 +104,7 @@ func (ks *KeySet) Rotate(ctx context.Context, alg string, activateIn time.Durati
 
 // add generates and stores a key of alg, announced to every instance when
 // the KeySet has a Notifier, and returns its kid.
-func (ks *KeySet) add(ctx context.Context, alg string, activateIn time.Duration) (string, error) {
+func (ks *KeySet) add(ctx context.Context, alg, purpose string, activateIn time.Duration) (string, error) {
 	priv, err := generateKey(alg)
 	if err != nil {
 		return "", fmt.Errorf("generate signing key: %w", err)
@@ -113,8 +123,8 @@ func (ks *KeySet) add(ctx context.Context, alg string, activateIn time.Duration)
 		return "", err
 	}
 	insert := func(ex sqlx.ExecerContext) error {
-		_, err := ex.ExecContext(ctx, ks.db.Rebind(`INSERT INTO signing_keys (kid, alg, private_key, created_at, activates_at)
-			VALUES (?, ?, ?, ?, ?)`), kid, alg, stored, now, now.Add(activateIn))
+		_, err := ex.ExecContext(ctx, ks.db.Rebind(`INSERT INTO signing_keys (kid, alg, private_key, created_at, activates_at, purpose)
+			VALUES (?, ?, ?, ?, ?, ?)`), kid, alg, stored, now, now.Add(activateIn), purpose)
 		return err
 	}
 	if ks.notifier != nil {
@@ -128,29 +138,37 @@ func (ks *KeySet) add(ctx context.Context, alg string, activateIn time.Duration)
 	return kid, nil
 }
 
-// states computes each key's state at now: the newest activated key is
-// active, older activated keys are retired when their successor activated.
+// states computes each key's state at now, per rotation (lineage): the
+// access-token keys form one, the ID-token keys one per algorithm. In each,
+// the newest activated key is active; older activated keys are retired
+// when their successor in the rotation activated.
 func (ks *KeySet) states(now time.Time) []KeyInfo {
 	ks.mu.RLock()
 	keys := ks.keys
 	ks.mu.RUnlock()
 	out := make([]KeyInfo, len(keys))
-	active := -1
+	active := map[string]int{}
 	for i, k := range keys {
 		if !k.activatesAt.After(now) {
-			active = i
+			active[k.lineage()] = i
 		}
 	}
 	for i, k := range keys {
-		info := KeyInfo{KID: k.kid, Alg: k.alg, CreatedAt: k.createdAt, ActivatesAt: k.activatesAt}
+		info := KeyInfo{KID: k.kid, Alg: k.alg, Purpose: k.purpose, CreatedAt: k.createdAt, ActivatesAt: k.activatesAt}
 		switch {
 		case k.activatesAt.After(now):
 			info.State = KeyPending
-		case i == active:
+		case i == active[k.lineage()]:
 			info.State = KeyActive
 		default:
-			// Retired when the next activated key took over.
-			retired := keys[i+1].activatesAt
+			// Retired when the next activated key of its rotation took over.
+			retired := k.activatesAt
+			for _, n := range keys[i+1:] {
+				if n.lineage() == k.lineage() {
+					retired = n.activatesAt
+					break
+				}
+			}
 			until := retired.Add(ks.maxTokenTTL)
 			info.RetiredAt, info.PublishedUntil = &retired, &until
 			info.State = KeyRetired

@@ -25,7 +25,7 @@ import (
 var authzParamNames = []string{
 	"response_type", "client_id", "redirect_uri", "scope", "state",
 	"code_challenge", "code_challenge_method", "prompt", "response_mode",
-	"request", "request_uri",
+	"request", "request_uri", "nonce", "max_age", "id_token_hint",
 }
 
 // authzRequest is an authorization request whose client and redirect URI
@@ -47,6 +47,8 @@ type authzRequest struct {
 	// the audience bound into the code (nil: authgate's own).
 	Resource []string
 	Audience []string
+	// OIDC holds the OpenID Connect parameters (oidc.go).
+	OIDC oidcParams
 }
 
 // authzError is an RFC 6749 §4.1.2.1 error response.
@@ -107,6 +109,9 @@ func (w *Pages) authorize(c *gin.Context) {
 			return
 		}
 		seeOther(c, webPathLogin+"?"+url.Values{"return_to": {webPathAuthorize + "?" + ar.encode().Encode()}}.Encode())
+		return
+	}
+	if !w.sessionSatisfies(c, ar, cur) {
 		return
 	}
 
@@ -229,9 +234,12 @@ func (w *Pages) validateAuthz(ar *authzRequest, params url.Values) *authzError {
 	}
 	ar.Prompt = params.Get("prompt")
 	switch ar.Prompt {
-	case "", "none", "consent":
+	case "", "none", "consent", "login":
 	default:
 		return authzFail("invalid_request", "unsupported prompt value")
+	}
+	if aerr := w.readOIDCParams(ar, params); aerr != nil {
+		return aerr
 	}
 
 	// PKCE (RFC 7636; RFC 9700 §2.1.1): S256 (plain only when configured),
@@ -341,6 +349,7 @@ func (ar *authzRequest) encode() url.Values {
 	if len(ar.Resource) > 0 {
 		v["resource"] = ar.Resource
 	}
+	ar.OIDC.encode(v)
 	return v
 }
 
@@ -386,8 +395,10 @@ func (w *Pages) issueCode(c *gin.Context, ar *authzRequest, cur *sessions.Curren
 		Scope:        ar.Scope.String(),
 		State:        ar.State,
 		UserID:       strconv.FormatInt(cur.User.ID, 10),
-		// The audience reaches the code through extractExtension.
-		Request: c.Request.WithContext(authserver.WithAudience(c.Request.Context(), ar.Audience)),
+		// The audience, nonce and sign-in time reach the code through
+		// extractExtension.
+		Request: c.Request.WithContext(authserver.WithCodeExtension(
+			authserver.WithAudience(c.Request.Context(), ar.Audience), ar.OIDC.extension(cur))),
 	}
 	if ar.Challenge != "" {
 		req.CodeChallenge = ar.Challenge

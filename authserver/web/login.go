@@ -76,7 +76,7 @@ func (w *Pages) loginPage(c *gin.Context) {
 		w.internalError(c, "load session", err)
 		return
 	}
-	if cur != nil {
+	if cur != nil && c.Query("reauth") == "" { // reauth: OpenID Connect prompt=login, max_age
 		seeOther(c, returnTo)
 		return
 	}

@@ -154,7 +154,10 @@ type Deps struct {
 	// Devices serves the device verification page (RFC 8628); nil: no
 	// /device page.
 	Devices Devices
-	Logger  *slog.Logger
+	// IDTokenHint verifies an id_token_hint (an ID token this server
+	// issued) and returns its sub and aud; nil ignores hints.
+	IDTokenHint func(ctx context.Context, raw string) (sub string, aud []string, err error)
+	Logger      *slog.Logger
 }
 
 // Pages serves the browser-facing pages. Create it with New or NewFor.
@@ -268,6 +271,9 @@ func NewFor(s *authserver.Server, cfg Config, deps Deps) (*Pages, error) {
 	if deps.RevokeGrants == nil {
 		deps.RevokeGrants = s.RevokeUserClient // records consent.revoked
 	}
+	if deps.IDTokenHint == nil {
+		deps.IDTokenHint = s.VerifyIDTokenHint
+	}
 	return New(cfg, deps)
 }
 
@@ -282,6 +288,8 @@ func (w *Pages) Mount(r gin.IRouter) {
 	g.GET(webPathLogout, w.logoutPage)
 	g.POST(webPathLogout, w.logoutSubmit)
 	g.GET(webPathHome, w.homePage)
+	g.GET(webPathEndSession, w.endSession)
+	g.POST(webPathEndSession, w.endSession)
 	g.GET(webPathAccount, w.accountPage)
 	g.POST(webPathPassword, w.changePassword)
 	g.GET(webPathApps, w.appsPage)

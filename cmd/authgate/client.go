@@ -34,6 +34,7 @@ type clientSpecFlags struct {
 	redirectURIs []string
 	grants       []string
 	scopes       []string
+	idTokenAlg   string
 }
 
 func (f *clientSpecFlags) register(cmd *cobra.Command) {
@@ -41,7 +42,8 @@ func (f *clientSpecFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.name, "name", "", "display name shown on the consent page")
 	fl.StringArrayVar(&f.redirectURIs, "redirect-uri", nil, "registered redirect URI (repeat or comma-separate); matched exactly")
 	fl.StringArrayVar(&f.grants, "grant", nil, "allowed grant: authorization_code, refresh_token, client_credentials (repeat or comma-separate)")
-	fl.StringArrayVar(&f.scopes, "scope", nil, "allowed scope, e.g. api_token:read (repeat or comma-separate)")
+	fl.StringArrayVar(&f.scopes, "scope", nil, "allowed scope, e.g. api_token:read or openid (repeat or comma-separate)")
+	fl.StringVar(&f.idTokenAlg, "id-token-alg", "", "OpenID Connect: algorithm of the client's ID tokens, RS256 (default), ES256 or EdDSA")
 }
 
 func printClient(c *cli, cl *authserver.Client, secret, output string) error {
@@ -120,7 +122,7 @@ func newClientCreateCmd(c *cli) *cobra.Command {
 			}
 			return c.withApp(cmd, func(ctx context.Context, a *app.App) error {
 				sp := authserver.ClientSpec{Name: spec.name, Public: public, ResourceServer: resourceServer, RedirectURIs: splitList(spec.redirectURIs),
-					GrantTypes: splitList(spec.grants), Scopes: splitList(spec.scopes)}
+					GrantTypes: splitList(spec.grants), Scopes: splitList(spec.scopes), IDTokenAlg: spec.idTokenAlg}
 				if owner != "" {
 					u, err := lookupUser(ctx, a, owner)
 					if err != nil {
@@ -226,8 +228,8 @@ func newClientUpdateCmd(c *cli) *cobra.Command {
 			}
 			fl := cmd.Flags()
 			if !fl.Changed("name") && !fl.Changed("redirect-uri") && !fl.Changed("grant") && !fl.Changed("scope") &&
-				!fl.Changed("resource-server") {
-				return usageError("nothing to update: give --name, --redirect-uri, --grant, --scope or --resource-server")
+				!fl.Changed("resource-server") && !fl.Changed("id-token-alg") {
+				return usageError("nothing to update: give --name, --redirect-uri, --grant, --scope, --id-token-alg or --resource-server")
 			}
 			return c.withApp(cmd, func(ctx context.Context, a *app.App) error {
 				cl, err := a.OAuth.UpdateClient(ctx, args[0], func(sp *authserver.ClientSpec) error {
@@ -245,6 +247,9 @@ func newClientUpdateCmd(c *cli) *cobra.Command {
 					}
 					if fl.Changed("resource-server") {
 						sp.ResourceServer = resourceServer
+					}
+					if fl.Changed("id-token-alg") {
+						sp.IDTokenAlg = spec.idTokenAlg
 					}
 					return nil
 				})

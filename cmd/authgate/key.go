@@ -25,9 +25,10 @@ func newKeyRotateCmd(c *cli) *cobra.Command {
 		alg        string
 		activateIn time.Duration
 		output     string
+		idToken    bool
 	)
 	cmd := &cobra.Command{
-		Use:   "rotate [--alg EdDSA|RS256|ES256] [--activate-in DURATION]",
+		Use:   "rotate [--alg EdDSA|RS256|ES256] [--activate-in DURATION] [--id-token]",
 		Short: "Add a signing key: published in the JWKS at once, signing after --activate-in",
 		Long: "rotate adds a new signing key. It is published in the JWKS immediately and starts signing\n" +
 			"access tokens after --activate-in (default oauth.key_publish_delay), so resource servers that\n" +
@@ -50,7 +51,16 @@ func newKeyRotateCmd(c *cli) *cobra.Command {
 				if !cmd.Flags().Changed("activate-in") {
 					activateIn = set.KeyPublishDelay
 				}
-				info, err := a.OAuth.Keys.Rotate(ctx, alg, activateIn)
+				purpose := signing.PurposeAccess
+				if idToken {
+					// OpenID Connect's ID-token keys rotate apart from the
+					// access-token key (docs/openid-connect.md, "Signing keys").
+					purpose = signing.PurposeIDToken
+					if !cmd.Flags().Changed("alg") {
+						alg = signing.AlgRS256
+					}
+				}
+				info, err := a.OAuth.Keys.RotateFor(ctx, purpose, alg, activateIn)
 				if err != nil {
 					return err
 				}
@@ -67,6 +77,7 @@ func newKeyRotateCmd(c *cli) *cobra.Command {
 	f.StringVar(&alg, "alg", "", "algorithm: EdDSA, RS256 or ES256 (default oauth.signing_alg)")
 	f.DurationVar(&activateIn, "activate-in", 0, "how long to publish the key before it signs (default oauth.key_publish_delay)")
 	f.StringVar(&output, "output", "text", "output format: text or json")
+	f.BoolVar(&idToken, "id-token", false, "rotate the OpenID Connect ID-token key of --alg (default RS256) instead of the access-token key")
 	return cmd
 }
 
@@ -92,13 +103,13 @@ func newKeyListCmd(c *cli) *cobra.Command {
 					return writeJSON(c.io.out, keys)
 				}
 				w := tabwriter.NewWriter(c.io.out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "KID\tALG\tSTATE\tCREATED\tSIGNS FROM\tPUBLISHED UNTIL")
+				fmt.Fprintln(w, "KID\tALG\tPURPOSE\tSTATE\tCREATED\tSIGNS FROM\tPUBLISHED UNTIL")
 				for _, k := range keys {
 					until := "-"
 					if k.PublishedUntil != nil {
 						until = k.PublishedUntil.UTC().Format(time.RFC3339)
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k.KID, k.Alg, k.State, k.CreatedAt.UTC().Format(time.RFC3339),
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.KID, k.Alg, k.Purpose, k.State, k.CreatedAt.UTC().Format(time.RFC3339),
 						k.ActivatesAt.UTC().Format(time.RFC3339), until)
 				}
 				return w.Flush()

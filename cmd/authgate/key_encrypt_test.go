@@ -45,6 +45,8 @@ func TestKeyEncryptCLI(t *testing.T) {
 		"\n  previous_key_encryption_key_file: "+kekA+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Two keys from the first start: the access-token key and the RS256
+	// ID-token key (OpenID Connect); rotate adds a third.
 	steps := []struct {
 		name     string
 		args     []string
@@ -53,17 +55,17 @@ func TestKeyEncryptCLI(t *testing.T) {
 	}{
 		{"first key, as PEM", []string{"key", "list"}, 0, "active"},
 		{"encrypt without a KEK", []string{"key", "encrypt"}, 2, "no key-encryption key configured"},
-		{"encrypt", []string{"key", "encrypt", "--config", cfgA}, 0, "Encrypted 1 signing key(s)"},
-		{"again", []string{"key", "encrypt", "--config", cfgA}, 0, "1 already encrypted"},
+		{"encrypt", []string{"key", "encrypt", "--config", cfgA}, 0, "Encrypted 2 signing key(s)"},
+		{"again", []string{"key", "encrypt", "--config", cfgA}, 0, "2 already encrypted"},
 		{"list without the KEK", []string{"key", "list"}, 1, "signing keys are encrypted: configure the key-encryption key"},
 		{"rotate with the KEK", []string{"key", "rotate", "--config", cfgA}, 0, "Added EdDSA key"},
 		{"list with the KEK", []string{"key", "list", "--config", cfgA}, 0, "pending"},
 		{"list with another KEK", []string{"key", "list", "--config", cfgB}, 1, "does not decrypt with the configured key-encryption key"},
 		{"replace without the previous KEK", []string{"key", "encrypt", "--config", cfgB}, 1, "give the previous one"},
 		{"list with the new and the previous KEK", []string{"key", "list", "--config", cfgBA}, 0, "pending"},
-		{"replace the KEK", []string{"key", "encrypt", "--config", cfgBA}, 0, "re-encrypted 2"},
+		{"replace the KEK", []string{"key", "encrypt", "--config", cfgBA}, 0, "re-encrypted 3"},
 		{"list with the new KEK alone", []string{"key", "list", "--config", cfgB}, 0, "active"},
-		{"back to A with a flag", []string{"key", "encrypt", "--config", cfgA, "--previous-key-file", kekB}, 0, "re-encrypted 2"},
+		{"back to A with a flag", []string{"key", "encrypt", "--config", cfgA, "--previous-key-file", kekB}, 0, "re-encrypted 3"},
 		{"list with A", []string{"key", "list", "--config", cfgA}, 0, "active"},
 	}
 	for _, s := range steps {

@@ -61,8 +61,8 @@ func newUserCmd(c *cli) *cobra.Command {
 }
 
 func newUserCreateCmd(c *cli) *cobra.Command {
-	var email string
-	var admin, passwordStdin bool
+	var email, name string
+	var admin, passwordStdin, emailVerified bool
 	cmd := &cobra.Command{
 		Use:   "create USERNAME",
 		Short: "Create a user (password from --password-stdin or a prompt)",
@@ -76,7 +76,9 @@ func newUserCreateCmd(c *cli) *cobra.Command {
 				return err
 			}
 			return c.withApp(cmd, func(ctx context.Context, a *app.App) error {
-				u, err := a.Users.Create(ctx, users.NewUser{Username: args[0], Email: email, Password: password, IsAdmin: admin})
+				u, err := a.Users.Create(ctx, users.NewUser{
+					Username: args[0], Email: email, EmailVerified: emailVerified, Name: name, Password: password, IsAdmin: admin,
+				})
 				if err != nil {
 					return err
 				}
@@ -86,6 +88,8 @@ func newUserCreateCmd(c *cli) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&email, "email", "", "e-mail address")
+	cmd.Flags().BoolVar(&emailVerified, "email-verified", false, "the e-mail address is known to be the user's (OpenID Connect email_verified)")
+	cmd.Flags().StringVar(&name, "name", "", `display name ("Full Name"), the OpenID Connect name claim`)
 	cmd.Flags().BoolVar(&admin, "admin", false, "make the user an administrator")
 	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
 	return cmd

@@ -60,6 +60,9 @@ func NewRegistry(cfg configs.Config) (*scopes.Registry, error) {
 	if err := mgmtapi.DeclareBuiltins(reg); err != nil {
 		return nil, err
 	}
+	if err := authserver.DeclareOIDCScopes(reg); err != nil {
+		return nil, err
+	}
 	decls := make([]scopes.Decl, 0, len(cfg.Resources))
 	for _, r := range cfg.Resources {
 		decls = append(decls, scopes.Decl{

@@ -105,7 +105,7 @@ func TestAPIRootAndUsers(t *testing.T) {
 			names = append(names, s.(map[string]any)["name"].(string))
 		}
 		// Closed resources (api_token, oauth_app) contribute no scopes.
-		want := []string{"resource:destroy", "resource:read", "resource:write", "root:read", "session:read", "user:read"}
+		want := []string{"resource:destroy", "resource:read", "resource:write", "root:read", "session:read", "user:read", "user:write"}
 		if !slices.Equal(names, want) {
 			t.Fatalf("scopes = %v; want %v", names, want)
 		}

@@ -44,7 +44,7 @@ func Builtin() map[string]resources.Resource {
 	return map[string]resources.Resource{
 		PolicyRoot:     {Name: PolicyRoot, Methods: []string{"GET"}, AllowAnonymous: true},
 		PolicySession:  {Name: PolicySession, Methods: []string{"GET"}, AllowAnonymous: true},
-		PolicyUser:     {Name: PolicyUser, IDParam: "username", Methods: []string{"GET"}},
+		PolicyUser:     {Name: PolicyUser, IDParam: "username", Methods: []string{"GET", "PUT"}},
 		PolicyAPIToken: {Name: PolicyAPIToken, IDParam: "id", Methods: []string{"GET", "POST", "PUT", "DELETE"}, APITokenAccess: no, OAuth2Access: no},
 		PolicyOAuthApp: {Name: PolicyOAuthApp, IDParam: "client_id", Methods: []string{"GET", "POST", "PUT", "DELETE"}, APITokenAccess: no, OAuth2Access: no},
 		PolicyResource: {Name: PolicyResource, IDParam: "policy_id", Methods: []string{"GET", "PUT", "DELETE"}, APITokenAccess: no},
@@ -129,6 +129,7 @@ func Mount(r gin.IRouter, d Deps) error {
 	get(PathSession, session, h.getSession)
 	get(PathUsers, user, h.listUsers)
 	get(PathUsers+":username/", user, h.getUser)
+	r.PUT(PathUsers+":username/", user, SameSiteWrites, h.updateUser)
 
 	tok := protect(PolicyAPIToken)
 	tokens := PathUsers + ":username/api-tokens/"

@@ -115,6 +115,8 @@ func userJSON(u users.User, full bool) gin.H {
 	}
 	if full {
 		out["email"] = u.Email
+		out["email_verified"] = u.EmailVerified
+		out["fullname"] = u.Name
 	}
 	return out
 }

@@ -16,9 +16,15 @@ import (
 
 // User is a person who can log in, own API tokens and authorize apps.
 type User struct {
-	ID        int64     `db:"id" json:"id"`
-	Username  string    `db:"username" json:"username"`
-	Email     string    `db:"email" json:"email"`
+	ID       int64  `db:"id" json:"id"`
+	Username string `db:"username" json:"username"`
+	Email    string `db:"email" json:"email"`
+	// EmailVerified says the address was checked (OpenID Connect's
+	// email_verified claim); authgate itself never sends mail, so only an
+	// administrator sets it.
+	EmailVerified bool `db:"email_verified" json:"email_verified"`
+	// Name is the display name ("Full Name"), the name claim.
+	Name      string    `db:"name" json:"name"`
 	IsAdmin   bool      `db:"is_admin" json:"is_admin"`
 	IsActive  bool      `db:"is_active" json:"is_active"`
 	CreatedAt time.Time `db:"created_at" json:"created_at"`
@@ -30,8 +36,11 @@ type User struct {
 type NewUser struct {
 	Username string
 	Email    string
-	Password string
-	IsAdmin  bool
+	// EmailVerified and Name: see User.
+	EmailVerified bool
+	Name          string
+	Password      string
+	IsAdmin       bool
 }
 
 // Sentinel errors, compared with errors.Is.
@@ -58,6 +67,9 @@ type Store interface {
 	SetPassword(ctx context.Context, id int64, password string) error
 	SetActive(ctx context.Context, id int64, active bool) error
 	SetAdmin(ctx context.Context, id int64, admin bool) error
+	// SetProfile replaces the email address, its verified flag and the
+	// display name; ErrInvalidProfile for values that cannot be stored.
+	SetProfile(ctx context.Context, id int64, p Profile) error
 	// Authenticate checks a username and password. Unknown users, inactive
 	// users and wrong passwords all return ErrInvalidCredentials after the
 	// same argon2id work, so timing does not reveal which it was. ErrBusy
@@ -112,7 +124,7 @@ func (s *SQLStore) hashPassword(ctx context.Context, password string) (string, e
 	return hash, herr
 }
 
-const userColumns = `id, username, email, is_admin, is_active, created_at, updated_at`
+const userColumns = `id, username, email, email_verified, name, is_admin, is_active, created_at, updated_at`
 
 // Create inserts a user.
 func (s *SQLStore) Create(ctx context.Context, nu NewUser) (User, error) {
@@ -127,10 +139,14 @@ func (s *SQLStore) Create(ctx context.Context, nu NewUser) (User, error) {
 		}
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	u := User{Username: nu.Username, Email: strings.TrimSpace(nu.Email), IsAdmin: nu.IsAdmin, IsActive: true, CreatedAt: now, UpdatedAt: now}
-	q := s.db.Rebind(`INSERT INTO users (username, email, password_hash, is_admin, is_active, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`)
-	err := s.db.QueryRowxContext(ctx, q, u.Username, u.Email, hash, u.IsAdmin, true, now, now).Scan(&u.ID)
+	u := User{Username: nu.Username, Email: strings.TrimSpace(nu.Email), EmailVerified: nu.EmailVerified,
+		Name: strings.TrimSpace(nu.Name), IsAdmin: nu.IsAdmin, IsActive: true, CreatedAt: now, UpdatedAt: now}
+	if err := validProfile(u.Email, u.Name); err != nil {
+		return User{}, err
+	}
+	q := s.db.Rebind(`INSERT INTO users (username, email, email_verified, name, password_hash, is_admin, is_active, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+	err := s.db.QueryRowxContext(ctx, q, u.Username, u.Email, u.EmailVerified, u.Name, hash, u.IsAdmin, true, now, now).Scan(&u.ID)
 	if db.IsUniqueViolation(err) {
 		return User{}, fmt.Errorf("create user %q: %w", nu.Username, ErrAlreadyExists)
 	}
