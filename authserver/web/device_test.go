@@ -217,9 +217,9 @@ func TestDeviceFlow(t *testing.T) {
 		// Redeemed once.
 		st, res = de.poll(t, de.tv.ID, dc)
 		wantError(t, st, res, http.StatusBadRequest, "invalid_grant")
-		// The account page lists the device's access.
-		if p := b.Get("/account/"); !strings.Contains(p.Body, "Living-room TV") {
-			t.Fatalf("account page does not list the device: %s", p.Body)
+		// The authorized-apps page lists the device's access.
+		if p := b.Get("/account/authorized-apps/"); !strings.Contains(p.Body, "Living-room TV") {
+			t.Fatalf("authorized-apps page does not list the device: %s", p.Body)
 		}
 
 		// Denied.
