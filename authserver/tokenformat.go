@@ -17,6 +17,4 @@ var (
 	newOpaque  = oauthstore.NewOpaque
 	wellFormed = oauthstore.WellFormed
 	hasPrefix  = oauthstore.HasPrefix
-	digest     = oauthstore.Digest
-	dbNow      = oauthstore.DBNow
 )
