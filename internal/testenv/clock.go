@@ -10,7 +10,9 @@ import (
 // (app.Options.Now): token and code expiry, refresh idle time, signing-key
 // schedules, sessions, API tokens, the rate and failure limits, the
 // sweeper. Database defaults (CURRENT_TIMESTAMP) and the clocks of
-// components without that seam still read the real time.
+// components without that seam still read the real time; among them
+// go-oauth2's manager, which stamps codes and tokens (a JWT's iat and exp)
+// with time.Now: move the clock relative to a token's own claims.
 type FixedClock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -28,6 +30,13 @@ func (c *FixedClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+}
+
+// Set moves the clock to t (backwards too).
+func (c *FixedClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
 }
 
 // Clock runs the application on a FixedClock starting at start (the zero
