@@ -1,4 +1,4 @@
-package authserver
+package authserver_test
 
 import (
 	"context"
@@ -23,9 +23,8 @@ import (
 	"github.com/go-oauth2/oauth2/v4/server"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/authgate/authgate/authserver"
 	"github.com/authgate/authgate/authserver/signing"
-	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
 )
 
 // One test per row of the docs/go-oauth2.md, "Findings and their tests" table
@@ -34,8 +33,7 @@ import (
 
 // Row 1 (critical): refresh grant without client authentication or binding.
 func TestAudit01_RefreshRequiresClientAuthAndBinding(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c1, s1 := h.webClient()
 		c2, s2 := h.webClient()
 		rt := h.tokens(c1, s1, "test:read").str("refresh_token")
@@ -60,8 +58,7 @@ func TestAudit01_RefreshRequiresClientAuthAndBinding(t *testing.T) {
 
 // Row 2 (critical): refresh scope escalation.
 func TestAudit02_RefreshCannotWidenScope(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.webClient("test:read", "test:write", "admin:read")
 		rt := h.tokens(c, secret, "test:read test:write").str("refresh_token")
 
@@ -98,10 +95,9 @@ func accessScope(t *testing.T, h *harness, at string) string {
 
 // Row 3 (high): redirect URI suffix-host matching.
 func TestAudit03_RedirectURIExactMatch(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.webClient("test:read")
-		native, _ := h.client(ClientSpec{Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}, Scopes: []string{"test:read"}})
+		native, _ := h.client(authserver.ClientSpec{Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}, Scopes: []string{"test:read"}})
 		cookie := h.browserSession(h.alice, c, "test:read")
 		_, ch := pkce()
 		attacks := []string{
@@ -152,8 +148,7 @@ func TestAudit03_RedirectURIExactMatch(t *testing.T) {
 // Row 4 (high): errors redirected to an unvalidated redirect_uri or for an
 // unknown client; user authentication before client validation.
 func TestAudit04_NoOpenRedirectOnErrors(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, _ := h.webClient("test:read")
 		cases := []struct {
 			name   string
@@ -189,9 +184,8 @@ func TestAudit04_NoOpenRedirectOnErrors(t *testing.T) {
 // Row 6 (high): PKCE not required for public clients, global only, plain
 // allowed and the default; missing verifier answered with 500.
 func TestAudit06_PKCEEnforced(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, func(c *Config) { c.AllowConfidentialWithoutPKCE = true })
-		pub, _ := h.client(ClientSpec{Public: true, RedirectURIs: []string{"https://spa.example.com/cb"}, Scopes: []string{"test:read"}})
+	eachHarness(t, func(c *authserver.Config) { c.AllowConfidentialWithoutPKCE = true }, func(t *testing.T, h *harness) {
+		pub, _ := h.client(authserver.ClientSpec{Public: true, RedirectURIs: []string{"https://spa.example.com/cb"}, Scopes: []string{"test:read"}})
 		conf, secret := h.webClient("test:read")
 		v, ch := pkce()
 
@@ -232,7 +226,7 @@ func TestAudit06_PKCEEnforced(t *testing.T) {
 			t.Fatalf("public client with PKCE: %d %s", r.Status, r.Raw)
 		}
 		// The default (allow_confidential_without_pkce off): a confidential client needs PKCE too.
-		h2 := newHarness(t, dbtest.Open(t), nil)
+		h2 := newHarness(t, nil)
 		conf2, _ := h2.webClient("test:read")
 		if _, err := h2.mintCode(codeReq{client: conf2, scope: "test:read"}); err == nil {
 			t.Fatal("confidential client: code issued without a challenge")
@@ -243,8 +237,7 @@ func TestAudit06_PKCEEnforced(t *testing.T) {
 // Row 7 (medium): no revocation on code replay, no refresh reuse
 // detection, revoking a refresh token leaves its access token alive.
 func TestAudit07_ReplayAndReuseRevokeGrant(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.webClient("test:read")
 
 		t.Run("code replay", func(t *testing.T) {
@@ -280,7 +273,7 @@ func TestAudit07_ReplayAndReuseRevokeGrant(t *testing.T) {
 		})
 		t.Run("revoking a refresh token revokes its access tokens", func(t *testing.T) {
 			tok := h.tokens(c, secret, "test:read")
-			r := h.post(PathRevoke, url.Values{"token": {tok.str("refresh_token")}, "token_type_hint": {"refresh_token"}}, c.ID, secret)
+			r := h.post(authserver.PathRevoke, url.Values{"token": {tok.str("refresh_token")}, "token_type_hint": {"refresh_token"}}, c.ID, secret)
 			if r.Status != http.StatusOK {
 				t.Fatalf("revoke: %d %s", r.Status, r.Raw)
 			}
@@ -296,14 +289,13 @@ func TestAudit07_ReplayAndReuseRevokeGrant(t *testing.T) {
 
 // Row 8 (medium): plaintext, non-constant-time client secret comparison.
 func TestAudit08_ClientSecretsHashedConstantTime(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.serviceClient()
 		var stored struct {
 			Digest string `db:"secret_digest"`
 			Prefix string `db:"secret_prefix"`
 		}
-		if err := d.Get(&stored, d.Rebind(`SELECT secret_digest, secret_prefix FROM oauth_clients WHERE client_id = ?`), c.ID); err != nil {
+		if err := h.d.Get(&stored, h.d.Rebind(`SELECT secret_digest, secret_prefix FROM oauth_clients WHERE client_id = ?`), c.ID); err != nil {
 			t.Fatal(err)
 		}
 		sum := sha256.Sum256([]byte(secret))
@@ -325,7 +317,11 @@ func TestAudit08_ClientSecretsHashedConstantTime(t *testing.T) {
 		}
 		// go-oauth2 never sees the secret: our ClientInfo has none and
 		// verifies through ClientPasswordVerifier.
-		if ci := (clientInfo{c}); ci.GetSecret() != "" {
+		ci, err := h.s.OAuth2.Manager.GetClient(context.Background(), c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ci.GetSecret() != "" {
 			t.Fatal("ClientInfo exposes a secret")
 		}
 	})
@@ -333,8 +329,7 @@ func TestAudit08_ClientSecretsHashedConstantTime(t *testing.T) {
 
 // Row 9 (medium): implicit and password grants enabled by default.
 func TestAudit09_ImplicitAndPasswordDisabled(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.webClient("test:read")
 		r := h.token(url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {testPassword}}, c.ID, secret)
 		expectError(t, r, http.StatusBadRequest, "unsupported_grant_type")
@@ -365,8 +360,7 @@ func TestAudit09_ImplicitAndPasswordDisabled(t *testing.T) {
 // errors answered with 500 (client enumeration). The full table of error
 // paths is TestTokenEndpointErrorPaths; this row checks the audit's cases.
 func TestAudit10_StatusCodesAndNoClientEnumeration(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.webClient("test:read")
 		form := url.Values{"grant_type": {"client_credentials"}}
 		unknown := h.token(form, "agci_doesnotexist", secret)
@@ -393,18 +387,17 @@ func TestAudit10_StatusCodesAndNoClientEnumeration(t *testing.T) {
 // Row 11 (low): query-string parameters and secrets, duplicate parameters,
 // case-sensitive Bearer, access_token accepted as a parameter.
 func TestAudit11_NoQueryParamsDuplicatesOrTokenParams(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.serviceClient()
 		body := url.Values{"grant_type": {"client_credentials"}}
 
 		// Secret in the query string.
-		req, _ := http.NewRequest(http.MethodPost, h.srv.URL+PathToken+"?client_id="+c.ID+"&client_secret="+secret, strings.NewReader(body.Encode()))
+		req, _ := http.NewRequest(http.MethodPost, h.srv.URL+authserver.PathToken+"?client_id="+c.ID+"&client_secret="+secret, strings.NewReader(body.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		expectError(t, h.do(req), http.StatusBadRequest, "invalid_request")
 		// Duplicate parameter.
 		dup := "grant_type=client_credentials&grant_type=client_credentials"
-		req, _ = http.NewRequest(http.MethodPost, h.srv.URL+PathToken, strings.NewReader(dup))
+		req, _ = http.NewRequest(http.MethodPost, h.srv.URL+authserver.PathToken, strings.NewReader(dup))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.SetBasicAuth(c.ID, secret)
 		expectError(t, h.do(req), http.StatusBadRequest, "invalid_request")
@@ -412,12 +405,12 @@ func TestAudit11_NoQueryParamsDuplicatesOrTokenParams(t *testing.T) {
 		both := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ID}, "client_secret": {secret}}
 		expectError(t, h.token(both, c.ID, secret), http.StatusBadRequest, "invalid_request")
 		// Not a form.
-		req, _ = http.NewRequest(http.MethodPost, h.srv.URL+PathToken, strings.NewReader(`{"grant_type":"client_credentials"}`))
+		req, _ = http.NewRequest(http.MethodPost, h.srv.URL+authserver.PathToken, strings.NewReader(`{"grant_type":"client_credentials"}`))
 		req.Header.Set("Content-Type", "application/json")
 		req.SetBasicAuth(c.ID, secret)
 		expectError(t, h.do(req), http.StatusBadRequest, "invalid_request")
 		// RFC 6749 §2.3.1: Basic credentials are form-urlencoded first.
-		req, _ = http.NewRequest(http.MethodPost, h.srv.URL+PathToken, strings.NewReader(body.Encode()))
+		req, _ = http.NewRequest(http.MethodPost, h.srv.URL+authserver.PathToken, strings.NewReader(body.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.SetBasicAuth("%61"+c.ID[1:], secret) // %61 = "a"
 		tok := h.do(req)
@@ -447,8 +440,7 @@ func TestAudit11_NoQueryParamsDuplicatesOrTokenParams(t *testing.T) {
 func TestAudit12_JWTAccessTokensAreRFC9068(t *testing.T) {
 	for _, alg := range []string{signing.AlgEdDSA, signing.AlgES256, signing.AlgRS256} {
 		t.Run(alg, func(t *testing.T) {
-			dbtest.Each(t, func(t *testing.T, d *db.DB) {
-				h := newHarness(t, d, func(c *Config) { c.SigningAlg = alg })
+			eachHarness(t, func(c *authserver.Config) { c.SigningAlg = alg }, func(t *testing.T, h *harness) {
 				c, secret := h.serviceClient()
 				r := h.token(url.Values{"grant_type": {"client_credentials"}, "scope": {"test:read"}}, c.ID, secret)
 				if r.Status != http.StatusOK {
@@ -486,7 +478,7 @@ func TestAudit12_JWTAccessTokensAreRFC9068(t *testing.T) {
 // jwks fetches the published keys over HTTP.
 func (h *harness) jwks() map[string]crypto.PublicKey {
 	h.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+PathJWKS, nil)
+	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+authserver.PathJWKS, nil)
 	r := h.do(req)
 	if r.Status != http.StatusOK {
 		h.t.Fatalf("jwks: %d", r.Status)
@@ -522,7 +514,7 @@ func (h *harness) jwks() map[string]crypto.PublicKey {
 // is fixed in New, before serving; concurrent requests (run with -race)
 // only read it.
 func TestAudit13_ConfigurationFixedBeforeServing(t *testing.T) {
-	h := newHarness(t, dbtest.Open(t), nil)
+	h := newHarness(t, nil)
 	cfg := h.s.OAuth2.Config
 	if !slices.Equal(cfg.AllowedResponseTypes, []oauth2.ResponseType{oauth2.Code}) ||
 		!slices.Equal(cfg.AllowedCodeChallengeMethods, []oauth2.CodeChallengeMethod{oauth2.CodeChallengeS256}) ||

@@ -1,4 +1,4 @@
-package authserver
+package authserver_test
 
 import (
 	"context"
@@ -10,9 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/authserver/oauthstore"
 	"github.com/authgate/authgate/internal/audit"
 	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
+	"github.com/authgate/authgate/internal/testenv"
 )
 
 // Audit-log events of the authorization server (docs/architecture.md, "Operations", oauthstore/auditlog.go):
@@ -134,7 +136,7 @@ func expectNoSecrets(t *testing.T, d *db.DB, secrets ...string) {
 		if strings.Contains(text, s) {
 			t.Errorf("audit_events holds a secret (%.9s…)", s)
 		}
-		if strings.Contains(text, digest(s)) {
+		if strings.Contains(text, oauthstore.Digest(s)) {
 			t.Errorf("audit_events holds the digest of a secret (%.9s…)", s)
 		}
 	}
@@ -145,8 +147,7 @@ func ptrID(v int64) *int64 { return &v }
 // TestAuditLog_ClientAdminOperations: the Server's client operations, as the
 // CLI calls them (no actor).
 func TestAuditLog_ClientAdminOperations(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		ctx := context.Background()
 		var (
 			id      string
@@ -158,27 +159,27 @@ func TestAuditLog_ClientAdminOperations(t *testing.T) {
 			want *wantEvent // nil: the step must append nothing
 		}{
 			{"create", func() error {
-				c, secret, err := h.s.CreateClient(ctx, ClientSpec{Name: "Dash", RedirectURIs: []string{"https://dash.example.com/cb"}, Scopes: []string{"test:read"}})
+				c, secret, err := h.s.CreateClient(ctx, authserver.ClientSpec{Name: "Dash", RedirectURIs: []string{"https://dash.example.com/cb"}, Scopes: []string{"test:read"}})
 				if err == nil {
 					id, secrets = c.ID, append(secrets, secret)
 				}
 				return err
-			}, &wantEvent{kind: AuditClientCreated, data: `{"name":"Dash","public":false,"redirect_uris":["https://dash.example.com/cb"],
+			}, &wantEvent{kind: authserver.AuditClientCreated, data: `{"name":"Dash","public":false,"redirect_uris":["https://dash.example.com/cb"],
 				"grant_types":["authorization_code","refresh_token"],"scopes":["test:read"]}`}},
 			{"update", func() error {
-				_, err := h.s.UpdateClient(ctx, id, func(sp *ClientSpec) error {
+				_, err := h.s.UpdateClient(ctx, id, func(sp *authserver.ClientSpec) error {
 					sp.Name, sp.Scopes = "Dash 2", []string{"test:read", "test:write"}
 					return nil
 				})
 				return err
-			}, &wantEvent{kind: AuditClientUpdated, data: `{"name":"Dash 2","changed":["name","scopes"],
+			}, &wantEvent{kind: authserver.AuditClientUpdated, data: `{"name":"Dash 2","changed":["name","scopes"],
 				"from":{"name":"Dash","scopes":["test:read"]},"to":{"name":"Dash 2","scopes":["test:read","test:write"]}}`}},
 			{"update changing nothing", func() error {
-				_, err := h.s.UpdateClient(ctx, id, func(*ClientSpec) error { return nil })
+				_, err := h.s.UpdateClient(ctx, id, func(*authserver.ClientSpec) error { return nil })
 				return err
-			}, &wantEvent{kind: AuditClientUpdated, data: `{"name":"Dash 2"}`}}, // as tokens: an update is recorded, changed or not
+			}, &wantEvent{kind: authserver.AuditClientUpdated, data: `{"name":"Dash 2"}`}}, // as tokens: an update is recorded, changed or not
 			{"refused update", func() error {
-				_, err := h.s.UpdateClient(ctx, id, func(sp *ClientSpec) error { sp.Scopes = []string{"nope:read"}; return nil })
+				_, err := h.s.UpdateClient(ctx, id, func(sp *authserver.ClientSpec) error { sp.Scopes = []string{"nope:read"}; return nil })
 				if err == nil {
 					return fmt.Errorf("unknown scope accepted")
 				}
@@ -188,15 +189,15 @@ func TestAuditLog_ClientAdminOperations(t *testing.T) {
 				_, secret, err := h.s.RotateClientSecret(ctx, id)
 				secrets = append(secrets, secret)
 				return err
-			}, &wantEvent{kind: AuditClientSecretRotated, data: `{"name":"Dash 2","changed":["secret"]}`}},
+			}, &wantEvent{kind: authserver.AuditClientSecretRotated, data: `{"name":"Dash 2","changed":["secret"]}`}},
 			{"disable", func() error { _, err := h.s.DisableClient(ctx, id); return err },
-				&wantEvent{kind: AuditClientDisabled, data: `{"name":"Dash 2","changed":["disabled"]}`}},
+				&wantEvent{kind: authserver.AuditClientDisabled, data: `{"name":"Dash 2","changed":["disabled"]}`}},
 			{"disable again", func() error { _, err := h.s.DisableClient(ctx, id); return err }, nil},
 			{"enable", func() error { _, err := h.s.EnableClient(ctx, id); return err },
-				&wantEvent{kind: AuditClientEnabled, data: `{"name":"Dash 2","changed":["disabled"]}`}},
+				&wantEvent{kind: authserver.AuditClientEnabled, data: `{"name":"Dash 2","changed":["disabled"]}`}},
 			{"enable again", func() error { _, err := h.s.EnableClient(ctx, id); return err }, nil},
 			{"delete", func() error { return h.s.DeleteClient(ctx, id) },
-				&wantEvent{kind: AuditClientDeleted, data: `{"name":"Dash 2"}`}},
+				&wantEvent{kind: authserver.AuditClientDeleted, data: `{"name":"Dash 2"}`}},
 			{"delete again", func() error {
 				if err := h.s.DeleteClient(ctx, id); err == nil {
 					return fmt.Errorf("deleted a deleted client")
@@ -215,11 +216,11 @@ func TestAuditLog_ClientAdminOperations(t *testing.T) {
 					return
 				}
 				w := *st.want
-				w.subjectType, w.subjectID = AuditSubjectClient, id
+				w.subjectType, w.subjectID = authserver.AuditSubjectClient, id
 				expectOneEvent(t, h, since, w)
 			})
 		}
-		t.Run("no secret in the log", func(t *testing.T) { expectNoSecrets(t, d, secrets...) })
+		t.Run("no secret in the log", func(t *testing.T) { expectNoSecrets(t, h.d, secrets...) })
 	})
 }
 
@@ -227,7 +228,7 @@ func TestAuditLog_ClientAdminOperations(t *testing.T) {
 // its family's rows are not revoked yet.
 func (h *harness) grantOf(raw string) (grantID string, live int) {
 	h.t.Helper()
-	if err := h.d.Get(&grantID, h.d.Rebind(`SELECT grant_id FROM oauth_tokens WHERE digest = ?`), digest(raw)); err != nil {
+	if err := h.d.Get(&grantID, h.d.Rebind(`SELECT grant_id FROM oauth_tokens WHERE digest = ?`), oauthstore.Digest(raw)); err != nil {
 		h.t.Fatal(err)
 	}
 	if err := h.d.Get(&live, h.d.Rebind(`SELECT COUNT(*) FROM oauth_tokens WHERE grant_id = ? AND revoked_at IS NULL`), grantID); err != nil {
@@ -239,8 +240,7 @@ func (h *harness) grantOf(raw string) (grantID string, live int) {
 // TestAuditLog_CodeReplayAndRefreshReuse: the two attacks the token
 // endpoint detects are recorded with the grant they revoked.
 func TestAuditLog_CodeReplayAndRefreshReuse(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.webClient("test:read")
 		other, otherSecret := h.webClient("test:read")
 		var secrets []string
@@ -259,14 +259,14 @@ func TestAuditLog_CodeReplayAndRefreshReuse(t *testing.T) {
 			}
 			since := h.lastAuditID()
 			expectError(t, h.exchange(c, secret, code, v), http.StatusBadRequest, "invalid_grant")
-			expectOneEvent(t, h, since, wantEvent{kind: AuditCodeReplayed, subjectType: AuditSubjectGrant, subjectID: grant,
+			expectOneEvent(t, h, since, wantEvent{kind: authserver.AuditCodeReplayed, subjectType: authserver.AuditSubjectGrant, subjectID: grant,
 				data: fmt.Sprintf(`{"client_id":%q,"grant_id":%q,"user_id":%d,"tokens_revoked":3}`, c.ID, grant, h.alice.ID)})
 
 			// Replayed again, by another client: recorded again, naming
 			// that client; nothing is left to revoke.
 			since = h.lastAuditID()
 			expectError(t, h.exchange(other, otherSecret, code, v), http.StatusBadRequest, "invalid_grant")
-			expectOneEvent(t, h, since, wantEvent{kind: AuditCodeReplayed, subjectType: AuditSubjectGrant, subjectID: grant,
+			expectOneEvent(t, h, since, wantEvent{kind: authserver.AuditCodeReplayed, subjectType: authserver.AuditSubjectGrant, subjectID: grant,
 				data: fmt.Sprintf(`{"client_id":%q,"presented_by":%q,"grant_id":%q,"user_id":%d,"tokens_revoked":0}`, c.ID, other.ID, grant, h.alice.ID)})
 		})
 
@@ -274,7 +274,7 @@ func TestAuditLog_CodeReplayAndRefreshReuse(t *testing.T) {
 			since := h.lastAuditID()
 			v, ch := pkce()
 			code := h.mustCode(codeReq{client: c, scope: "test:read", challenge: ch})
-			expectError(t, h.exchange(c, secret, newOpaqueForTest(t, PrefixCode), v), http.StatusBadRequest, "invalid_grant")
+			expectError(t, h.exchange(c, secret, newOpaqueForTest(t, authserver.PrefixCode), v), http.StatusBadRequest, "invalid_grant")
 			if r := h.exchange(c, secret, code, v); r.Status != http.StatusOK {
 				t.Fatalf("redeem: %d %s", r.Status, r.Raw)
 			} else {
@@ -293,7 +293,7 @@ func TestAuditLog_CodeReplayAndRefreshReuse(t *testing.T) {
 			grant, live := h.grantOf(old.str("refresh_token"))
 			since := h.lastAuditID()
 			expectError(t, h.refresh(c, secret, old.str("refresh_token"), ""), http.StatusBadRequest, "invalid_grant")
-			expectOneEvent(t, h, since, wantEvent{kind: AuditRefreshReused, subjectType: AuditSubjectGrant, subjectID: grant,
+			expectOneEvent(t, h, since, wantEvent{kind: authserver.AuditRefreshReused, subjectType: authserver.AuditSubjectGrant, subjectID: grant,
 				data: fmt.Sprintf(`{"client_id":%q,"grant_id":%q,"user_id":%d,"tokens_revoked":%d}`, c.ID, grant, h.alice.ID, live)})
 			if _, left := h.grantOf(old.str("refresh_token")); left != 0 || live < 4 {
 				t.Fatalf("family: %d live before, %d after the reuse", live, left)
@@ -305,14 +305,14 @@ func TestAuditLog_CodeReplayAndRefreshReuse(t *testing.T) {
 			expectNoEvent(t, h, since)
 		})
 
-		t.Run("no secret in the log", func(t *testing.T) { expectNoSecrets(t, d, append(secrets, secret, otherSecret)...) })
+		t.Run("no secret in the log", func(t *testing.T) { expectNoSecrets(t, h.d, append(secrets, secret, otherSecret)...) })
 	})
 }
 
 // newOpaqueForTest returns a well-formed value that was never issued.
 func newOpaqueForTest(t *testing.T, prefix string) string {
 	t.Helper()
-	v, err := newOpaque(prefix)
+	v, err := oauthstore.NewOpaque(prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,20 +322,19 @@ func newOpaqueForTest(t *testing.T, prefix string) string {
 // TestAuditLog_ConsentRevoked: a user withdrawing an app on the account
 // page is recorded with the user as actor and the tokens it revoked.
 func TestAuditLog_ConsentRevoked(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.webClient("test:read")
 		tok := h.tokens(c, secret, "test:read")
 		cookie := h.browserSession(h.alice, c, "test:read")
 		var live int
-		if err := d.Get(&live, d.Rebind(`SELECT COUNT(*) FROM oauth_tokens WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL`), h.alice.ID, c.ID); err != nil {
+		if err := h.d.Get(&live, h.d.Rebind(`SELECT COUNT(*) FROM oauth_tokens WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL`), h.alice.ID, c.ID); err != nil {
 			t.Fatal(err)
 		}
 
 		req, _ := http.NewRequest(http.MethodGet, h.srv.URL+"/account/", nil)
 		req.AddCookie(cookie)
 		page := h.do(req)
-		csrf := hiddenFields(page.Raw).Get("csrf_token")
+		csrf := testenv.Page{Body: page.Raw}.Hidden().Get("csrf_token")
 		if page.Status != http.StatusOK || csrf == "" {
 			t.Fatalf("account page: %d, csrf %q", page.Status, csrf)
 		}
@@ -347,7 +346,7 @@ func TestAuditLog_ConsentRevoked(t *testing.T) {
 		if r := h.do(req); r.Status != http.StatusSeeOther {
 			t.Fatalf("revoke: %d %s", r.Status, r.Raw)
 		}
-		expectOneEvent(t, h, since, wantEvent{kind: AuditConsentRevoked, subjectType: AuditSubjectConsent,
+		expectOneEvent(t, h, since, wantEvent{kind: authserver.AuditConsentRevoked, subjectType: authserver.AuditSubjectConsent,
 			subjectID: fmt.Sprintf("%d:%s", h.alice.ID, c.ID), actor: ptrID(h.alice.ID),
 			data: fmt.Sprintf(`{"user_id":%d,"client_id":%q,"tokens_revoked":%d}`, h.alice.ID, c.ID, live)})
 		if live != 3 {
@@ -359,26 +358,25 @@ func TestAuditLog_ConsentRevoked(t *testing.T) {
 		if _, err := h.consents.Get(context.Background(), h.alice.ID, c.ID); err == nil {
 			t.Error("consent survived the withdrawal")
 		}
-		expectNoSecrets(t, d, secret, tok.str("access_token"), tok.str("refresh_token"))
+		expectNoSecrets(t, h.d, secret, tok.str("access_token"), tok.str("refresh_token"))
 	})
 }
 
 // TestAuditLog_RevokeUserClientRollsBackTogether: the revocation and its
 // event share one transaction — a failed append leaves the tokens alive.
 func TestAuditLog_RevokeUserClientRollsBackTogether(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.webClient("test:read")
 		h.tokens(c, secret, "test:read")
 		liveTokens := func() int {
 			var n int
-			if err := d.Get(&n, d.Rebind(`SELECT COUNT(*) FROM oauth_tokens WHERE client_id = ? AND revoked_at IS NULL`), c.ID); err != nil {
+			if err := h.d.Get(&n, h.d.Rebind(`SELECT COUNT(*) FROM oauth_tokens WHERE client_id = ? AND revoked_at IS NULL`), c.ID); err != nil {
 				t.Fatal(err)
 			}
 			return n
 		}
 		before := liveTokens()
-		if _, err := d.Exec(`DROP TABLE audit_events`); err != nil {
+		if _, err := h.d.Exec(`DROP TABLE audit_events`); err != nil {
 			t.Fatal(err)
 		}
 		if err := h.s.RevokeUserClient(context.Background(), h.alice.ID, c.ID); err == nil {

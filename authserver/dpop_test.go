@@ -1,4 +1,4 @@
-package authserver
+package authserver_test
 
 import (
 	"crypto"
@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,8 +16,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
+	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/authserver/oauthstore"
 	"github.com/authgate/authgate/resources/dpop"
 )
 
@@ -111,11 +112,11 @@ func (k dpopKey) craft(t testing.TB, method, target, token string, hdr, cl map[s
 
 func randomString(t testing.TB) string {
 	t.Helper()
-	id, err := newJTI()
-	if err != nil {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatal(err)
 	}
-	return id
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // withPrivate returns k's public JWK plus its private member d.
@@ -133,23 +134,24 @@ func (k dpopKey) withPrivate(t testing.TB) map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jwk["d"] = b64(b)
+	jwk["d"] = base64.RawURLEncoding.EncodeToString(b)
 	return jwk
 }
 
-func newDPoPHarness(t testing.TB, d *db.DB, mutate func(*Config)) *harness {
-	return newHarness(t, d, func(c *Config) {
+// dpopConfig turns DPoP on, then applies mutate.
+func dpopConfig(mutate func(*authserver.Config)) func(*authserver.Config) {
+	return func(c *authserver.Config) {
 		c.DPoP.Enabled = true
 		if mutate != nil {
 			mutate(c)
 		}
-	})
+	}
 }
 
 // tokenDPoP posts to the token endpoint with the given DPoP headers.
 func (h *harness) tokenDPoP(form url.Values, id, secret string, proofs ...string) response {
 	h.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.srv.URL+PathToken, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest(http.MethodPost, h.srv.URL+authserver.PathToken, strings.NewReader(form.Encode()))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -177,7 +179,7 @@ func (h *harness) apiDPoP(method, authorization string, proofs ...string) respon
 	return h.do(req)
 }
 
-func (h *harness) tokenURL() string { return h.srv.URL + PathToken }
+func (h *harness) tokenURL() string { return h.srv.URL + authserver.PathToken }
 func (h *harness) apiURL() string   { return h.srv.URL + "/api/test/" }
 
 // ccDPoP gets a client_credentials token bound to k.
@@ -211,9 +213,8 @@ func expectDPoPRefusal(t testing.TB, r response, code string) {
 }
 
 func TestDPoPBindsTokensAndResourcesAcceptThem(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newDPoPHarness(t, d, nil)
-		pub, _ := h.client(ClientSpec{Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}, Scopes: []string{"test:read"}})
+	eachHarness(t, dpopConfig(nil), func(t *testing.T, h *harness) {
+		pub, _ := h.client(authserver.ClientSpec{Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}, Scopes: []string{"test:read"}})
 		for _, kind := range []string{"ed25519", "p256", "rsa"} {
 			t.Run(kind, func(t *testing.T) {
 				k := newDPoPKey(t, kind)
@@ -277,15 +278,14 @@ func TestDPoPBindsTokensAndResourcesAcceptThem(t *testing.T) {
 }
 
 func TestDPoPOpaqueTokenBoundInItsRow(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newDPoPHarness(t, d, func(c *Config) { c.AccessTokenFormat = FormatOpaque })
+	eachHarness(t, dpopConfig(func(c *authserver.Config) { c.AccessTokenFormat = authserver.FormatOpaque }), func(t *testing.T, h *harness) {
 		k := newDPoPKey(t, "p256")
 		at := h.ccDPoP(k)
-		if !hasPrefix(at, PrefixAccessToken) {
+		if !oauthstore.HasPrefix(at, authserver.PrefixAccessToken) {
 			t.Fatalf("not opaque: %q", at)
 		}
 		var jkt string
-		if err := d.Get(&jkt, d.Rebind(`SELECT jkt FROM oauth_tokens WHERE digest = ?`), digest(at)); err != nil || jkt != k.jkt {
+		if err := h.d.Get(&jkt, h.d.Rebind(`SELECT jkt FROM oauth_tokens WHERE digest = ?`), oauthstore.Digest(at)); err != nil || jkt != k.jkt {
 			t.Fatalf("row jkt = %q (%v), want %q", jkt, err, k.jkt)
 		}
 		if r := h.apiDPoP(http.MethodGet, "DPoP "+at, k.proof(t, http.MethodGet, h.apiURL(), at)); r.Status != http.StatusOK {
@@ -296,8 +296,7 @@ func TestDPoPOpaqueTokenBoundInItsRow(t *testing.T) {
 }
 
 func TestDPoPTokenEndpointRefusesBadProofs(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newDPoPHarness(t, d, nil)
+	eachHarness(t, dpopConfig(nil), func(t *testing.T, h *harness) {
 		c, secret := h.serviceClient()
 		k := newDPoPKey(t, "p256")
 		form := url.Values{"grant_type": {"client_credentials"}, "scope": {"test:read"}}
@@ -338,8 +337,7 @@ func TestDPoPTokenEndpointRefusesBadProofs(t *testing.T) {
 }
 
 func TestDPoPResourceRefusesAttacks(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newDPoPHarness(t, d, nil)
+	eachHarness(t, dpopConfig(nil), func(t *testing.T, h *harness) {
 		k := newDPoPKey(t, "p256")
 		other := newDPoPKey(t, "p256")
 		at := h.ccDPoP(k)
@@ -386,9 +384,8 @@ func TestDPoPResourceRefusesAttacks(t *testing.T) {
 }
 
 func TestDPoPPublicClientRefreshTokenBound(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newDPoPHarness(t, d, nil)
-		pub, _ := h.client(ClientSpec{Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}, Scopes: []string{"test:read"}})
+	eachHarness(t, dpopConfig(nil), func(t *testing.T, h *harness) {
+		pub, _ := h.client(authserver.ClientSpec{Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}, Scopes: []string{"test:read"}})
 		k := newDPoPKey(t, "ed25519")
 		other := newDPoPKey(t, "ed25519")
 		v, ch := pkce()
@@ -442,7 +439,8 @@ func TestDPoPPublicClientRefreshTokenBound(t *testing.T) {
 }
 
 func TestDPoPOffIgnoresHeader(t *testing.T) {
-	h := newHarness(t, dbtest.Open(t), nil)
+	// The configuration enables DPoP by default; this test turns it off.
+	h := newHarness(t, func(c *authserver.Config) { c.DPoP.Enabled = false })
 	k := newDPoPKey(t, "p256")
 	c, secret := h.serviceClient()
 	r := h.tokenDPoP(url.Values{"grant_type": {"client_credentials"}, "scope": {"test:read"}}, c.ID, secret,
@@ -482,8 +480,7 @@ var resourceReasons = map[string]string{
 // gets the 403 challenge in its own scheme (RFC 9449 §7.1), a bearer token
 // in Bearer (RFC 6750 §3.1).
 func TestDPoPInsufficientScopeChallenge(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newDPoPHarness(t, d, nil)
+	eachHarness(t, dpopConfig(nil), func(t *testing.T, h *harness) {
 		k := newDPoPKey(t, "p256")
 		at := h.ccDPoP(k) // scope test:read; POST needs test:write
 		r := h.apiDPoP(http.MethodPost, "DPoP "+at, k.proof(t, http.MethodPost, h.apiURL(), at))

@@ -1,4 +1,4 @@
-package authserver
+package authserver_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgate/authgate/authserver"
 	"github.com/authgate/authgate/internal/users"
 	"github.com/authgate/authgate/tokens"
 )
@@ -26,7 +27,7 @@ func TestIntrospectionCallers(t *testing.T) {
 		tok := h.tokens(c, secret, "test:read")
 		ask := func(token, id, sec string) response {
 			t.Helper()
-			r := h.post(PathIntrospect, url.Values{"token": {token}}, id, sec)
+			r := h.post(authserver.PathIntrospect, url.Values{"token": {token}}, id, sec)
 			if r.Status != http.StatusOK {
 				t.Fatalf("introspect: %d %s", r.Status, r.Raw)
 			}
@@ -62,7 +63,7 @@ func TestIntrospectionCallers(t *testing.T) {
 		})
 		t.Run("API token is active to a resource server, with the extension members", func(t *testing.T) {
 			r := ask(raw, rs.ID, rsSecret)
-			if r.Body["active"] != true || r.str("token_type") != TokenTypeAPI || r.str("sub") != strconv.FormatInt(h.alice.ID, 10) ||
+			if r.Body["active"] != true || r.str("token_type") != authserver.TokenTypeAPI || r.str("sub") != strconv.FormatInt(h.alice.ID, 10) ||
 				r.str("api_token_id") != strconv.FormatInt(apiTok.ID, 10) || r.Body["deprecated"] != false ||
 				r.Body["policy"] == nil || r.Body["iat"] == nil || r.Body["exp"] != nil {
 				t.Fatalf("API token: %s", r.Raw)
@@ -109,9 +110,9 @@ func TestIntrospectionCallers(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, tc := range []struct{ name, raw, reason string }{
-				{"expired", expiredRaw, InactiveExpired},
-				{"invalid", invalidRaw, InactiveInvalid},
-				{"user inactive", inactiveRaw, InactiveUserInactive},
+				{"expired", expiredRaw, authserver.InactiveExpired},
+				{"invalid", invalidRaw, authserver.InactiveInvalid},
+				{"user inactive", inactiveRaw, authserver.InactiveUserInactive},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					guard := h.api("token " + tc.raw)
@@ -123,7 +124,7 @@ func TestIntrospectionCallers(t *testing.T) {
 						t.Fatalf("guard: %d %s", guard.Status, guard.Raw)
 					}
 					r := ask(tc.raw, rs.ID, rsSecret)
-					if r.Body["active"] != false || r.str("token_type") != TokenTypeAPI || r.str("inactive_reason") != tc.reason ||
+					if r.Body["active"] != false || r.str("token_type") != authserver.TokenTypeAPI || r.str("inactive_reason") != tc.reason ||
 						r.str("error_description") != msg || len(r.Body) != 4 {
 						t.Fatalf("resource server got %s; want reason %q and the Guard's message %q", r.Raw, tc.reason, msg)
 					}

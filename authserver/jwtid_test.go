@@ -1,4 +1,4 @@
-package authserver
+package authserver_test
 
 import (
 	"encoding/base64"

@@ -1,4 +1,4 @@
-package authserver
+package authserver_test
 
 import (
 	"context"
@@ -6,16 +6,13 @@ import (
 	"testing"
 
 	"github.com/authgate/authgate/authserver/signing"
-	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
 )
 
 // TestRetiredKeyTokensStayValid issues a JWT, rotates with immediate
 // activation, and checks the old token still validates over HTTP while new
 // tokens carry the new kid; a token whose key is unknown is refused.
 func TestRetiredKeyTokensStayValid(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.serviceClient()
 		form := url.Values{"grant_type": {"client_credentials"}}
 		old := h.token(form, c.ID, secret).str("access_token")

@@ -1,4 +1,4 @@
-package authserver
+package authserver_test
 
 import (
 	"context"
@@ -7,14 +7,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,100 +19,87 @@ import (
 	"github.com/go-oauth2/oauth2/v4"
 	"github.com/go-oauth2/oauth2/v4/server"
 
+	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/authserver/oauthstore"
+	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/resourceauth"
 	"github.com/authgate/authgate/internal/sessions"
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/internal/users"
 	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/scopes"
 	"github.com/authgate/authgate/tokens"
 )
 
-// The OAuth harness runs the real server — our Server, the web pages and a
-// resource protected by the resources Guard with our BearerValidator — on a
-// random port against a real database, and attacks it over HTTP.
+// The OAuth harness is the real application (internal/testenv): our
+// Server, the web pages and a resource "test" protected by the app's
+// Guard, on a random port against a real database, attacked over HTTP.
+// It only adds the OAuth helpers these tests share.
 
 type harness struct {
 	t        testing.TB
+	e        *testenv.Env
 	d        *db.DB
-	s        *Server
+	s        *authserver.Server
 	srv      *httptest.Server
 	users    users.Store
 	alice    users.User
-	bob      users.User
+	bob      users.User // the seeded admin
 	reg      *scopes.Registry
 	sessions *sessions.Manager
-	consents ConsentStore
+	consents authserver.ConsentStore
 	http     *http.Client
 
 	apiTokens *tokens.Manager
 }
 
-const testPassword = "correct horse battery staple"
+const testPassword = testenv.UserPassword
 
-func newHarness(t testing.TB, d *db.DB, mutate func(*Config)) *harness {
-	t.Helper()
-	gin.SetMode(gin.TestMode)
-	ctx := context.Background()
-	h := &harness{t: t, d: d, users: users.NewSQLStore(d)}
-	var err error
-	if h.alice, err = h.users.Create(ctx, users.NewUser{Username: "alice", Password: testPassword}); err != nil {
-		t.Fatal(err)
-	}
-	if h.bob, err = h.users.Create(ctx, users.NewUser{Username: "bob", Password: testPassword, IsAdmin: true}); err != nil {
-		t.Fatal(err)
-	}
-	h.reg = scopes.NewRegistry()
-	for _, decl := range []scopes.Decl{
-		{Name: "test", Methods: []string{"GET", "POST", "DELETE"}},
-		{Name: "admin", Methods: []string{"GET"}},
-	} {
-		if err := h.reg.Add(decl); err != nil {
-			t.Fatal(err)
+// oauthEnv is the configuration these tests run the application with:
+// resources "test" and "admin", HTTP Basic on the API, and no failure
+// limits: the clients all call from 127.0.0.1 and some tests make dozens
+// of failing calls on purpose (replays, races); the limits have their own
+// tests (resources, internal/app). mutate changes the OAuth section.
+func oauthEnv(mutate func(*authserver.Config)) testenv.Option {
+	return testenv.Config(func(c *configs.Config) {
+		c.Resources = append(c.Resources,
+			configs.Resource{Name: "test", Methods: []string{"GET", "POST", "DELETE"}},
+			configs.Resource{Name: "admin", Methods: []string{"GET"}})
+		c.Auth.EnableBasic = true
+		c.Auth.TokenEndpointIPFailRate = -1
+		c.Auth.APIFailedAuthAttempts = -1
+		if mutate != nil {
+			mutate(&c.OAuth)
 		}
-	}
-	var router http.Handler
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { router.ServeHTTP(w, r) }))
-	t.Cleanup(h.srv.Close)
+	})
+}
 
-	cfg := Config{Issuer: h.srv.URL}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	if h.apiTokens, err = tokens.NewManager(tokens.NewSQLStore(d), h.users, tokens.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	// The harness's clients all call from 127.0.0.1 and some tests make
-	// dozens of failing calls on purpose (replays, races): the per-IP
-	// failure limit is off here and tested through the app's router.
-	h.s, err = New(ctx, Deps{DB: d, Users: h.users, Scopes: h.reg, APITokens: h.apiTokens, Logger: testLogger(t),
-		Limits: EndpointLimits{IPFailuresPerMinute: -1}}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.sessions = sessions.NewManager(sessions.NewSQLStore(d), h.users, sessions.Options{})
-	h.consents = NewSQLConsentStore(d)
-	r := gin.New()
-	h.s.Mount(r)
-	if err := MountWebPagesForTest(r, h.s, h.sessions, h.users, h.consents, h.reg); err != nil {
-		t.Fatal(err)
-	}
-	// The tests send many refused credentials from one address; the
-	// failure limit has its own tests (resources, internal/app).
-	gcfg := resources.GuardConfig{Bearer: h.s.Bearer(), EnableBasic: true, DPoP: h.s.DPoP(), PublicURL: h.srv.URL,
-		NoFailedAuthLimit: true}
-	resourceauth.Configure(&gcfg, h.apiTokens, h.users, nil)
-	guard, err := resources.NewGuard(gcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+// eachHarness runs fn on SQLite and on PostgreSQL (testenv.Each).
+func eachHarness(t *testing.T, mutate func(*authserver.Config), fn func(t *testing.T, h *harness), opts ...testenv.Option) {
+	t.Helper()
+	testenv.Each(t, func(t *testing.T, e *testenv.Env) { fn(t, harnessOn(t, e)) }, append(opts, oauthEnv(mutate))...)
+}
+
+// newHarness runs the application on SQLite.
+func newHarness(t testing.TB, mutate func(*authserver.Config), opts ...testenv.Option) *harness {
+	t.Helper()
+	return harnessOn(t, testenv.New(t, append(opts, oauthEnv(mutate))...))
+}
+
+// harnessOn adds the protected resource /api/test/ to e (built with
+// oauthEnv) and returns the harness over it.
+func harnessOn(t testing.TB, e *testenv.Env) *harness {
+	t.Helper()
+	a := e.App
+	h := &harness{t: t, e: e, d: a.DB, s: a.OAuth, srv: e.Server, users: a.Users, alice: e.User, bob: e.Admin,
+		reg: a.Scopes, sessions: a.Sessions, consents: authserver.NewSQLConsentStore(a.DB), apiTokens: a.Tokens}
 	testAPI := func(c *gin.Context) {
 		p, _ := resources.PrincipalFrom(c)
 		c.JSON(http.StatusOK, gin.H{"stat": "ok", "client_id": p.ClientID, "user_id": p.User.ID})
 	}
-	r.GET("/api/test/", guard.Protect(resources.Resource{Name: "test"}), testAPI)
-	r.POST("/api/test/", guard.Protect(resources.Resource{Name: "test"}), testAPI)
-	router = r
+	// No request has reached the router yet: adding routes is safe.
+	a.Router.GET("/api/test/", a.Guard.Protect(resources.Resource{Name: "test"}), testAPI)
+	a.Router.POST("/api/test/", a.Guard.Protect(resources.Resource{Name: "test"}), testAPI)
 	h.http = &http.Client{
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -123,70 +107,26 @@ func newHarness(t testing.TB, d *db.DB, mutate func(*Config)) *harness {
 	return h
 }
 
-// MountWebPagesForTest mounts the web pages of s (package authserver/web:
-// /oauth/authorize, login, account) on r. This package's tests cannot
-// import authserver/web, which imports this package; webpages_test.go, an
-// external test file of the same test binary, can, and sets it.
-var MountWebPagesForTest func(r gin.IRouter, s *Server, sm *sessions.Manager, us users.Store, cs ConsentStore, reg *scopes.Registry) error
-
-var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
-
-// hiddenFields returns a page's hidden form fields (values left escaped:
-// the harness reads only CSRF tokens, which need none).
-func hiddenFields(body string) url.Values {
-	v := url.Values{}
-	for _, m := range hiddenRE.FindAllStringSubmatch(body, -1) {
-		v.Add(m[1], m[2])
-	}
-	return v
-}
-
-// testLogger logs server errors (never secrets) into the test output.
-func testLogger(t testing.TB) *slog.Logger {
-	var mu sync.Mutex
-	done := false
-	t.Cleanup(func() { mu.Lock(); done = true; mu.Unlock() })
-	return slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if !done {
-			t.Log(strings.TrimSpace(string(p)))
-		}
-		return len(p), nil
-	}), &slog.HandlerOptions{Level: slog.LevelError}))
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
 // client registers a client with the given spec.
-func (h *harness) client(spec ClientSpec) (*Client, string) {
+func (h *harness) client(spec authserver.ClientSpec) (*authserver.Client, string) {
 	h.t.Helper()
-	if spec.Name == "" {
-		spec.Name = "app"
-	}
-	c, secret, err := h.s.CreateClient(context.Background(), spec)
-	if err != nil {
-		h.t.Fatalf("create client: %v", err)
-	}
-	return c, secret
+	return h.e.RegisterClient(spec)
 }
 
 // webClient is a confidential client for the code flow.
-func (h *harness) webClient(scopeList ...string) (*Client, string) {
+func (h *harness) webClient(scopeList ...string) (*authserver.Client, string) {
 	if len(scopeList) == 0 {
 		scopeList = []string{"test:read", "test:write", "admin:read"}
 	}
-	return h.client(ClientSpec{RedirectURIs: []string{"https://app.example.com/cb"}, Scopes: scopeList})
+	return h.client(authserver.ClientSpec{RedirectURIs: []string{"https://app.example.com/cb"}, Scopes: scopeList})
 }
 
 // serviceClient is a confidential client_credentials client.
-func (h *harness) serviceClient(scopeList ...string) (*Client, string) {
+func (h *harness) serviceClient(scopeList ...string) (*authserver.Client, string) {
 	if len(scopeList) == 0 {
 		scopeList = []string{"test:read", "test:write"}
 	}
-	return h.client(ClientSpec{GrantTypes: []string{GrantClientCredentials}, Scopes: scopeList})
+	return h.client(authserver.ClientSpec{GrantTypes: []string{authserver.GrantClientCredentials}, Scopes: scopeList})
 }
 
 // response is a decoded OAuth endpoint response.
@@ -199,7 +139,7 @@ type response struct {
 
 func (r response) str(k string) string { s, _ := r.Body[k].(string); return s }
 
-// post sends a form to path. auth is "id:secret" for Basic, "" for none.
+// post sends a form to path, with HTTP Basic when basicID is not "".
 func (h *harness) post(path string, form url.Values, basicID, basicSecret string) response {
 	h.t.Helper()
 	req, err := http.NewRequest(http.MethodPost, h.srv.URL+path, strings.NewReader(form.Encode()))
@@ -232,7 +172,7 @@ func (h *harness) do(req *http.Request) response {
 
 func (h *harness) token(form url.Values, id, secret string) response {
 	h.t.Helper()
-	return h.post(PathToken, form, id, secret)
+	return h.post(authserver.PathToken, form, id, secret)
 }
 
 // pkce returns a fresh verifier and its S256 challenge.
@@ -246,7 +186,7 @@ func pkce() (verifier, challenge string) {
 
 // codeReq is an authorization request.
 type codeReq struct {
-	client      *Client
+	client      *authserver.Client
 	user        users.User
 	scope       string
 	redirectURI string
@@ -290,7 +230,7 @@ func (h *harness) mustCode(cr codeReq) string {
 // browserSession logs user in (a session cookie, as the login page sets it)
 // and records consent for client and scope, so /oauth/authorize answers
 // with a code at once.
-func (h *harness) browserSession(user users.User, client *Client, scope string) *http.Cookie {
+func (h *harness) browserSession(user users.User, client *authserver.Client, scope string) *http.Cookie {
 	h.t.Helper()
 	rec := httptest.NewRecorder()
 	if _, err := h.sessions.Start(context.Background(), rec, httptest.NewRequest(http.MethodGet, "/login", nil), user); err != nil {
@@ -309,7 +249,7 @@ func (h *harness) browserSession(user users.User, client *Client, scope string) 
 // authorize sends GET /oauth/authorize with params and the cookie.
 func (h *harness) authorize(params url.Values, cookie *http.Cookie) response {
 	h.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+PathAuthorize+"?"+params.Encode(), nil)
+	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+authserver.PathAuthorize+"?"+params.Encode(), nil)
 	if cookie != nil {
 		req.AddCookie(cookie)
 	}
@@ -318,7 +258,7 @@ func (h *harness) authorize(params url.Values, cookie *http.Cookie) response {
 
 // browserCode runs the authorization request over HTTP for a logged-in user
 // who already consented, and returns the code from the redirect.
-func (h *harness) browserCode(client *Client, scope, challenge string) string {
+func (h *harness) browserCode(client *authserver.Client, scope, challenge string) string {
 	h.t.Helper()
 	cookie := h.browserSession(h.alice, client, scope)
 	resp := h.authorize(url.Values{
@@ -340,7 +280,7 @@ func (h *harness) browserCode(client *Client, scope, challenge string) string {
 }
 
 // exchange redeems a code with client credentials in the Basic header.
-func (h *harness) exchange(c *Client, secret, code, verifier string) response {
+func (h *harness) exchange(c *authserver.Client, secret, code, verifier string) response {
 	h.t.Helper()
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {c.RedirectURIs[0]}}
 	if verifier != "" {
@@ -354,7 +294,7 @@ func (h *harness) exchange(c *Client, secret, code, verifier string) response {
 }
 
 // tokens runs a whole code flow for alice and returns the token response.
-func (h *harness) tokens(c *Client, secret, scope string) response {
+func (h *harness) tokens(c *authserver.Client, secret, scope string) response {
 	h.t.Helper()
 	v, ch := pkce()
 	code := h.mustCode(codeReq{client: c, scope: scope, challenge: ch})
@@ -365,7 +305,7 @@ func (h *harness) tokens(c *Client, secret, scope string) response {
 	return resp
 }
 
-func (h *harness) refresh(c *Client, secret, refresh, scope string) response {
+func (h *harness) refresh(c *authserver.Client, secret, refresh, scope string) response {
 	h.t.Helper()
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}
 	if scope != "" {
@@ -383,11 +323,11 @@ func (h *harness) refresh(c *Client, secret, refresh, scope string) response {
 func (h *harness) introspect(raw string) response {
 	h.t.Helper()
 	rs, secret := h.introspector()
-	return h.post(PathIntrospect, url.Values{"token": {raw}}, rs.ID, secret)
+	return h.post(authserver.PathIntrospect, url.Values{"token": {raw}}, rs.ID, secret)
 }
 
-func (h *harness) introspector() (*Client, string) {
-	return h.client(ClientSpec{Name: "resource server", GrantTypes: []string{GrantClientCredentials}, ResourceServer: true})
+func (h *harness) introspector() (*authserver.Client, string) {
+	return h.client(authserver.ClientSpec{Name: "resource server", GrantTypes: []string{authserver.GrantClientCredentials}, ResourceServer: true})
 }
 
 func (h *harness) active(raw string) bool {
@@ -444,7 +384,7 @@ func decodeSegment(t testing.TB, jwt string, i int, v any) {
 func (h *harness) expire(raw string) {
 	h.t.Helper()
 	past := time.Now().Add(-time.Minute).UTC()
-	if _, err := h.d.Exec(h.d.Rebind(`UPDATE oauth_tokens SET expires_at = ? WHERE digest = ?`), past, digest(raw)); err != nil {
+	if _, err := h.d.Exec(h.d.Rebind(`UPDATE oauth_tokens SET expires_at = ? WHERE digest = ?`), past, oauthstore.Digest(raw)); err != nil {
 		h.t.Fatal(err)
 	}
 }

@@ -1,11 +1,8 @@
-package authserver
+package authserver_test
 
 import (
 	"net/http"
 	"testing"
-
-	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
 )
 
 // Issue #9 item 7: a refresh kept scopes the registry no longer knows. After
@@ -13,8 +10,7 @@ import (
 // new access token (as a new grant would refuse it) and refuses a request
 // for it.
 func TestRefreshDropsScopesTheRegistryForgot(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.webClient("test:read", "admin:read")
 		rt := h.tokens(c, secret, "test:read admin:read").str("refresh_token")
 		if !h.reg.Remove("admin") {

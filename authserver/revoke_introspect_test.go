@@ -1,4 +1,4 @@
-package authserver
+package authserver_test
 
 import (
 	"context"
@@ -8,17 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
+	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/authserver/oauthstore"
 	"github.com/authgate/authgate/tokens"
 )
 
 func eachFormat(t *testing.T, fn func(t *testing.T, h *harness)) {
-	for _, format := range []string{FormatJWT, FormatOpaque} {
+	for _, format := range []string{authserver.FormatJWT, authserver.FormatOpaque} {
 		t.Run(format, func(t *testing.T) {
-			dbtest.Each(t, func(t *testing.T, d *db.DB) {
-				fn(t, newHarness(t, d, func(c *Config) { c.AccessTokenFormat = format }))
-			})
+			eachHarness(t, func(c *authserver.Config) { c.AccessTokenFormat = format }, fn)
 		})
 	}
 }
@@ -29,7 +27,7 @@ func TestRevocation(t *testing.T) {
 		c, secret := h.webClient("test:read")
 		other, otherSecret := h.webClient("test:read")
 		revoke := func(token, id, sec string) response {
-			return h.post(PathRevoke, url.Values{"token": {token}}, id, sec)
+			return h.post(authserver.PathRevoke, url.Values{"token": {token}}, id, sec)
 		}
 
 		t.Run("access token: only itself", func(t *testing.T) {
@@ -57,19 +55,19 @@ func TestRevocation(t *testing.T) {
 			}
 		})
 		t.Run("unknown, malformed and repeated: 200", func(t *testing.T) {
-			unknown, _ := newOpaque(PrefixRefreshToken)
+			unknown, _ := oauthstore.NewOpaque(authserver.PrefixRefreshToken)
 			tok := h.tokens(c, secret, "test:read")
 			for _, v := range []string{unknown, "agrt_nope", "agat_nope", "eyJ.x.y", "agp_sometoken", "garbage",
 				tok.str("refresh_token"), tok.str("refresh_token")} {
-				if r := h.post(PathRevoke, url.Values{"token": {v}, "token_type_hint": {"something_else"}}, c.ID, secret); r.Status != http.StatusOK {
+				if r := h.post(authserver.PathRevoke, url.Values{"token": {v}, "token_type_hint": {"something_else"}}, c.ID, secret); r.Status != http.StatusOK {
 					t.Fatalf("revoke %q: %d %s", v, r.Status, r.Raw)
 				}
 			}
 		})
 		t.Run("public client revokes its own token with client_id", func(t *testing.T) {
-			pub, _ := h.client(ClientSpec{Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}, Scopes: []string{"test:read"}})
+			pub, _ := h.client(authserver.ClientSpec{Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}, Scopes: []string{"test:read"}})
 			tok := h.tokens(pub, "", "test:read")
-			if r := h.post(PathRevoke, url.Values{"token": {tok.str("refresh_token")}, "client_id": {pub.ID}}, "", ""); r.Status != http.StatusOK {
+			if r := h.post(authserver.PathRevoke, url.Values{"token": {tok.str("refresh_token")}, "client_id": {pub.ID}}, "", ""); r.Status != http.StatusOK {
 				t.Fatalf("revoke: %d %s", r.Status, r.Raw)
 			}
 			if h.active(tok.str("access_token")) {
@@ -77,9 +75,9 @@ func TestRevocation(t *testing.T) {
 			}
 		})
 		t.Run("request errors", func(t *testing.T) {
-			expectError(t, h.post(PathRevoke, url.Values{}, c.ID, secret), http.StatusBadRequest, "invalid_request")
-			expectError(t, h.post(PathRevoke, url.Values{"token": {"x"}}, "", ""), http.StatusUnauthorized, "invalid_client")
-			expectError(t, h.post(PathRevoke, url.Values{"token": {"x"}}, c.ID, "wrong"), http.StatusUnauthorized, "invalid_client")
+			expectError(t, h.post(authserver.PathRevoke, url.Values{}, c.ID, secret), http.StatusBadRequest, "invalid_request")
+			expectError(t, h.post(authserver.PathRevoke, url.Values{"token": {"x"}}, "", ""), http.StatusUnauthorized, "invalid_client")
+			expectError(t, h.post(authserver.PathRevoke, url.Values{"token": {"x"}}, c.ID, "wrong"), http.StatusUnauthorized, "invalid_client")
 		})
 	})
 }
@@ -92,7 +90,7 @@ func TestIntrospection(t *testing.T) {
 		rs, rsSecret := h.introspector()
 		tok := h.tokens(c, secret, "test:read")
 		ask := func(token, id, sec string) response {
-			return h.post(PathIntrospect, url.Values{"token": {token}}, id, sec)
+			return h.post(authserver.PathIntrospect, url.Values{"token": {token}}, id, sec)
 		}
 
 		t.Run("access token", func(t *testing.T) {
@@ -108,7 +106,7 @@ func TestIntrospection(t *testing.T) {
 				t.Fatalf("another client learned about a refresh token: %s", r.Raw)
 			}
 			r := ask(tok.str("refresh_token"), c.ID, secret)
-			if r.Body["active"] != true || r.str("token_type") != TokenTypeRefresh || r.str("username") != "alice" {
+			if r.Body["active"] != true || r.str("token_type") != authserver.TokenTypeRefresh || r.str("username") != "alice" {
 				t.Fatalf("owner introspection: %s", r.Raw)
 			}
 		})
@@ -121,7 +119,7 @@ func TestIntrospection(t *testing.T) {
 			}
 			r := ask(raw, rs.ID, rsSecret)
 			pol, _ := r.Body["policy"].(map[string]any)
-			if r.Body["active"] != true || r.str("token_type") != TokenTypeAPI || r.str("username") != "alice" ||
+			if r.Body["active"] != true || r.str("token_type") != authserver.TokenTypeAPI || r.str("username") != "alice" ||
 				int64(r.Body["exp"].(float64)) != exp.Unix() || pol["resources"] == nil {
 				t.Fatalf("API token introspection: %s", r.Raw)
 			}
@@ -147,7 +145,7 @@ func TestIntrospection(t *testing.T) {
 		})
 		t.Run("inactive", func(t *testing.T) {
 			code := h.mustCode(codeReq{client: c, scope: "test:read", challenge: func() string { _, ch := pkce(); return ch }()})
-			unknownRT, _ := newOpaque(PrefixRefreshToken)
+			unknownRT, _ := oauthstore.NewOpaque(authserver.PrefixRefreshToken)
 			for _, v := range []string{"garbage", "agp_" + "x", code, unknownRT, "eyJhbGciOiJub25lIn0.e30.", "agat_nope"} {
 				r := ask(v, rs.ID, rsSecret)
 				if r.Status != http.StatusOK || r.Body["active"] != false || len(r.Body) != 1 {
@@ -156,11 +154,11 @@ func TestIntrospection(t *testing.T) {
 			}
 		})
 		t.Run("caller must be a confidential client", func(t *testing.T) {
-			pub, _ := h.client(ClientSpec{Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}})
-			expectError(t, h.post(PathIntrospect, url.Values{"token": {tok.str("access_token")}, "client_id": {pub.ID}}, "", ""),
+			pub, _ := h.client(authserver.ClientSpec{Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}})
+			expectError(t, h.post(authserver.PathIntrospect, url.Values{"token": {tok.str("access_token")}, "client_id": {pub.ID}}, "", ""),
 				http.StatusUnauthorized, "invalid_client")
 			expectError(t, ask(tok.str("access_token"), "", ""), http.StatusUnauthorized, "invalid_client")
-			expectError(t, h.post(PathIntrospect, url.Values{}, rs.ID, rsSecret), http.StatusBadRequest, "invalid_request")
+			expectError(t, h.post(authserver.PathIntrospect, url.Values{}, rs.ID, rsSecret), http.StatusBadRequest, "invalid_request")
 		})
 	})
 }

@@ -1,28 +1,28 @@
-package authserver
+package authserver_test
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
+	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/authserver/oauthstore"
 )
 
 // TestTokenEndpointErrorPaths sends every client mistake we know of to
 // /oauth/token and checks the RFC 6749 §5.2 answer: 401 invalid_client
 // with WWW-Authenticate, or 400 with the right code; never a 500.
 func TestTokenEndpointErrorPaths(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		web, webSecret := h.webClient("test:read", "test:write")
 		other, otherSecret := h.webClient("test:read")
 		svc, svcSecret := h.serviceClient("test:read")
-		codeOnly, codeOnlySecret := h.client(ClientSpec{RedirectURIs: []string{"https://c.example.com/cb"},
-			GrantTypes: []string{GrantAuthorizationCode}, Scopes: []string{"test:read"}})
-		pub, _ := h.client(ClientSpec{Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}, Scopes: []string{"test:read"}})
+		codeOnly, codeOnlySecret := h.client(authserver.ClientSpec{RedirectURIs: []string{"https://c.example.com/cb"},
+			GrantTypes: []string{authserver.GrantAuthorizationCode}, Scopes: []string{"test:read"}})
+		pub, _ := h.client(authserver.ClientSpec{Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"}, Scopes: []string{"test:read"}})
 		off, offSecret := h.serviceClient("test:read")
 		if _, err := h.s.DisableClient(context.Background(), off.ID); err != nil {
 			t.Fatal(err)
@@ -48,8 +48,8 @@ func TestTokenEndpointErrorPaths(t *testing.T) {
 		expiredRT := h.tokens(web, webSecret, "test:read").str("refresh_token")
 		h.expire(expiredRT)
 		codeOnlyRT := h.tokens(codeOnly, codeOnlySecret, "test:read")
-		wellFormedUnknown, _ := newOpaque(PrefixCode)
-		unknownRT, _ := newOpaque(PrefixRefreshToken)
+		wellFormedUnknown, _ := oauthstore.NewOpaque(authserver.PrefixCode)
+		unknownRT, _ := oauthstore.NewOpaque(authserver.PrefixRefreshToken)
 		cc := url.Values{"grant_type": {"client_credentials"}}
 
 		raw := func(method, path, ctype, body string, auth [2]string) response {
@@ -63,7 +63,7 @@ func TestTokenEndpointErrorPaths(t *testing.T) {
 			return h.do(req)
 		}
 		header := func(value string) response {
-			req, _ := http.NewRequest(http.MethodPost, h.srv.URL+PathToken, strings.NewReader(cc.Encode()))
+			req, _ := http.NewRequest(http.MethodPost, h.srv.URL+authserver.PathToken, strings.NewReader(cc.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.Header.Set("Authorization", value)
 			return h.do(req)
@@ -76,22 +76,24 @@ func TestTokenEndpointErrorPaths(t *testing.T) {
 			status int
 			code   string
 		}{
-			{"no content type", func() response { return raw("POST", PathToken, "", cc.Encode(), svcAuth) }, 400, "invalid_request"},
+			{"no content type", func() response { return raw("POST", authserver.PathToken, "", cc.Encode(), svcAuth) }, 400, "invalid_request"},
 			{"JSON body", func() response {
-				return raw("POST", PathToken, "application/json", `{"grant_type":"client_credentials"}`, svcAuth)
+				return raw("POST", authserver.PathToken, "application/json", `{"grant_type":"client_credentials"}`, svcAuth)
 			}, 400, "invalid_request"},
-			{"multipart body", func() response { return raw("POST", PathToken, "multipart/form-data; boundary=x", "--x--", svcAuth) }, 400, "invalid_request"},
+			{"multipart body", func() response {
+				return raw("POST", authserver.PathToken, "multipart/form-data; boundary=x", "--x--", svcAuth)
+			}, 400, "invalid_request"},
 			{"query string", func() response {
-				return raw("POST", PathToken+"?scope=test:read", "application/x-www-form-urlencoded", cc.Encode(), svcAuth)
+				return raw("POST", authserver.PathToken+"?scope=test:read", "application/x-www-form-urlencoded", cc.Encode(), svcAuth)
 			}, 400, "invalid_request"},
 			{"repeated parameter", func() response {
-				return raw("POST", PathToken, "application/x-www-form-urlencoded", "grant_type=client_credentials&scope=a&scope=b", svcAuth)
+				return raw("POST", authserver.PathToken, "application/x-www-form-urlencoded", "grant_type=client_credentials&scope=a&scope=b", svcAuth)
 			}, 400, "invalid_request"},
 			{"oversized body", func() response {
-				return raw("POST", PathToken, "application/x-www-form-urlencoded", cc.Encode()+"&pad="+strings.Repeat("x", 70<<10), svcAuth)
+				return raw("POST", authserver.PathToken, "application/x-www-form-urlencoded", cc.Encode()+"&pad="+strings.Repeat("x", 70<<10), svcAuth)
 			}, 400, "invalid_request"},
 			{"malformed form", func() response {
-				return raw("POST", PathToken, "application/x-www-form-urlencoded", "grant_type=%zz", svcAuth)
+				return raw("POST", authserver.PathToken, "application/x-www-form-urlencoded", "grant_type=%zz", svcAuth)
 			}, 400, "invalid_request"},
 			{"missing grant_type", func() response { return h.token(url.Values{"scope": {"test:read"}}, svc.ID, svcSecret) }, 400, "invalid_request"},
 			{"unknown grant_type", func() response { return h.token(url.Values{"grant_type": {"magic"}}, svc.ID, svcSecret) }, 400, "unsupported_grant_type"},
@@ -106,8 +108,8 @@ func TestTokenEndpointErrorPaths(t *testing.T) {
 				return h.token(url.Values{"grant_type": {"client_credentials"}, "client_id": {svc.ID}, "client_secret": {"x"}}, "", "")
 			}, 401, "invalid_client"},
 			{"Basic not base64", func() response { return header("Basic !!!") }, 401, "invalid_client"},
-			{"Basic without colon", func() response { return header("Basic " + b64([]byte(svc.ID))) }, 401, "invalid_client"},
-			{"Basic bad escape", func() response { return header("Basic " + b64([]byte(svc.ID+":%zz"))) }, 401, "invalid_client"},
+			{"Basic without colon", func() response { return header("Basic " + base64.RawURLEncoding.EncodeToString([]byte(svc.ID))) }, 401, "invalid_client"},
+			{"Basic bad escape", func() response { return header("Basic " + base64.RawURLEncoding.EncodeToString([]byte(svc.ID+":%zz"))) }, 401, "invalid_client"},
 			{"Bearer instead of Basic", func() response { return header("Bearer abc") }, 401, "invalid_client"},
 			{"Basic and client_secret", func() response {
 				return h.token(url.Values{"grant_type": {"client_credentials"}, "client_secret": {svcSecret}}, svc.ID, svcSecret)
@@ -191,7 +193,7 @@ func TestTokenEndpointErrorPaths(t *testing.T) {
 			t.Fatalf("refresh token burned by failed attempts: %d %s", r.Status, r.Raw)
 		}
 		// GET is not a token request: no 500, no token.
-		if r := raw("GET", PathToken+"?grant_type=client_credentials", "", "", svcAuth); r.Status == 200 || r.Status >= 500 {
+		if r := raw("GET", authserver.PathToken+"?grant_type=client_credentials", "", "", svcAuth); r.Status == 200 || r.Status >= 500 {
 			t.Fatalf("GET /oauth/token: %d", r.Status)
 		}
 	})
@@ -200,8 +202,7 @@ func TestTokenEndpointErrorPaths(t *testing.T) {
 // TestDeactivatedUserCannotRedeemOrRefresh: a code or refresh token of a
 // user deactivated since is invalid_grant, and their tokens stop working.
 func TestDeactivatedUserCannotRedeemOrRefresh(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, nil)
+	eachHarness(t, nil, func(t *testing.T, h *harness) {
 		c, secret := h.webClient("test:read")
 		tok := h.tokens(c, secret, "test:read")
 		v, ch := pkce()
@@ -221,8 +222,7 @@ func TestDeactivatedUserCannotRedeemOrRefresh(t *testing.T) {
 // redirect_uri out of the token request when PKCE binds the code; a code
 // issued without PKCE still needs it (RFC 6749 §4.1.3).
 func TestTokenRedirectURIOmitted(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, func(c *Config) { c.AllowConfidentialWithoutPKCE = true })
+	eachHarness(t, func(c *authserver.Config) { c.AllowConfidentialWithoutPKCE = true }, func(t *testing.T, h *harness) {
 		c, secret := h.webClient("test:read")
 		form := func(code, verifier string) url.Values {
 			f := url.Values{"grant_type": {"authorization_code"}, "code": {code}}
@@ -252,7 +252,7 @@ func TestTokenRedirectURIOmitted(t *testing.T) {
 		}
 		// The marker itself is never a usable redirect_uri.
 		f = form(h.mustCode(codeReq{client: c, scope: "test:read"}), "")
-		f.Set("redirect_uri", redirectOmitted)
+		f.Set("redirect_uri", "urn:authgate:redirect-uri-omitted") // token_endpoint.go's marker
 		expectError(t, h.token(f, c.ID, secret), http.StatusBadRequest, "invalid_request")
 	})
 }

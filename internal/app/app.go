@@ -60,6 +60,7 @@ type App struct {
 
 	resourceStore *mgmtapi.ResourceStore
 	closers       []func() error
+	now           func() time.Time // Options.Now (nil: time.Now)
 }
 
 // Options tunes New for the caller: the CLI opens an App without serving it.
@@ -69,6 +70,11 @@ type Options struct {
 	// PublishOnly announces this App's changes to running instances but
 	// opens no PostgreSQL listener (management commands, which exit at once).
 	PublishOnly bool
+	// Now replaces time.Now in the components whose constructors take a
+	// clock (authorization server and its stores and limiters, web pages,
+	// sessions, API tokens, the API's limiters, the sweeper): tests run the
+	// application on a controllable clock. Nil: time.Now.
+	Now func() time.Time
 }
 
 // New builds an App. The caller must Close it.
@@ -108,20 +114,20 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 	}
 	tokenCache := tokens.NewAuthCache(cfg.Tokens.CacheTTLFor(string(d.Dialect)), cfg.Tokens.CacheSize)
 	userStore := newUsers(cfg.Auth, d, bus, tokenCache)
-	tokenManager, err := newTokens(cfg.Tokens, d, userStore, tokenCache, bus, reg, logger)
+	tokenManager, err := newTokens(cfg.Tokens, d, userStore, tokenCache, bus, reg, opts.Now, logger)
 	if err != nil {
 		return nil, err
 	}
-	sessionManager := newSessions(cfg, d, userStore)
-	oauth, err := newAuthServer(ctx, cfg, d, bus, userStore, reg, tokenManager, metrics, logger)
+	sessionManager := newSessions(cfg, d, userStore, opts.Now)
+	oauth, err := newAuthServer(ctx, cfg, d, bus, userStore, reg, tokenManager, metrics, opts.Now, logger)
 	if err != nil {
 		return nil, err
 	}
-	pages, err := newWeb(cfg, d, oauth, sessionManager, userStore, reg, tokenManager, logger)
+	pages, err := newWeb(cfg, d, oauth, sessionManager, userStore, reg, tokenManager, opts.Now, logger)
 	if err != nil {
 		return nil, err
 	}
-	guard, err := newGuard(cfg.Auth, oauth, tokenManager, userStore, sessionManager, pages.TakeSignInAttempt, metrics, logger)
+	guard, err := newGuard(cfg.Auth, oauth, tokenManager, userStore, sessionManager, pages.TakeSignInAttempt, metrics, opts.Now, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +144,7 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 	a := &App{
 		Config: cfg, Logger: logger, DB: d, Users: userStore, Tokens: tokenManager, Router: router, Metrics: metrics,
 		Sessions: sessionManager, Scopes: reg, Guard: guard, OAuth: oauth, Notify: bus,
-		resourceStore: resourceStore, closers: closers,
+		resourceStore: resourceStore, closers: closers, now: opts.Now,
 	}
 	a.startSessionCleanup()
 	if err := a.startSweeper(); err != nil {
@@ -183,12 +189,13 @@ func openDatabase(ctx context.Context, cfg configs.Database, migrate bool, logge
 }
 
 // newSessions builds the browser-session manager.
-func newSessions(cfg configs.Config, d *db.DB, us users.Store) *sessions.Manager {
+func newSessions(cfg configs.Config, d *db.DB, us users.Store, now func() time.Time) *sessions.Manager {
 	ac := cfg.Auth
 	return sessions.NewManager(sessions.NewSQLStore(d), us, sessions.Options{
 		IdleTimeout:     ac.SessionIdleTimeout,
 		AbsoluteTimeout: ac.SessionAbsoluteTimeout,
 		InsecureCookie:  !ac.SecureCookiesFor(issuerScheme(cfg.OAuth.Issuer)),
+		Now:             now,
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -23,10 +24,10 @@ import (
 // authserver): token, revocation, introspection, metadata and JWKS
 // endpoints, and the Bearer validator the Guard is given.
 func newAuthServer(ctx context.Context, cfg configs.Config, d *db.DB, bus *notify.Bus, us users.Store, reg *scopes.Registry,
-	apiTokens *tokens.Manager, metrics prometheus.Registerer, logger *slog.Logger) (*authserver.Server, error) {
+	apiTokens *tokens.Manager, metrics prometheus.Registerer, now func() time.Time, logger *slog.Logger) (*authserver.Server, error) {
 	s, err := authserver.New(ctx, authserver.Deps{
 		DB: d, Users: us, Scopes: reg, APITokens: apiTokens, Metrics: metrics, Logger: logger,
-		KeyNotifier: bus,
+		KeyNotifier: bus, Now: now,
 		Limits: authserver.EndpointLimits{
 			ClientPerMinute:     cfg.Auth.TokenEndpointClientRate,
 			IPFailuresPerMinute: cfg.Auth.TokenEndpointIPFailRate,
@@ -41,12 +42,12 @@ func newAuthServer(ctx context.Context, cfg configs.Config, d *db.DB, bus *notif
 // newWeb builds the web pages (/oauth/authorize, login, consent, account)
 // of the authorization server s.
 func newWeb(cfg configs.Config, d *db.DB, s *authserver.Server, sm *sessions.Manager, us users.Store,
-	reg *scopes.Registry, apiTokens *tokens.Manager, logger *slog.Logger) (*web.Pages, error) {
+	reg *scopes.Registry, apiTokens *tokens.Manager, now func() time.Time, logger *slog.Logger) (*web.Pages, error) {
 	ac := cfg.Auth
 	secure := ac.SecureCookiesFor(issuerScheme(cfg.OAuth.Issuer))
 	pages, err := web.NewFor(s, web.Config{
 		SecureCookies: &secure, LoginAttempts: ac.LoginAttempts, LoginWindow: ac.LoginWindow, LoginIPAttempts: ac.LoginIPAttempts,
-		CSRFKey: []byte(ac.CSRFKey),
+		CSRFKey: []byte(ac.CSRFKey), Now: now,
 	}, web.Deps{
 		Sessions: sm, Users: us, Consents: authserver.NewSQLConsentStore(d), Scopes: reg,
 		APITokens: apiTokens, Logger: logger,

@@ -83,7 +83,7 @@ func NewRegistry(cfg configs.Config) (*scopes.Registry, error) {
 // basicAttempts.
 func newGuard(ac configs.Auth, s *authserver.Server, apiTokens *tokens.Manager, us users.Store, sm *sessions.Manager,
 	basicAttempts func(ip, username string) (bool, time.Duration, func()), metrics prometheus.Registerer,
-	logger *slog.Logger) (*resources.Guard, error) {
+	now func() time.Time, logger *slog.Logger) (*resources.Guard, error) {
 	gc := resources.GuardConfig{
 		// --- dpop --- RFC 9449 proofs on the API, checked against the
 		// issuer's URL with the token endpoint's replay store (nil when
@@ -91,7 +91,7 @@ func newGuard(ac configs.Auth, s *authserver.Server, apiTokens *tokens.Manager, 
 		DPoP: s.DPoP(), PublicURL: s.Settings().Issuer, Bearer: s.Bearer(),
 		EnableBasic: ac.EnableBasic, Logger: logger,
 		Limiter: &resources.WindowLimiter{
-			Authenticated: ac.APIRateAuthenticated, Anonymous: ac.APIRateAnonymous, Period: ac.APIRatePeriod,
+			Authenticated: ac.APIRateAuthenticated, Anonymous: ac.APIRateAnonymous, Period: ac.APIRatePeriod, Now: now,
 		},
 		OnDecision: authDecisions(metrics),
 		// Djblets' LOGIN_LIMIT_RATE on the API; Basic also spends the
@@ -101,7 +101,7 @@ func newGuard(ac configs.Auth, s *authserver.Server, apiTokens *tokens.Manager, 
 		BasicAttempts:     basicAttempts,
 	}
 	if ac.APIFailedAuthAttempts >= 0 {
-		gc.FailedAuth = resources.NewFailureBuckets(ac.APIFailedAuthAttempts, ac.APIFailedAuthWindow, nil)
+		gc.FailedAuth = resources.NewFailureBuckets(ac.APIFailedAuthAttempts, ac.APIFailedAuthWindow, now)
 	}
 	resourceauth.Configure(&gc, apiTokens, us, sm)
 	return resources.NewGuard(gc)

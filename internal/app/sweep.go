@@ -40,6 +40,7 @@ func (a *App) startSweeper() error {
 	}
 	s, err := sweep.New(sweep.Options{
 		Interval: a.Config.GC.Interval, BatchSize: a.Config.GC.BatchSize, Logger: a.Logger, Metrics: a.Metrics,
+		Now: a.now,
 	}, a.GCTables()...)
 	if err != nil {
 		return fmt.Errorf("sweeper: %w", err)

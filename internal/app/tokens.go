@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -32,12 +33,12 @@ func newUsers(ac configs.Auth, d *db.DB, bus *notify.Bus, cache *tokens.AuthCach
 // way, so `authgate token invalidate` or `user deactivate` reaches running
 // PostgreSQL servers at once. Policy IDs are checked against reg.
 func newTokens(tc configs.Tokens, d *db.DB, us users.Store, cache *tokens.AuthCache, bus *notify.Bus,
-	reg *scopes.Registry, logger *slog.Logger) (*tokens.Manager, error) {
+	reg *scopes.Registry, now func() time.Time, logger *slog.Logger) (*tokens.Manager, error) {
 	opts := tokens.Options{
 		TokenType: tc.Type, Length: tc.Length, DefaultGenerator: tc.DefaultGenerator,
 		MaxAttempts: tc.MaxAttempts, Logger: logger,
 		AcceptedPrefixes: tc.AcceptedPrefixes, DeprecatedGenerators: tc.DeprecatedGenerators,
-		Cache: cache, Notifier: bus, KnownPolicyID: reg.KnownPolicyID,
+		Cache: cache, Notifier: bus, KnownPolicyID: reg.KnownPolicyID, Now: now,
 	}
 	if tc.LegacySecret != "" {
 		opts.LegacySecret = []byte(tc.LegacySecret)

@@ -7,17 +7,13 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
 	"github.com/authgate/authgate/internal/mgmtapi"
-	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/scopes"
 )
 
 // TestAPISession: GET /api/session/ answers every credential type.
 func TestAPISession(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, harnessOpts{})
+	eachHarness(t, harnessOpts{}, func(t *testing.T, h *harness) {
 		full, tok := h.apiToken(h.alice, `{}`)
 		blocked, _ := h.apiToken(h.alice, `{"resources":{"session":{"*":{"block":["*"]}}}}`)
 		cookie, _ := h.session(h.alice)
@@ -37,13 +33,13 @@ func TestAPISession(t *testing.T) {
 			{"api token blocked from session", req{authz: "token " + blocked}, 403, 101, nil},
 			{"oauth2 with session:read", req{authz: h.bearer(&h.alice, "client-9", "session:read user:read")}, 200, 0, func(t *testing.T, r resp) {
 				sc, _ := r.get("session", "scopes").([]any)
-				if r.get("session", "auth_method") != "oauth2" || r.get("session", "client_id") != "client-9" || len(sc) != 2 || r.get("session", "user", "username") != "alice" {
+				if r.get("session", "auth_method") != "oauth2" || r.get("session", "client_id") != h.clientID("client-9") || len(sc) != 2 || r.get("session", "user", "username") != "alice" {
 					t.Fatalf("%s", r.raw)
 				}
 			}},
 			{"oauth2 without session:read", req{authz: h.bearer(&h.alice, "client-9", "user:read")}, 403, 112, nil},
 			{"oauth2 client credentials", req{authz: h.bearer(nil, "svc", "session:read")}, 200, 0, func(t *testing.T, r resp) {
-				if r.get("session", "user") != nil || r.get("session", "client_id") != "svc" {
+				if r.get("session", "user") != nil || r.get("session", "client_id") != h.clientID("svc") {
 					t.Fatalf("%s", r.raw)
 				}
 			}},
@@ -94,8 +90,7 @@ func flip(c byte) string {
 // docs/api-tokens.md, "List filtering") and e-mail only for self
 // or admins.
 func TestAPIRootAndUsers(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, harnessOpts{})
+	eachHarness(t, harnessOpts{}, func(t *testing.T, h *harness) {
 		root := h.do(req{method: "GET", path: mgmtapi.PathRoot})
 		if root.code != 200 || root.get("links", "session", "href") != mgmtapi.PathSession {
 			t.Fatalf("root: %d %s", root.code, root.raw)
@@ -169,10 +164,9 @@ func TestAPIRootAndUsers(t *testing.T) {
 // by the RegistrarAllowed hook, persisted so other instances load it, and
 // immediately usable in policies and as scopes.
 func TestAPIResourceRegistry(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, harnessOpts{registrar: func(_ context.Context, p *resources.Principal) (bool, error) {
-			return p.Method == resources.MethodOAuth2 && (p.ClientID == "photos-server" || p.ClientID == "albums-server"), nil
-		}})
+	eachHarness(t, harnessOpts{}, func(t *testing.T, h *harness) {
+		// The application's hook admits resource-server clients (h.client
+		// registers "…-server" as one): "photos-server" and not "other".
 		adminTok, _ := h.apiToken(h.admin, `{}`)
 		photos := url.Values{"methods": {"GET POST,DELETE"}, "description": {"Your photo library"}}
 		tests := []struct {
@@ -224,7 +218,7 @@ func TestAPIResourceRegistry(t *testing.T) {
 		if err := mgmtapi.DeclareBuiltins(other); err != nil {
 			t.Fatal(err)
 		}
-		if err := mgmtapi.NewResourceStore(d, nil).Load(context.Background(), other); err != nil {
+		if err := mgmtapi.NewResourceStore(h.d, nil).Load(context.Background(), other); err != nil {
 			t.Fatal(err)
 		}
 		if !other.KnownPolicyID("photos") || !other.HasScope("videos:read") {
@@ -247,7 +241,7 @@ func TestAPIResourceRegistry(t *testing.T) {
 		if h.registry.KnownPolicyID("photos") {
 			t.Fatal("photos still registered")
 		}
-		if err := mgmtapi.NewResourceStore(d, nil).Load(context.Background(), other); err != nil || other.KnownPolicyID("photos") {
+		if err := mgmtapi.NewResourceStore(h.d, nil).Load(context.Background(), other); err != nil || other.KnownPolicyID("photos") {
 			t.Fatalf("second instance after delete: %v %v", err, other.KnownPolicyID("photos"))
 		}
 		list := h.do(req{method: "GET", path: mgmtapi.PathResources, authz: h.basic("alice")})
@@ -261,8 +255,7 @@ func TestAPIResourceRegistry(t *testing.T) {
 // block HEAD alone (methods are compared exactly, Djblets (see
 // docs/api-tokens.md, "Policy grammar")).
 func TestAPIHead(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, harnessOpts{})
+	eachHarness(t, harnessOpts{}, func(t *testing.T, h *harness) {
 		full, _ := h.apiToken(h.alice, `{}`)
 		noHead, _ := h.apiToken(h.alice, `{"resources":{"session":{"*":{"block":["HEAD"]}}}}`)
 		for _, tc := range []struct {

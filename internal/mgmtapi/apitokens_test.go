@@ -8,8 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/tokens"
 )
 
@@ -18,8 +17,7 @@ func tokensPath(user string) string { return "/api/users/" + user + "/api-tokens
 // TestAPITokenResourceAccess: owner or admin with a password or session
 // login; never an API token or an OAuth2 token (Review Board).
 func TestAPITokenResourceAccess(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, harnessOpts{})
+	eachHarness(t, harnessOpts{}, func(t *testing.T, h *harness) {
 		full, _ := h.apiToken(h.alice, `{}`)
 		adminFull, _ := h.apiToken(h.admin, `{}`)
 		cookie, csrf := h.session(h.alice)
@@ -36,7 +34,9 @@ func TestAPITokenResourceAccess(t *testing.T) {
 			{"unknown user", req{method: "GET", path: tokensPath("nobody"), authz: h.basic("admin")}, 404, 100},
 			{"owner api token (full access)", req{method: "GET", path: tokensPath("alice"), authz: "token " + full}, 403, 101},
 			{"admin api token (full access)", req{method: "POST", path: tokensPath("alice"), authz: "token " + adminFull, form: url.Values{"note": {"x"}, "policy": {"{}"}}}, 403, 101},
-			{"oauth2 token with every scope", req{method: "GET", path: tokensPath("alice"), authz: h.bearer(&h.alice, "c1", "api_token:read api_token:write root:read")}, 403, 113},
+			// The authorization server issues no api_token:* scope (the
+			// resource takes no OAuth2 tokens): any OAuth2 token is refused.
+			{"oauth2 token", req{method: "GET", path: tokensPath("alice"), authz: h.bearer(&h.alice, "c1", "root:read")}, 403, 113},
 			{"anonymous", req{method: "GET", path: tokensPath("alice")}, 401, 103},
 			{"session POST without CSRF", req{method: "POST", path: tokensPath("alice"), cookie: cookie, form: url.Values{"note": {"x"}, "policy": {"{}"}}}, 403, 101},
 			{"session POST with CSRF", req{method: "POST", path: tokensPath("alice"), cookie: cookie, csrf: csrf, form: url.Values{"note": {"x"}, "policy": {"{}"}}}, 201, 0},
@@ -55,8 +55,7 @@ func TestAPITokenResourceAccess(t *testing.T) {
 // TestAPITokenLifecycle: create (raw token once), list, show, update,
 // invalidate, delete, with Review Board's fields and messages.
 func TestAPITokenLifecycle(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, harnessOpts{})
+	eachHarness(t, harnessOpts{}, func(t *testing.T, h *harness) {
 		alice := h.basic("alice")
 
 		// POST: 201, raw token in the response, Review Board's fields.
@@ -138,8 +137,7 @@ func TestAPITokenLifecycle(t *testing.T) {
 // TestAPITokenFormErrors: 105 with per-field messages (Djblets' and Review
 // Board's texts), 404 for another user's token, no _method override.
 func TestAPITokenFormErrors(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, harnessOpts{})
+	eachHarness(t, harnessOpts{}, func(t *testing.T, h *harness) {
 		alice := h.basic("alice")
 		_, tok := h.apiToken(h.alice, `{}`)
 		_, bobTok := h.apiToken(h.bob, `{}`)
@@ -209,9 +207,9 @@ func (*collidingGenerator) DisplayPrefix(string, tokens.TokenInfo) string { retu
 
 // TestAPITokenGenerationFailure: 228 when no unique token can be made.
 func TestAPITokenGenerationFailure(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+	testenv.Each(t, func(t *testing.T, e *testenv.Env) {
 		gen := &collidingGenerator{}
-		h := newHarness(t, d, harnessOpts{tokenOpts: func(o *tokens.Options) {
+		h := newHarness(t, e, harnessOpts{tokenOpts: func(o *tokens.Options) {
 			reg, err := tokens.NewRegistry(tokens.VendorChecksum{}, gen)
 			if err != nil {
 				t.Fatal(err)
@@ -229,7 +227,7 @@ func TestAPITokenGenerationFailure(t *testing.T) {
 		if n := gen.n.Load(); n != 1+3 {
 			t.Fatalf("generator called %d times; want 4", n)
 		}
-	})
+	}, apiEnv)
 }
 
 func generateParams(h *harness, pol string) tokens.GenerateParams {

@@ -4,20 +4,19 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
+	"github.com/authgate/authgate/internal/testenv"
 )
 
 // BenchmarkAPISession sends GET /api/session/ with a real API token
-// through authgate's API router: token format check, digest lookup, policy
-// decision, and the JSON response.
+// through the application's router: its middleware, token format check,
+// digest lookup, policy decision, and the JSON response.
 func BenchmarkAPISession(b *testing.B) {
 	for _, dialect := range []struct {
 		name string
-		open func(testing.TB) *db.DB
-	}{{"sqlite", dbtest.Open}, {"postgres", dbtest.OpenPostgres}} {
+		opts []testenv.Option
+	}{{"sqlite", nil}, {"postgres", []testenv.Option{testenv.Postgres()}}} {
 		b.Run(dialect.name, func(b *testing.B) {
-			h := newHarness(b, dialect.open(b), harnessOpts{})
+			h := newHarness(b, testenv.New(b, append(dialect.opts, apiEnv)...), harnessOpts{})
 			raw, _ := h.apiToken(h.alice, `{"resources":{"*":{"allow":["GET","HEAD","OPTIONS"],"block":["*"]}}}`)
 			req := httptest.NewRequest("GET", "/api/session/", nil)
 			req.Header.Set("Authorization", "token "+raw)

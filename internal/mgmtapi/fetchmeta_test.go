@@ -4,9 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
-
-	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
 )
 
 // Issue #9 item 7: an API write authenticated by the session cookie (with
@@ -14,8 +11,7 @@ import (
 // from another site; the web forms refuse that. Reads, same-site writes and
 // writes with a token in the Authorization header are unaffected.
 func TestSessionWritesRefuseCrossSite(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, harnessOpts{})
+	eachHarness(t, harnessOpts{}, func(t *testing.T, h *harness) {
 		cookie, csrf := h.session(h.alice)
 		form := url.Values{"note": {"x"}, "policy": {"{}"}}
 		site := func(v string) http.Header { return http.Header{"Sec-Fetch-Site": {v}} }

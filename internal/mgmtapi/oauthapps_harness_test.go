@@ -23,86 +23,55 @@ import (
 	"github.com/go-oauth2/oauth2/v4/server"
 
 	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/configs"
 	"github.com/authgate/authgate/internal/audit"
 	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/mgmtapi"
-	"github.com/authgate/authgate/internal/resourceauth"
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/internal/users"
 	"github.com/authgate/authgate/resources"
-	"github.com/authgate/authgate/scopes"
 	"github.com/authgate/authgate/tokens"
 )
 
-// The OAuth-apps harness runs /api/oauth-apps/ on a real authorization
-// server (token and introspection endpoints, its Bearer validator in the
-// Guard) against a real database, on a random port, wired as internal/app
-// wires them: the management API's Deps.Clients is the *authserver.Server.
-
-const testPassword = "correct horse battery staple"
+// The OAuth-apps tests run /api/oauth-apps/ in the real application
+// (internal/testenv): the management API's Clients is the authorization
+// server, whose token and introspection endpoints and Bearer validator in
+// the Guard they use. appsHarness adds the OAuth helpers they share.
 
 type appsHarness struct {
 	t         testing.TB
+	e         *testenv.Env
 	d         *db.DB
 	s         *authserver.Server
 	srv       *httptest.Server
-	users     users.Store
 	apiTokens *tokens.Manager
 	http      *http.Client
 	alice     users.User // not an admin
-	bob       users.User // an admin
+	bob       users.User // the seeded admin (testenv.AdminUsername)
 }
 
-func newAppsHarness(t testing.TB, d *db.DB) *appsHarness {
-	t.Helper()
-	ctx := context.Background()
-	h := &appsHarness{t: t, d: d, users: users.NewSQLStore(d)}
-	var err error
-	if h.alice, err = h.users.Create(ctx, users.NewUser{Username: "alice", Password: testPassword}); err != nil {
-		t.Fatal(err)
-	}
-	if h.bob, err = h.users.Create(ctx, users.NewUser{Username: "bob", Password: testPassword, IsAdmin: true}); err != nil {
-		t.Fatal(err)
-	}
-	reg := scopes.NewRegistry()
-	if err := reg.Add(scopes.Decl{Name: "test", Methods: []string{"GET", "POST", "DELETE"}}); err != nil {
-		t.Fatal(err)
-	}
-	var router http.Handler
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { router.ServeHTTP(w, r) }))
-	t.Cleanup(h.srv.Close)
+// appsEnv adds the resource "test" and HTTP Basic on the API, and lifts
+// the failure limits: some tests make failing calls on purpose from one
+// address; the limits have their own tests (authserver, internal/app).
+var appsEnv = testenv.Config(func(c *configs.Config) {
+	c.Resources = append(c.Resources, configs.Resource{Name: "test", Methods: []string{"GET", "POST", "DELETE"}})
+	c.Auth.EnableBasic = true
+	c.Auth.TokenEndpointIPFailRate = -1
+	c.Auth.APIFailedAuthAttempts = -1
+})
 
-	if h.apiTokens, err = tokens.NewManager(tokens.NewSQLStore(d), h.users, tokens.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	// Some tests make failing calls on purpose from one address: the
-	// per-IP failure limit has its own tests (authserver, internal/app).
-	h.s, err = authserver.New(ctx, authserver.Deps{DB: d, Users: h.users, Scopes: reg, APITokens: h.apiTokens,
-		Limits: authserver.EndpointLimits{IPFailuresPerMinute: -1}}, authserver.Config{Issuer: h.srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gin.SetMode(gin.TestMode)
-	r := gin.New()
-	h.s.Mount(r)
-	gcfg := resources.GuardConfig{Bearer: h.s.Bearer(), EnableBasic: true, DPoP: h.s.DPoP(), PublicURL: h.srv.URL,
-		NoFailedAuthLimit: true}
-	resourceauth.Configure(&gcfg, h.apiTokens, h.users, nil)
-	guard, err := resources.NewGuard(gcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.GET("/api/test/", guard.Protect(resources.Resource{Name: "test"}), func(c *gin.Context) {
-		c.JSON(http.StatusOK, gin.H{"stat": "ok"})
-	})
-	if err := mgmtapi.Mount(r, mgmtapi.Deps{Guard: guard, Registry: reg, Tokens: h.apiTokens, Users: h.users, Clients: h.s}); err != nil {
-		t.Fatal(err)
-	}
-	router = r
-	h.http = &http.Client{
-		Timeout:       30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	return h
+// eachApps runs fn on SQLite and on PostgreSQL.
+func eachApps(t *testing.T, fn func(t *testing.T, h *appsHarness)) {
+	testenv.Each(t, func(t *testing.T, e *testenv.Env) {
+		a := e.App
+		h := &appsHarness{t: t, e: e, d: a.DB, s: a.OAuth, srv: e.Server, apiTokens: a.Tokens, alice: e.User, bob: e.Admin,
+			http: &http.Client{Timeout: 30 * time.Second,
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+		// No request has reached the router yet: adding a route is safe.
+		a.Router.GET("/api/test/", a.Guard.Protect(resources.Resource{Name: "test"}), func(c *gin.Context) {
+			c.JSON(http.StatusOK, gin.H{"stat": "ok"})
+		})
+		fn(t, h)
+	}, appsEnv)
 }
 
 // response is a decoded response.
@@ -132,8 +101,9 @@ func (h *appsHarness) do(req *http.Request) response {
 	return out
 }
 
-// appsRequest calls the management API as username (HTTP Basic), or with
-// the given Authorization header when username contains a space.
+// appsRequest calls the management API as username (HTTP Basic; "bob" is
+// the seeded admin), or with the given Authorization header when username
+// contains a space.
 func (h *appsHarness) appsRequest(method, path, body, username string) response {
 	h.t.Helper()
 	req, _ := http.NewRequest(method, h.srv.URL+path, strings.NewReader(body))
@@ -143,8 +113,10 @@ func (h *appsHarness) appsRequest(method, path, body, username string) response 
 	switch {
 	case strings.Contains(username, " "):
 		req.Header.Set("Authorization", username)
+	case username == "bob":
+		req.SetBasicAuth(testenv.AdminUsername, testenv.AdminPassword)
 	case username != "":
-		req.SetBasicAuth(username, testPassword)
+		req.SetBasicAuth(username, testenv.UserPassword)
 	}
 	return h.do(req)
 }
@@ -162,14 +134,7 @@ func (h *appsHarness) token(form url.Values, id, secret string) response {
 // client registers a client through the Server, as the CLI does.
 func (h *appsHarness) client(spec authserver.ClientSpec) (*authserver.Client, string) {
 	h.t.Helper()
-	if spec.Name == "" {
-		spec.Name = "app"
-	}
-	c, secret, err := h.s.CreateClient(context.Background(), spec)
-	if err != nil {
-		h.t.Fatalf("create client: %v", err)
-	}
-	return c, secret
+	return h.e.RegisterClient(spec)
 }
 
 // serviceClient is a confidential client_credentials client.

@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"github.com/authgate/authgate/authserver"
-	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
 	"github.com/authgate/authgate/internal/mgmtapi"
 	"github.com/authgate/authgate/internal/tokenformat"
 	"github.com/authgate/authgate/tokens"
@@ -19,8 +17,7 @@ import (
 
 // TestOAuthAppsAPI: the admin-only management resource for clients.
 func TestOAuthAppsAPI(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newAppsHarness(t, d)
+	eachApps(t, func(t *testing.T, h *appsHarness) {
 		ctx := context.Background()
 
 		t.Run("who may call it", func(t *testing.T) {
@@ -125,8 +122,7 @@ func TestOAuthAppsAPI(t *testing.T) {
 // TestOAuthAppsResourceServer: resource_server on create and update, shown
 // in the JSON; a public client cannot be one.
 func TestOAuthAppsResourceServer(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newAppsHarness(t, d)
+	eachApps(t, func(t *testing.T, h *appsHarness) {
 		r := h.appsRequest("POST", mgmtapi.PathOAuthApps, `{"name":"Photos","grant_types":["client_credentials"],"resource_server":true}`, "bob")
 		app, _ := r.Body["oauth_app"].(map[string]any)
 		if r.Status != http.StatusCreated || app["resource_server"] != true {
@@ -157,8 +153,7 @@ func TestOAuthAppsResourceServer(t *testing.T) {
 // TestOAuthAppsAuditActor: through /api/oauth-apps/ the admin is the
 // actor of every client event.
 func TestOAuthAppsAuditActor(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newAppsHarness(t, d)
+	eachApps(t, func(t *testing.T, h *appsHarness) {
 		var (
 			id      string
 			secrets []string
@@ -236,8 +231,7 @@ func TestOAuthAppsAuditActor(t *testing.T) {
 // client_id in the request (the ID's shape is checked in authserver,
 // TestChecklist_ServerChosenClientIDs).
 func TestOAuthAppsServerChosenClientID(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newAppsHarness(t, d)
+	eachApps(t, func(t *testing.T, h *appsHarness) {
 		r := h.appsRequest(http.MethodPost, mgmtapi.PathOAuthApps, `{"name":"x","client_id":"1","grant_types":["client_credentials"]}`, "bob")
 		app, _ := r.Body["oauth_app"].(map[string]any)
 		if r.Status != http.StatusCreated || app["client_id"] == "1" {

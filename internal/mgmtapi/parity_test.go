@@ -8,9 +8,8 @@ import (
 	"time"
 
 	"github.com/authgate/authgate/internal/audit"
-	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
 	"github.com/authgate/authgate/internal/mgmtapi"
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/tokens"
 )
@@ -19,8 +18,7 @@ import (
 // /api/session/ and can use it on an unsafe request; other callers get
 // none.
 func TestSessionCSRFToken(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, harnessOpts{})
+	eachHarness(t, harnessOpts{}, func(t *testing.T, h *harness) {
 		cookie, want := h.session(h.alice)
 		r := h.do(req{method: "GET", path: mgmtapi.PathSession, cookie: cookie})
 		got, _ := r.get("session", "csrf_token").(string)
@@ -45,8 +43,7 @@ func TestSessionCSRFToken(t *testing.T) {
 // TestNullPolicyMeansFullAccess: "policy": null in the API is {} (Djblets'
 // JSONField reads NULL as {}), as in `token create` and `policy check`.
 func TestNullPolicyMeansFullAccess(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, harnessOpts{})
+	eachHarness(t, harnessOpts{}, func(t *testing.T, h *harness) {
 		r := h.do(req{method: "POST", path: tokensPath("alice"), authz: h.basic("alice"), json: `{"note":"n","policy":null}`})
 		if r.code != 201 || r.get("api_token", "policy") == nil || len(r.get("api_token", "policy").(map[string]any)) != 0 {
 			t.Fatalf("POST policy null: %d %s", r.code, r.raw)
@@ -57,8 +54,7 @@ func TestNullPolicyMeansFullAccess(t *testing.T) {
 // TestBulkInvalidateAPI: POST /api/api-tokens/invalidate/ for admins, with
 // the CLI's filters and a dry run.
 func TestBulkInvalidateAPI(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, harnessOpts{})
+	eachHarness(t, harnessOpts{}, func(t *testing.T, h *harness) {
 		ctx := context.Background()
 		mk := func(u string, note string) *tokens.Token {
 			p := tokens.GenerateParams{User: h.alice, Note: note}
@@ -136,8 +132,8 @@ func (l *fixedLimiter) Allow(string, bool) (bool, time.Duration, int) {
 // answer is 202 whatever was sent; malformed bodies get 400; the endpoint
 // is rate-limited.
 func TestCredentialsRevoke(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, harnessOpts{reportLimiter: &fixedLimiter{n: 6}})
+	testenv.Each(t, func(t *testing.T, e *testenv.Env) {
+		h := newHarness(t, e, harnessOpts{reportLimiter: &fixedLimiter{n: 6}})
 		ctx := context.Background()
 		raw, tok := h.apiToken(h.alice, `{}`)
 		other, otherTok := h.apiToken(h.alice, `{}`)
@@ -178,5 +174,5 @@ func TestCredentialsRevoke(t *testing.T) {
 		if r.code != 429 || r.errCode() != 114 || r.header.Get("Retry-After") != "60" {
 			t.Errorf("over the limit: %d %s %v", r.code, r.raw, r.header)
 		}
-	})
+	}, apiEnv)
 }

@@ -5,10 +5,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
 	"github.com/authgate/authgate/internal/mgmtapi"
-	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/scopes"
 )
 
@@ -18,10 +15,9 @@ import (
 // configured or registered — is refused with 409 and changes nothing; an
 // audience must be a valid URL and cannot be taken from another client.
 func TestAPIResourceOwnership(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, harnessOpts{registrar: func(_ context.Context, p *resources.Principal) (bool, error) {
-			return p.ClientID == "photos-server" || p.ClientID == "albums-server", nil
-		}})
+	eachHarness(t, harnessOpts{}, func(t *testing.T, h *harness) {
+		// The application's hook admits the resource-server clients
+		// "photos-server" and "albums-server".
 		if err := h.registry.ReplaceOrigin(scopes.OriginConfig, []scopes.Decl{{Name: "billing", Methods: []string{"GET"}}}); err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +89,7 @@ func TestAPIResourceOwnership(t *testing.T) {
 		if err != nil || len(stored) != 1 || stored[0].PolicyID != "photos" || stored[0].Description != "Photos" {
 			t.Fatalf("stored = %+v, %v", stored, err)
 		}
-		if owner, err := h.store.Owner(context.Background(), "photos"); err != nil || owner != "photos-server" {
+		if owner, err := h.store.Owner(context.Background(), "photos"); err != nil || owner != h.clientID("photos-server") {
 			t.Fatalf("owner = %q, %v", owner, err)
 		}
 
@@ -105,7 +101,7 @@ func TestAPIResourceOwnership(t *testing.T) {
 		if r := put(h.basic("admin"), "photos", mine); r.code != 200 {
 			t.Fatalf("admin replaces: %d %s", r.code, r.raw)
 		}
-		if owner, _ := h.store.Owner(context.Background(), "photos"); owner != "photos-server" {
+		if owner, _ := h.store.Owner(context.Background(), "photos"); owner != h.clientID("photos-server") {
 			t.Fatalf("owner after the admin's change = %q", owner)
 		}
 		if r := del(photos, "photos"); r.code != 204 {

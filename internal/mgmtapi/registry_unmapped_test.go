@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
 	"github.com/authgate/authgate/internal/mgmtapi"
 )
 
@@ -15,8 +13,7 @@ import (
 // accepted, and the method is logged, as configuration-time registration
 // does. Before: nothing was logged.
 func TestRegistrationLogsUnmappedMethods(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, harnessOpts{})
+	eachHarness(t, harnessOpts{}, func(t *testing.T, h *harness) {
 		const warn = "resource methods map to no scope and get none"
 		r := h.do(req{method: "PUT", path: mgmtapi.PathResources + "photos/", authz: h.basic("admin"),
 			form: url.Values{"methods": {"GET PROPFIND"}}})
@@ -29,7 +26,7 @@ func TestRegistrationLogsUnmappedMethods(t *testing.T) {
 			t.Fatalf("no warning logged:\n%s", logs)
 		}
 		line, _, _ := strings.Cut(logs[i:], "\n")
-		if !strings.Contains(line, "PROPFIND") || strings.Contains(line, "GET") || !strings.Contains(line, "policy_id=photos") {
+		if !strings.Contains(line, "PROPFIND") || strings.Contains(line, "GET") || !strings.Contains(line, `"policy_id":"photos"`) {
 			t.Fatalf("warning %q", line)
 		}
 		r = h.do(req{method: "PUT", path: mgmtapi.PathResources + "videos/", authz: h.basic("admin"),

@@ -4,8 +4,6 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
 	"github.com/authgate/authgate/internal/mgmtapi"
 )
 
@@ -15,8 +13,7 @@ import (
 // admin may do all of it; a malformed address is a 105 with nothing
 // written.
 func TestAPIUpdateUserProfile(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		h := newHarness(t, d, harnessOpts{})
+	eachHarness(t, harnessOpts{}, func(t *testing.T, h *harness) {
 		put := func(who, username string, f url.Values) resp {
 			return h.do(req{method: "PUT", path: mgmtapi.PathUsers + username + "/", authz: h.basic(who), form: f})
 		}

@@ -4,9 +4,8 @@
 // httptest server and gives tests a browser, seeded users, client
 // registration and a captured log. Import it from _test.go files only.
 //
-// The application has no injectable clock (app.Options has none), so
-// tests that need time to pass move rows in the database or build the
-// component they test with its own Now. See docs/testing.md.
+// Time is real unless the test asks for a FixedClock (option Clock), which
+// the application reads through app.Options.Now. See docs/testing.md.
 package testenv
 
 import (
@@ -45,11 +44,15 @@ type Env struct {
 	// Admin and User are the seeded users (passwords AdminPassword and
 	// UserPassword).
 	Admin, User users.User
+	// Clock is the application's clock when the option Clock was given,
+	// else nil (real time).
+	Clock *FixedClock
 }
 
 type options struct {
 	postgres bool
 	config   []func(*configs.Config)
+	clock    *FixedClock
 }
 
 // Option changes how New builds the environment.
@@ -95,13 +98,17 @@ func New(t testing.TB, opts ...Option) *Env {
 		fn(&cfg)
 	}
 	logs := newLogs(t)
-	a, err := app.New(context.Background(), cfg, logs.logger(), app.Options{Migrate: true})
+	appOpts := app.Options{Migrate: true}
+	if o.clock != nil {
+		appOpts.Now = o.clock.Now
+	}
+	a, err := app.New(context.Background(), cfg, logs.logger(), appOpts)
 	if err != nil {
 		t.Fatalf("testenv: build the application: %v", err)
 	}
 	t.Cleanup(func() { a.Close() })
 	router = a.Router
-	e := &Env{t: t, App: a, Server: srv, URL: srv.URL, Logs: logs}
+	e := &Env{t: t, App: a, Server: srv, URL: srv.URL, Logs: logs, Clock: o.clock}
 	logs.secrets(AdminPassword, UserPassword)
 	e.Admin = e.CreateUser(users.NewUser{Username: AdminUsername, Password: AdminPassword, IsAdmin: true})
 	e.User = e.CreateUser(users.NewUser{Username: UserUsername, Password: UserPassword})
