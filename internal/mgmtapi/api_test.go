@@ -99,8 +99,9 @@ func TestAPIRootAndUsers(t *testing.T) {
 		for _, s := range root.get("scopes").([]any) {
 			names = append(names, s.(map[string]any)["name"].(string))
 		}
-		// Closed resources (api_token, oauth_app) contribute no scopes.
-		want := []string{"resource:destroy", "resource:read", "resource:write", "root:read", "session:read", "user:read", "user:write"}
+		// Closed resources (api_token, oauth_app) contribute no scopes; the
+		// OpenID Connect scopes are listed as the server knows them.
+		want := []string{"email", "openid", "profile", "resource:destroy", "resource:read", "resource:write", "root:read", "session:read", "user:read", "user:write"}
 		if !slices.Equal(names, want) {
 			t.Fatalf("scopes = %v; want %v", names, want)
 		}
