@@ -18,5 +18,4 @@ var (
 	newOpaque  = oauthstore.NewOpaque
 	wellFormed = oauthstore.WellFormed
 	hasPrefix  = oauthstore.HasPrefix
-	digest     = oauthstore.Digest
 )

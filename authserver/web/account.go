@@ -42,9 +42,18 @@ type passwordProblem struct {
 }
 
 func (w *Pages) renderAccount(c *gin.Context, status int, cur *sessions.Current, problem *passwordProblem) {
+	w.renderAccountWith(c, status, cur, problem, nil)
+}
+
+// renderAccountWith renders the account page; profile is the profile form
+// as submitted when it is shown again with an error (nil: the stored one).
+func (w *Pages) renderAccountWith(c *gin.Context, status int, cur *sessions.Current, problem *passwordProblem, profile *profileForm) {
+	if profile == nil {
+		profile = &profileForm{Name: cur.User.Name, Email: cur.User.Email}
+	}
 	w.render(c, status, "account.html", map[string]any{
 		"Title": "Your account", "Nav": "account", "User": cur.User, "CSRF": cur.CSRFToken(),
-		"Problem": problem, "Notice": c.Query("notice"), "MinPassword": users.MinPasswordLength,
+		"Problem": problem, "Profile": profile, "Notice": c.Query("notice"), "MinPassword": users.MinPasswordLength,
 		"TokensEnabled": w.deps.APITokens != nil,
 	})
 }

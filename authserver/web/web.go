@@ -46,6 +46,7 @@ const (
 	webPathHome      = "/"
 	webPathAccount   = "/account/"
 	webPathPassword  = "/account/password"
+	webPathProfile   = "/account/profile"
 	webPathTokens    = "/account/api-tokens/"
 	webPathApps      = "/account/authorized-apps/"
 )
@@ -292,6 +293,7 @@ func (w *Pages) Mount(r gin.IRouter) {
 	g.POST(webPathEndSession, w.endSession)
 	g.GET(webPathAccount, w.accountPage)
 	g.POST(webPathPassword, w.changePassword)
+	g.POST(webPathProfile, w.changeProfile)
 	g.GET(webPathApps, w.appsPage)
 	g.POST(webPathApps+"revoke", w.accountRevokeApp)
 	// The account page's old form target, kept for pages already open.
