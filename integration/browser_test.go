@@ -34,6 +34,11 @@ func TestBrowserConsentFlow(t *testing.T) {
 		t.Skip("browser test skipped in -short mode")
 	}
 	if _, err := os.Stat(chromiumPath); err != nil {
+		// .ci/run sets AUTHGATE_REQUIRE_BROWSER=1: there a missing browser
+		// is a failure, as in authserver/web's browser tests.
+		if os.Getenv("AUTHGATE_REQUIRE_BROWSER") == "1" {
+			t.Fatalf("AUTHGATE_REQUIRE_BROWSER=1 but %s is missing: %v", chromiumPath, err)
+		}
 		t.Skipf("browser test skipped: %s not found (install it with `apt-get install -y chromium`)", chromiumPath)
 	}
 	ag := startAuthgate(t, dbtest.SQLiteDSN(t), nil)
