@@ -1,12 +1,10 @@
 package db_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
 )
 
 // TestMigration00007KeepsData fills a database at schema 00006 with a client
@@ -15,20 +13,9 @@ import (
 // client's registration is owned by that client, the admin's by nobody, and
 // neither has an audience.
 func TestMigration00007KeepsData(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		dsn  func(testing.TB) string
-	}{{"sqlite", dbtest.SQLiteDSN}, {"postgres", dbtest.PostgresDSN}} {
+	for _, tc := range dialects {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
-			d, err := db.Open(ctx, tc.dsn(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			if err := db.MigrateUpTo(ctx, d, 6); err != nil {
-				t.Fatal(err)
-			}
+			ctx, d := openAtVersion(t, tc.dsn, 6)
 			now := time.Now().UTC().Truncate(time.Second)
 			mustExec := func(q string, args ...any) {
 				t.Helper()

@@ -1,13 +1,11 @@
 package db_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
 )
 
 // TestMigration00009KeepsData fills a database at schema 00007 with audit
@@ -15,20 +13,9 @@ import (
 // checks the events survived unchanged, the log still refuses UPDATE and
 // DELETE, and the gate is closed.
 func TestMigration00009KeepsData(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		dsn  func(testing.TB) string
-	}{{"sqlite", dbtest.SQLiteDSN}, {"postgres", dbtest.PostgresDSN}} {
+	for _, tc := range dialects {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
-			d, err := db.Open(ctx, tc.dsn(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			if err := db.MigrateUpTo(ctx, d, 7); err != nil {
-				t.Fatal(err)
-			}
+			ctx, d := openAtVersion(t, tc.dsn, 7)
 			at := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 			for _, kind := range []string{"token.created", "token.invalidated"} {
 				if _, err := d.ExecContext(ctx, d.Rebind(`INSERT INTO audit_events (at, kind, subject_type, subject_id, data)

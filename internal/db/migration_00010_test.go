@@ -1,12 +1,10 @@
 package db_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
 )
 
 // TestMigration00010KeepsData fills a database at schema 00009 with a user,
@@ -14,20 +12,9 @@ import (
 // checks the rows survived with the new columns at their defaults: the
 // existing key stays an access-token key, the user unverified and unnamed.
 func TestMigration00010KeepsData(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		dsn  func(testing.TB) string
-	}{{"sqlite", dbtest.SQLiteDSN}, {"postgres", dbtest.PostgresDSN}} {
+	for _, tc := range dialects {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
-			d, err := db.Open(ctx, tc.dsn(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			if err := db.MigrateUpTo(ctx, d, 9); err != nil {
-				t.Fatal(err)
-			}
+			ctx, d := openAtVersion(t, tc.dsn, 9)
 			at := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 			for _, q := range []string{
 				`INSERT INTO users (username, email, password_hash, created_at, updated_at) VALUES ('ann', 'ann@example.com', 'h', ?, ?)`,

@@ -1,12 +1,10 @@
 package db_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/authgate/authgate/internal/db"
-	"github.com/authgate/authgate/internal/db/dbtest"
 )
 
 // TestMigration00011KeepsData fills a database at schema 00009 with a user,
@@ -14,20 +12,9 @@ import (
 // the rows survived, the new table takes a device code of that client and
 // user, and deleting the client removes its device codes.
 func TestMigration00011KeepsData(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		dsn  func(testing.TB) string
-	}{{"sqlite", dbtest.SQLiteDSN}, {"postgres", dbtest.PostgresDSN}} {
+	for _, tc := range dialects {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
-			d, err := db.Open(ctx, tc.dsn(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			if err := db.MigrateUpTo(ctx, d, 9); err != nil {
-				t.Fatal(err)
-			}
+			ctx, d := openAtVersion(t, tc.dsn, 9)
 			now := time.Now().UTC().Truncate(time.Second)
 			mustExec := func(q string, args ...any) {
 				t.Helper()
