@@ -298,6 +298,7 @@ func (w *Pages) Mount(r gin.IRouter) {
 	g.POST(webPathApps+"revoke", w.accountRevokeApp)
 	// The account page's old form target, kept for pages already open.
 	g.POST(webPathAccount+"apps/revoke", w.accountRevokeApp)
+	w.mountAdmin(g)
 	w.mountTokens(g)
 	if w.deps.Devices != nil {
 		g.GET(webPathDevice, w.devicePage)
