@@ -4,6 +4,10 @@
 #
 #   bash integration/bench.sh                 # SQLite in a temp dir, every scenario
 #   SCENARIOS="token bearer" DURATION=5s bash integration/bench.sh
+#   DATABASE_URL=postgres://u:p@127.0.0.1:5432/db bash integration/bench.sh
+#
+# DATABASE_URL, when set, is used instead of a fresh SQLite file: give it an
+# empty database (migrations run at start) or one an earlier run set up.
 #
 # It builds the binary, starts `serve` on 127.0.0.1 with the rate limits
 # off, times start to the first /readyz 200, then runs each scenario at
@@ -19,7 +23,7 @@ mkdir -p "$out"
 bin=${BIN:-$work/authgate}
 [ -n "${BIN:-}" ] || go build -o "$bin" ./cmd/authgate
 port=${PORT:-18399}
-db=$work/bench.db
+db=${DATABASE_URL:-$work/bench.db}
 url=http://127.0.0.1:$port
 export AUTHGATE_ADMIN_PASSWORD=bench-admin-password AUTHGATE_LOG__LEVEL=warn \
   AUTHGATE_AUTH__TOKEN_ENDPOINT_CLIENT_RATE=-1 AUTHGATE_AUTH__TOKEN_ENDPOINT_IP_FAIL_RATE=-1 \
@@ -38,7 +42,8 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  host: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)  $(go version 2>/dev/null || true)"
-  echo "serve start to /readyz 200: $(((t1 - t0) / 1000000)) ms (fresh SQLite database: migrations included); RSS $(rss) KiB"
+  echo "database: $(case $db in postgres*) echo PostgreSQL;; *) echo SQLite;; esac)"
+  echo "serve start to /readyz 200: $(((t1 - t0) / 1000000)) ms (migrations included on a fresh database); RSS $(rss) KiB"
   printf '%-11s %9s %8s %8s %8s %8s %7s %10s\n' scenario req/s p50ms p90ms p99ms maxms errors peakRSS_KiB
 } >"$out/summary.txt"
 for s in ${SCENARIOS:-token introspect bearer api-token refresh authorize}; do
