@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -29,12 +30,12 @@ var _ SigningKeys = (*signing.KeySet)(nil)
 // keyAlgs are the algorithms a key can be rotated to.
 var keyAlgs = []string{signing.AlgEdDSA, signing.AlgRS256, signing.AlgES256}
 
-// keyStateNotes explain each state of `authgate key list` in a sentence.
-var keyStateNotes = map[string]string{
-	signing.KeyPending: "published in the JWKS, not signing yet",
-	signing.KeyActive:  "signs new tokens",
-	signing.KeyRetired: "superseded; published until its last token expires",
-	signing.KeyExpired: "superseded; no token it signed is still valid",
+// keyStates explain each state of `authgate key list` in a sentence.
+var keyStates = []struct{ Name, Note string }{
+	{signing.KeyPending, "published in the JWKS, not signing yet"},
+	{signing.KeyActive, "signs new tokens"},
+	{signing.KeyRetired, "superseded; published until its last token expires"},
+	{signing.KeyExpired, "superseded; no token it signed is still valid"},
 }
 
 // keyRotateForm is the rotate form, as submitted.
@@ -70,12 +71,12 @@ func (w *Pages) renderKeys(c *gin.Context, status int, cur *sessions.Current, f 
 	slices.Reverse(keys)
 	data := adminData(cur, "Signing keys", webPathAdminKeys)
 	data["Keys"] = keys
-	data["StateNotes"] = keyStateNotes
+	data["States"] = keyStates
 	data["Algs"] = keyAlgs
 	data["Form"] = f
 	data["DefaultAlg"] = w.cfg.SigningAlg
 	data["IDTokenAlg"] = signing.AlgRS256
-	data["PublishDelay"] = w.cfg.KeyPublishDelay.String()
+	data["PublishDelay"] = shortDuration(w.cfg.KeyPublishDelay)
 	if i := slices.IndexFunc(keys, func(k signing.KeyInfo) bool { return k.KID == rotated }); rotated != "" && i >= 0 {
 		data["Rotated"] = keys[i]
 	}
@@ -120,4 +121,17 @@ func (w *Pages) adminKeyRotate(c *gin.Context) {
 	w.deps.Logger.Info("signing key rotated", "kid", info.KID, "alg", info.Alg, "purpose", info.Purpose,
 		"activates_at", info.ActivatesAt, "actor_user_id", cur.User.ID)
 	seeOther(c, webPathAdminKeys+"?rotated="+url.QueryEscape(info.KID))
+}
+
+// shortDuration writes d as time.Duration does, without zero minutes and
+// seconds: 1h, 1h30m, 90s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
