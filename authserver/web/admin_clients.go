@@ -81,8 +81,8 @@ type scopeGroup struct {
 }
 
 type scopeChoice struct {
-	ID, Name, Description string
-	Checked               bool
+	ID, Name string
+	Checked  bool
 }
 
 func (w *Pages) mountAdminClients(g gin.IRoutes) {
@@ -171,7 +171,7 @@ func (w *Pages) scopeGroups(checked []string) []scopeGroup {
 	var plain []scopeChoice
 	byPolicy := map[string]int{}
 	for i, s := range w.deps.Scopes.Scopes() {
-		ch := scopeChoice{ID: "scope-" + strconv.Itoa(i), Name: s.Name, Description: s.Description, Checked: slices.Contains(checked, s.Name)}
+		ch := scopeChoice{ID: "scope-" + strconv.Itoa(i), Name: s.Name, Checked: slices.Contains(checked, s.Name)}
 		if s.PolicyID == "" {
 			plain = append(plain, ch)
 			continue

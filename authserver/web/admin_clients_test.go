@@ -306,3 +306,29 @@ func TestAdminClientRefusals(t *testing.T) {
 		}
 	})
 }
+
+// TestAdminFormsLabelled: every visible field of the clients and keys
+// pages (list, register form with a refusal, secret page, delete
+// confirmation) has a label, and each page has the skip link's target.
+func TestAdminFormsLabelled(t *testing.T) {
+	e := testenv.New(t)
+	cl, _ := e.RegisterClient(authserver.ClientSpec{Name: "Labelled", GrantTypes: []string{"client_credentials"}})
+	b := adminBrowser(e)
+	pages := map[string]string{}
+	for _, p := range []string{"/admin/clients/", "/admin/clients/new", "/admin/clients/" + cl.ID + "/delete", "/admin/keys/"} {
+		pages[p] = b.Get(p).Body
+	}
+	csrf := b.CSRF("/admin/clients/")
+	pages["refused"] = b.Post("/admin/clients/new", url.Values{"csrf_token": {csrf}, "client_type": {"public"}}).Body
+	secretPage := b.Post("/admin/clients/"+cl.ID+"/rotate-secret", url.Values{"csrf_token": {csrf}})
+	shownSecret(e, secretPage)
+	pages["secret"] = secretPage.Body
+	for path, body := range pages {
+		if !strings.Contains(body, `id="content"`) {
+			t.Errorf("%s: no main landmark for the skip link", path)
+		}
+		if bad := unlabelled(body); len(bad) > 0 {
+			t.Errorf("%s: fields without a label: %v", path, bad)
+		}
+	}
+}
