@@ -29,6 +29,7 @@ import (
 	"github.com/go-oauth2/oauth2/v4/server"
 
 	"github.com/authgate/authgate/authserver"
+	"github.com/authgate/authgate/authserver/signing"
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
 	"github.com/authgate/authgate/scopes"
@@ -85,6 +86,12 @@ type Config struct {
 	// Audience is the aud of tokens for authgate's own API (default the
 	// issuer); a resource parameter naming it is accepted (RFC 8707).
 	Audience string
+	// SigningAlg and KeyPublishDelay are the defaults of a key rotation on
+	// /admin/keys/ (those of `authgate key rotate`): the access-token
+	// key's algorithm (default EdDSA) and how long a new key is published
+	// before it signs (default one hour).
+	SigningAlg      string
+	KeyPublishDelay time.Duration
 	// Now replaces time.Now in tests.
 	Now func() time.Time
 }
@@ -152,6 +159,10 @@ type Deps struct {
 	// RevokeGrants revokes every token a client holds for a user; called
 	// when the user withdraws an app's access on the account page.
 	RevokeGrants func(ctx context.Context, userID int64, clientID string) error
+	// ClientAdmin and Keys serve /admin/clients/ and /admin/keys/ (nil:
+	// no such page); NewFor fills them from the authorization server.
+	ClientAdmin ClientAdmin
+	Keys        SigningKeys
 	// Devices serves the device verification page (RFC 8628); nil: no
 	// /device page.
 	Devices Devices
@@ -192,6 +203,12 @@ func New(cfg Config, deps Deps) (*Pages, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.SigningAlg == "" {
+		cfg.SigningAlg = signing.AlgEdDSA
+	}
+	if cfg.KeyPublishDelay <= 0 {
+		cfg.KeyPublishDelay = authserver.DefaultKeyPublishDelay
 	}
 	if cfg.LoginAttempts <= 0 {
 		cfg.LoginAttempts = 5
@@ -262,12 +279,19 @@ func NewFor(s *authserver.Server, cfg Config, deps Deps) (*Pages, error) {
 	cfg.AllowConfidentialWithoutPKCE = set.AllowConfidentialWithoutPKCE
 	cfg.AllowPlainPKCE = set.AllowPlainPKCE
 	cfg.Audience = set.Audience
+	cfg.SigningAlg, cfg.KeyPublishDelay = set.SigningAlg, set.KeyPublishDelay
 	deps.OAuth = s.OAuth2
 	if deps.Clients == nil {
 		deps.Clients = ClientStoreClients(s.Clients)
 	}
 	if deps.Devices == nil {
 		deps.Devices = s
+	}
+	if deps.ClientAdmin == nil {
+		deps.ClientAdmin = s
+	}
+	if deps.Keys == nil && s.Keys != nil {
+		deps.Keys = s.Keys
 	}
 	if deps.RevokeGrants == nil {
 		deps.RevokeGrants = s.RevokeUserClient // records consent.revoked
