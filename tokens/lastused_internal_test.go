@@ -89,3 +89,16 @@ func TestLastUsedCachedEntryIsNewest(t *testing.T) {
 		}
 	})
 }
+
+// TestAuthErrorText: an AuthError says its Message when it has one (the
+// Djblets client message), else its kind's text.
+func TestAuthErrorText(t *testing.T) {
+	withMsg := &AuthError{Kind: ErrTokenExpired, Message: "This API token expired on Aug. 2, 2022, 10:45 a.m.."}
+	if got := withMsg.Error(); got != withMsg.Message {
+		t.Errorf("with a message: %q, want %q", got, withMsg.Message)
+	}
+	bare := &AuthError{Kind: ErrTokenNotFound}
+	if got := bare.Error(); got != ErrTokenNotFound.Error() || got == "" {
+		t.Errorf("without a message: %q, want %q", got, ErrTokenNotFound.Error())
+	}
+}

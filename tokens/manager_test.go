@@ -272,11 +272,21 @@ func TestGenerateRetriesOnlyDigestCollisions(t *testing.T) {
 		t.Run("collisions then success in the same transaction", func(t *testing.T) {
 			g := &constGen{token: fixed, uniqueAfter: 3}
 			reg, _ := NewRegistry(VendorChecksum{}, g)
-			e := newEnv(t, d, Options{Registry: reg, DefaultGenerator: "const"})
+			var logs strings.Builder
+			e := newEnv(t, d, Options{Registry: reg, DefaultGenerator: "const", Logger: newTextLogger(&logs)})
 			bob := e.user(t, "bob", false)
 			tok, raw, err := e.m.Generate(ctx, GenerateParams{User: bob})
 			if err != nil {
 				t.Fatalf("Generate after 3 collisions: %v", err)
+			}
+			// Each retry is logged with its 1-based attempt number.
+			for _, want := range []string{"attempt=1 ", "attempt=2 ", "attempt=3 "} {
+				if !strings.Contains(logs.String(), want) {
+					t.Errorf("collision log lacks %q:\n%s", want, logs.String())
+				}
+			}
+			if strings.Contains(logs.String(), "attempt=4 ") || strings.Contains(logs.String(), "attempt=0 ") {
+				t.Errorf("collision log counts attempts wrongly:\n%s", logs.String())
 			}
 			if raw == fixed || g.calls.Load() != 4 {
 				t.Errorf("raw %q after %d calls, want a fresh token on call 4", raw, g.calls.Load())
