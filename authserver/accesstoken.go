@@ -73,6 +73,7 @@ type accessTokens struct {
 	audience string
 	keys     *signing.KeySet
 	store    *TokenStore
+	client   func(ctx context.Context, id string) (*Client, error) // any client, disabled or not
 	db       *db.DB
 	now      func() time.Time
 	// parser accepts only tokens for authgate's own API (aud = audience);
@@ -83,7 +84,7 @@ type accessTokens struct {
 
 var _ oauth2.AccessGenerate = (*accessTokens)(nil)
 
-func newAccessTokens(format, issuer, audience string, keys *signing.KeySet, store *TokenStore, d *db.DB, now func() time.Time) *accessTokens {
+func newAccessTokens(format, issuer, audience string, keys *signing.KeySet, store *TokenStore, client func(context.Context, string) (*Client, error), d *db.DB, now func() time.Time) *accessTokens {
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(signing.SupportedAlgs),
 		jwt.WithIssuer(issuer),
@@ -93,7 +94,7 @@ func newAccessTokens(format, issuer, audience string, keys *signing.KeySet, stor
 		jwt.WithTimeFunc(now),
 	}
 	return &accessTokens{
-		format: format, issuer: issuer, audience: audience, keys: keys, store: store, db: d, now: now,
+		format: format, issuer: issuer, audience: audience, keys: keys, store: store, client: client, db: d, now: now,
 		parser: jwt.NewParser(append(opts, jwt.WithAudience(audience))...),
 		anyAud: jwt.NewParser(opts...),
 	}
@@ -286,6 +287,11 @@ func (a *accessTokens) validateJWT(ctx context.Context, p *jwt.Parser, raw strin
 	}
 	if revoked || (at.UserID != 0 && !active) {
 		return nil, errTokenInvalid
+	}
+	if at.UserID == 0 {
+		if err := a.clientHolds(ctx, at); err != nil {
+			return nil, err
+		}
 	}
 	at.Username = username
 	return at, nil

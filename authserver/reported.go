@@ -28,6 +28,15 @@ func (s *Server) RevokeReported(ctx context.Context, raw string) (bool, error) {
 			return false, nil // not ours, badly signed or expired: nothing to revoke
 		}
 		jti = claims.ID
+		if claims.Subject == claims.ClientID {
+			// A client_credentials JWT has no row (rowless.go): its jti
+			// alone is revoked; it has no grant beyond itself.
+			revoked, err := s.Tokens.RevokeReportedJTI(ctx, jti, claims.ClientID, claims.ExpiresAt.Time)
+			if err != nil {
+				return false, fmt.Errorf("revoke reported credential: %w", err)
+			}
+			return revoked, nil
+		}
 	default:
 		return false, nil
 	}

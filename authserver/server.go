@@ -175,7 +175,7 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	if err := s.Keys.EnsureIDTokenKey(ctx, DefaultIDTokenAlg); err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)
 	}
-	s.access = newAccessTokens(cfg.AccessTokenFormat, cfg.Issuer, cfg.Audience, s.Keys, s.Tokens, deps.DB, deps.Now)
+	s.access = newAccessTokens(cfg.AccessTokenFormat, cfg.Issuer, cfg.Audience, s.Keys, s.Tokens, s.clientAnyState, deps.DB, deps.Now)
 	s.bearer = &BearerValidator{access: s.access}
 	if s.dpop, err = s.newDPoP(); err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)

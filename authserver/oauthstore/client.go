@@ -56,6 +56,11 @@ type Client struct {
 	UpdatedAt       time.Time  `json:"updated_at"`
 	SecretRotatedAt *time.Time `json:"secret_rotated_at,omitempty"`
 	DisabledAt      *time.Time `json:"disabled_at,omitempty"`
+	// TokensRevokedAt is the client's revocation epoch: an access token
+	// that has no row (a client_credentials JWT) and was issued at or
+	// before it is refused. Disabling the client sets it. See
+	// docs/performance.md, "Issuance".
+	TokensRevokedAt *time.Time `json:"tokens_revoked_at,omitempty"`
 
 	secretDigest string
 }
@@ -63,6 +68,15 @@ type Client struct {
 // Disabled reports whether the client has been disabled; a disabled client
 // cannot authenticate, authorize or hold live tokens.
 func (c *Client) Disabled() bool { return c.DisabledAt != nil }
+
+// TokenRevoked reports whether an access token of this client issued at
+// iat falls before the client's revocation epoch. A JWT's iat has whole
+// seconds, so the epoch is compared at that precision and a token issued
+// within the epoch's own second counts as before it: refusing a token
+// issued just after a re-enable is the safe error.
+func (c *Client) TokenRevoked(iat time.Time) bool {
+	return c.TokensRevokedAt != nil && iat.Unix() <= c.TokensRevokedAt.Unix()
+}
 
 // AllowsGrant reports whether the client may use grant type g.
 func (c *Client) AllowsGrant(g string) bool { return slices.Contains(c.GrantTypes, g) }

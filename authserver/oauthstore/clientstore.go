@@ -72,11 +72,12 @@ type clientRow struct {
 	UpdatedAt       time.Time     `db:"updated_at"`
 	SecretRotatedAt sql.NullTime  `db:"secret_rotated_at"`
 	DisabledAt      sql.NullTime  `db:"disabled_at"`
+	TokensRevokedAt sql.NullTime  `db:"tokens_revoked_at"`
 	IDTokenAlg      string        `db:"id_token_signed_response_alg"`
 }
 
 const clientColumns = `client_id, secret_digest, secret_prefix, name, owner_id, is_public, resource_server, redirect_uris,
-	grant_types, scopes, created_at, updated_at, secret_rotated_at, disabled_at, id_token_signed_response_alg`
+	grant_types, scopes, created_at, updated_at, secret_rotated_at, disabled_at, id_token_signed_response_alg, tokens_revoked_at`
 
 func (r clientRow) client() (*Client, error) {
 	c := &Client{
@@ -102,6 +103,10 @@ func (r clientRow) client() (*Client, error) {
 	if r.DisabledAt.Valid {
 		t := r.DisabledAt.Time.UTC()
 		c.DisabledAt = &t
+	}
+	if r.TokensRevokedAt.Valid {
+		t := r.TokensRevokedAt.Time.UTC()
+		c.TokensRevokedAt = &t
 	}
 	return c, nil
 }
@@ -288,8 +293,11 @@ func (s *SQLClientStore) SetDisabled(ctx context.Context, id string, disabled bo
 		now := DBNow(s.now)
 		var res sql.Result
 		if disabled {
+			// tokens_revoked_at: the client's access tokens without a
+			// row (client_credentials JWTs) die with it and stay dead
+			// after a re-enable; see Client.TokensRevokedAt.
 			res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_clients SET disabled_at = COALESCE(disabled_at, ?),
-				updated_at = ? WHERE client_id = ?`), now, now, id)
+				tokens_revoked_at = ?, updated_at = ? WHERE client_id = ?`), now, now, now, id)
 		} else {
 			res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_clients SET disabled_at = NULL, updated_at = ?
 				WHERE client_id = ?`), now, id)

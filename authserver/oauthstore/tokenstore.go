@@ -333,8 +333,12 @@ func jwtID(raw string) string {
 }
 
 // Create implements oauth2.TokenStore: the library calls it for codes
-// (through /oauth/authorize) and for client_credentials tokens.
+// (through /oauth/authorize) and for client_credentials tokens. A
+// client_credentials JWT access token gets no row (Rowless).
 func (s *TokenStore) Create(ctx context.Context, ti oauth2.TokenInfo) error {
+	if Rowless(ti) {
+		return nil
+	}
 	is := Issue{Token: ti}
 	if s.binding != nil {
 		// RFC 9449 §5: the access token is bound to the proof's key; a

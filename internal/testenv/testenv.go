@@ -47,6 +47,8 @@ type Env struct {
 	// Clock is the application's clock when the option Clock was given,
 	// else nil (real time).
 	Clock *FixedClock
+
+	rebuild func() *app.App // a new application on the same database (Restart)
 }
 
 type options struct {
@@ -109,6 +111,16 @@ func New(t testing.TB, opts ...Option) *Env {
 	t.Cleanup(func() { a.Close() })
 	router = a.Router
 	e := &Env{t: t, App: a, Server: srv, URL: srv.URL, Logs: logs, Clock: o.clock}
+	e.rebuild = func() *app.App {
+		t.Helper()
+		b, err := app.New(context.Background(), cfg, logs.logger(), appOpts)
+		if err != nil {
+			t.Fatalf("testenv: rebuild the application: %v", err)
+		}
+		t.Cleanup(func() { b.Close() })
+		router = b.Router
+		return b
+	}
 	logs.secrets(AdminPassword, UserPassword)
 	e.Admin = e.CreateUser(users.NewUser{Username: AdminUsername, Password: AdminPassword, IsAdmin: true})
 	e.User = e.CreateUser(users.NewUser{Username: UserUsername, Password: UserPassword})
