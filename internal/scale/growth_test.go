@@ -55,9 +55,20 @@ func BenchmarkGrowth(b *testing.B) {
 		}
 	}
 	for _, dialect := range []string{"sqlite", "postgres"} {
-		for _, n := range sizes {
-			b.Run(fmt.Sprintf("%s/rows=%d", dialect, n), func(b *testing.B) { growth(b, dialect == "postgres", n) })
-		}
+		b.Run(dialect, func(b *testing.B) {
+			// Every size is seeded first, so that each operation then runs
+			// on the small and the large database back to back: on a busy
+			// machine, only figures taken in the same minute compare.
+			fs := make([]*fixture, len(sizes))
+			for i, n := range sizes {
+				fs[i] = seeded(b, dialect == "postgres", n)
+			}
+			for _, op := range operations {
+				for _, f := range fs {
+					b.Run(fmt.Sprintf("%s/rows=%d", op.name, f.rows), func(b *testing.B) { op.run(b, f) })
+				}
+			}
+		})
 	}
 }
 
@@ -67,16 +78,24 @@ func BenchmarkGrowth(b *testing.B) {
 // refresh tokens.
 type fixture struct {
 	e               *testenv.Env
+	rows            int
 	browser         *testenv.Browser
 	app, rs         *authserver.Client
 	appSecret, rsSk string
 	apiTokens, jwts []string
 	refreshes       []string
+	sweeper         *sweep.Sweeper
+	backlog         struct {
+		sync.Once
+		took             time.Duration
+		deleted, batches int
+	}
 }
 
 const redirectURI = "https://app.example.com/cb"
 
-func growth(b *testing.B, postgres bool, n int) {
+// seeded builds the application on a fresh database holding Seed(n).
+func seeded(b *testing.B, postgres bool, n int) *fixture {
 	ctx := context.Background()
 	opts := []testenv.Option{testenv.Config(func(c *configs.Config) {
 		c.Auth.TokenEndpointClientRate = -1
@@ -95,83 +114,89 @@ func growth(b *testing.B, postgres bool, n int) {
 	if err := Seed(ctx, e.App.DB, n, time.Now()); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("seeded %+v in %s", CountsFor(n), time.Since(start).Round(time.Millisecond))
+	b.Logf("%s: seeded %+v in %s", e.App.DB.Dialect, CountsFor(n), time.Since(start).Round(time.Millisecond))
 	f := newFixture(b, e)
+	f.rows = n
+	var err error
+	if f.sweeper, err = sweep.New(sweep.Options{BatchSize: 500, MaxBatches: 1 << 30}, e.App.GCTables()...); err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
 
-	b.Run("api-token", func(b *testing.B) {
+// operations are measured in this order; gc-backlog deletes the seeded
+// expired rows, so it comes after everything that reads them.
+var operations = []struct {
+	name string
+	run  func(b *testing.B, f *fixture)
+}{
+	{"api-token", func(b *testing.B, f *fixture) {
 		timed(b, nil, func(i int) {
 			f.expect(b, f.do(http.MethodGet, "/api/session/", nil, "token "+f.apiTokens[i%probes], ""), http.StatusOK, `"stat":"ok"`)
 		})
-	})
-	b.Run("introspect-jwt", func(b *testing.B) {
+	}},
+	{"introspect-jwt", func(b *testing.B, f *fixture) {
 		timed(b, nil, func(i int) { f.introspect(b, f.rs.ID, f.jwts[i%probes]) })
-	})
-	b.Run("introspect-opaque", func(b *testing.B) {
+	}},
+	{"introspect-opaque", func(b *testing.B, f *fixture) {
 		// A refresh token: the opaque value looked up by digest among the
 		// OAuth tokens, which only its own client may introspect.
 		timed(b, nil, func(i int) { f.introspect(b, f.app.ID, f.refreshes[i%probes]) })
-	})
-	b.Run("introspect-api-token", func(b *testing.B) {
+	}},
+	{"introspect-api-token", func(b *testing.B, f *fixture) {
 		timed(b, nil, func(i int) { f.introspect(b, f.rs.ID, f.apiTokens[i%probes]) })
-	})
-	b.Run("client-credentials", func(b *testing.B) {
+	}},
+	{"client-credentials", func(b *testing.B, f *fixture) {
 		timed(b, nil, func(int) { f.clientCredentials(b) })
-	})
-	var tok string // the credential prep makes for the next timed call
-	b.Run("refresh", func(b *testing.B) {
+	}},
+	{"refresh", func(b *testing.B, f *fixture) {
+		var tok string
 		timed(b, func(int) { tok = f.codeFlow(b) }, func(int) {
 			f.expect(b, f.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok}}), http.StatusOK, `"refresh_token"`)
 		})
-	})
-	b.Run("revoke-refresh", func(b *testing.B) {
+	}},
+	{"revoke-refresh", func(b *testing.B, f *fixture) {
+		var tok string
 		timed(b, func(int) { tok = f.codeFlow(b) }, func(int) {
 			f.expect(b, f.revoke(tok, "refresh_token"), http.StatusOK, "")
 		})
-	})
-	b.Run("revoke-jwt", func(b *testing.B) {
+	}},
+	{"revoke-jwt", func(b *testing.B, f *fixture) {
+		var tok string
 		timed(b, func(int) { tok = f.clientCredentials(b) }, func(int) {
 			f.expect(b, f.revoke(tok, "access_token"), http.StatusOK, "")
 		})
-	})
-	sweeper, err := sweep.New(sweep.Options{BatchSize: 500, MaxBatches: 1 << 30}, e.App.GCTables()...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var backlog struct {
-		sync.Once
-		took             time.Duration
-		deleted, batches int
-	}
-	b.Run("gc-backlog", func(b *testing.B) {
+	}},
+	{"gc-backlog", func(b *testing.B, f *fixture) {
 		// One sweep of the seeded backlog, whatever b.N: the rows are gone
 		// after it. ns/op is per batch of 500 rows.
-		backlog.Do(func() {
+		f.backlog.Do(func() {
 			t0 := time.Now()
-			res, err := sweeper.Once(ctx)
-			backlog.took = time.Since(t0)
+			res, err := f.sweeper.Once(context.Background())
+			f.backlog.took = time.Since(t0)
 			if err != nil {
 				b.Fatal(err)
 			}
 			for _, r := range res {
-				backlog.deleted += r.Deleted
-				backlog.batches += r.Batches
+				f.backlog.deleted += r.Deleted
+				f.backlog.batches += r.Batches
 			}
-			oauth, audit := CountsFor(n).Expired()
-			if backlog.deleted < oauth+audit {
-				b.Fatalf("the sweep deleted %d rows, want at least the %d seeded expired ones", backlog.deleted, oauth+audit)
+			oauth, audit := CountsFor(f.rows).Expired()
+			if f.backlog.deleted < oauth+audit {
+				b.Fatalf("the sweep deleted %d rows, want at least the %d seeded expired ones", f.backlog.deleted, oauth+audit)
 			}
 		})
-		b.ReportMetric(float64(backlog.took.Nanoseconds())/float64(backlog.batches), "ns/op")
-		b.ReportMetric(float64(backlog.took.Nanoseconds())/float64(backlog.deleted), "ns/row")
-		b.ReportMetric(float64(backlog.deleted), "rows")
-	})
-	b.Run("gc-idle", func(b *testing.B) {
+		b.ReportMetric(float64(f.backlog.took.Nanoseconds())/float64(f.backlog.batches), "ns/op")
+		b.ReportMetric(float64(f.backlog.took.Nanoseconds())/float64(f.backlog.deleted), "ns/row")
+		b.ReportMetric(float64(f.backlog.deleted), "rows")
+	}},
+	{"gc-idle", func(b *testing.B, f *fixture) {
 		timed(b, nil, func(int) {
-			if _, err := sweeper.Once(ctx); err != nil {
+			if _, err := f.sweeper.Once(context.Background()); err != nil {
 				b.Fatal(err)
 			}
 		})
-	})
+	}},
 }
 
 // timed runs op b.N times and reports its median and 90th percentile;
