@@ -221,7 +221,7 @@ func timed(b *testing.B, prep func(i int), op func(i int)) {
 	b.ReportMetric(float64(lat[len(lat)*9/10].Nanoseconds()), "p90-ns")
 }
 
-func newFixture(b *testing.B, e *testenv.Env) *fixture {
+func newFixture(b testing.TB, e *testenv.Env) *fixture {
 	ctx := context.Background()
 	f := &fixture{e: e}
 	f.app, f.appSecret = e.RegisterClient(authserver.ClientSpec{Name: "scale app", RedirectURIs: []string{redirectURI},
@@ -270,7 +270,7 @@ func (f *fixture) do(method, path string, form url.Values, authz, basicID string
 	return rec
 }
 
-func (f *fixture) expect(b *testing.B, rec *httptest.ResponseRecorder, status int, contains string) {
+func (f *fixture) expect(b testing.TB, rec *httptest.ResponseRecorder, status int, contains string) {
 	if rec.Code != status || !strings.Contains(rec.Body.String(), contains) {
 		b.Fatalf("status %d, want %d with %q: %s", rec.Code, status, contains, rec.Body)
 	}
@@ -284,13 +284,13 @@ func (f *fixture) revoke(tok, hint string) *httptest.ResponseRecorder {
 	return f.do(http.MethodPost, authserver.PathRevoke, url.Values{"token": {tok}, "token_type_hint": {hint}}, "", f.app.ID)
 }
 
-func (f *fixture) introspect(b *testing.B, clientID, tok string) {
+func (f *fixture) introspect(b testing.TB, clientID, tok string) {
 	f.expect(b, f.do(http.MethodPost, authserver.PathIntrospect, url.Values{"token": {tok}}, "", clientID),
 		http.StatusOK, `"active":true`)
 }
 
 // clientCredentials returns a new JWT access token of the app.
-func (f *fixture) clientCredentials(b *testing.B) string {
+func (f *fixture) clientCredentials(b testing.TB) string {
 	rec := f.token(url.Values{"grant_type": {"client_credentials"}, "scope": {"session:read"}})
 	f.expect(b, rec, http.StatusOK, `"access_token"`)
 	return field(b, rec, "access_token")
@@ -298,7 +298,7 @@ func (f *fixture) clientCredentials(b *testing.B) string {
 
 // codeFlow runs the authorization code flow with PKCE as the signed-in
 // user and returns the refresh token.
-func (f *fixture) codeFlow(b *testing.B) string {
+func (f *fixture) codeFlow(b testing.TB) string {
 	v := make([]byte, 32)
 	_, _ = rand.Read(v)
 	verifier := base64.RawURLEncoding.EncodeToString(v)
@@ -322,7 +322,7 @@ func (f *fixture) codeFlow(b *testing.B) string {
 	return field(b, rec, "refresh_token")
 }
 
-func field(b *testing.B, rec *httptest.ResponseRecorder, name string) string {
+func field(b testing.TB, rec *httptest.ResponseRecorder, name string) string {
 	var m map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
 		b.Fatalf("%v: %s", err, rec.Body)
