@@ -35,14 +35,18 @@ func (s *SQLReplayStore) Use(ctx context.Context, key string, exp time.Time) (bo
 	return n == 1, nil
 }
 
+// purgeDPoPQuery deletes one batch in the expires_at index's order (see
+// purgeQueries).
+const purgeDPoPQuery = `DELETE FROM dpop_jtis WHERE jti_key IN
+	(SELECT jti_key FROM dpop_jtis WHERE expires_at < ? ORDER BY expires_at LIMIT ?)`
+
 // PurgeExpired deletes at most limit entries that expired before now and
 // returns how many; fewer than limit means nothing is left.
 func (s *SQLReplayStore) PurgeExpired(ctx context.Context, now time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil
 	}
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM dpop_jtis WHERE jti_key IN
-		(SELECT jti_key FROM dpop_jtis WHERE expires_at < ? ORDER BY jti_key LIMIT ?)`), now.UTC(), limit)
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(purgeDPoPQuery), now.UTC(), limit)
 	if err != nil {
 		return 0, fmt.Errorf("purge dpop proofs: %w", err)
 	}
