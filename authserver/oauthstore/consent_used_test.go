@@ -81,3 +81,44 @@ func TestConsentMarkUsed(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkConsentMarkUsed: "recorded" is the steady state of a busy
+// client (the use was written less than UsedEvery ago: no query);
+// "write" is the once-a-minute UPDATE.
+func BenchmarkConsentMarkUsed(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		open func(testing.TB) *db.DB
+	}{{"sqlite", dbtest.Open}, {"postgres", dbtest.OpenPostgres}} {
+		b.Run(tc.name, func(b *testing.B) {
+			d := tc.open(b)
+			ctx := context.Background()
+			alice, err := users.NewSQLStore(d).Create(ctx, users.NewUser{Username: "alice"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			now := time.Now()
+			st := NewSQLConsentStoreWith(d, func() time.Time { return now })
+			if _, err := st.Grant(ctx, alice.ID, "app", mustSet(b, "session:read")); err != nil {
+				b.Fatal(err)
+			}
+			b.Run("recorded", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := st.MarkUsed(ctx, alice.ID, "app"); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("write", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					now = now.Add(UsedEvery)
+					if wrote, err := st.MarkUsed(ctx, alice.ID, "app"); err != nil || !wrote {
+						b.Fatal(wrote, err)
+					}
+				}
+			})
+		})
+	}
+}
