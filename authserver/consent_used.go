@@ -12,7 +12,7 @@ import (
 
 // consentUse records, on the consent behind a user's grant, that a token of
 // it was just issued or refreshed: the "last used" of the authorized-apps
-// page (docs/web-pages.md, "Authorized applications").
+// page (docs/web-pages.md, "Last used").
 type consentUse struct {
 	consents *oauthstore.SQLConsentStore
 	log      *slog.Logger

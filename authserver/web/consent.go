@@ -26,7 +26,7 @@ type consentScope struct {
 // application. authgate has no verified-publisher metadata (no client_uri,
 // no logo): the only fact it holds is which account registered the client,
 // so that is what it shows, and a client a non-administrator registered is
-// called unverified. See docs/web-pages.md, "Consent".
+// called unverified. See docs/web-pages.md, "Sign-in, consent and error pages".
 type appOwner struct {
 	// Text is the sentence naming the registrant.
 	Text string
