@@ -150,6 +150,7 @@ type deviceGrant struct {
 	log     *slog.Logger
 	metrics *metrics
 	now     func() time.Time
+	used    consentUse
 }
 
 // handle polls a device code: the store applies grants.PollDevice in one
@@ -197,6 +198,7 @@ func (g *deviceGrant) handle(ctx context.Context, tgr *oauth2.TokenGenerateReque
 		return nil, out.Refusal
 	}
 	g.metrics.issued(GrantDeviceCode)
+	g.used.mark(ctx, out.Issue.Token)
 	return out.Issue.Token, nil
 }
 

@@ -25,6 +25,7 @@ type codeGrant struct {
 	// whose scope has openid; keys signs it.
 	idTokens func(context.Context, idTokenInput) error
 	keys     *signing.KeySet
+	used     consentUse
 }
 
 // handle redeems an authorization code. The store applies
@@ -102,5 +103,6 @@ func (g *codeGrant) handle(ctx context.Context, tgr *oauth2.TokenGenerateRequest
 		return nil, err
 	}
 	g.metrics.issued(GrantAuthorizationCode)
+	g.used.mark(ctx, ti)
 	return ti, nil
 }

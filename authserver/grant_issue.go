@@ -31,6 +31,7 @@ type grantHandlers struct {
 // newGrants builds the grant handlers from the server's parts.
 func (s *Server) newGrants() grantHandlers {
 	m := &minter{access: s.access, cfg: s.cfg, now: s.now}
+	used := consentUse{consents: s.Consents, log: s.log}
 	var known func(string) bool
 	if s.scopes != nil {
 		known = s.scopes.HasScope
@@ -38,15 +39,16 @@ func (s *Server) newGrants() grantHandlers {
 	return grantHandlers{
 		code: &codeGrant{
 			idTokens: s.attachIDToken, keys: s.Keys,
-			tokens: s.Tokens, mint: m, audience: s.cfg.Audience, log: s.log, metrics: s.metrics, now: s.now,
+			tokens: s.Tokens, mint: m, audience: s.cfg.Audience, log: s.log, metrics: s.metrics, now: s.now, used: used,
 			pkce: grants.PKCEPolicy{AllowConfidentialWithout: s.cfg.AllowConfidentialWithoutPKCE, AllowPlain: s.cfg.AllowPlainPKCE},
 		},
 		refresh: &refreshGrant{
 			idTokens: s.attachIDToken, keys: s.Keys,
 			tokens: s.Tokens, mint: m, audience: s.cfg.Audience, known: known, log: s.log, metrics: s.metrics, now: s.now,
+			used: used,
 		},
 		client: &clientGrant{scopes: s.scopes, audience: s.cfg.Audience, metrics: s.metrics},
-		device: &deviceGrant{tokens: s.Tokens, mint: m, log: s.log, metrics: s.metrics, now: s.now},
+		device: &deviceGrant{tokens: s.Tokens, mint: m, log: s.log, metrics: s.metrics, now: s.now, used: used},
 	}
 }
 

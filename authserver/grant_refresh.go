@@ -26,6 +26,7 @@ type refreshGrant struct {
 	// token (OpenID Connect Core §12.2).
 	idTokens func(context.Context, idTokenInput) error
 	keys     *signing.KeySet
+	used     consentUse
 }
 
 // handle rotates a refresh token: the store applies grants.RotateRefresh
@@ -105,6 +106,7 @@ func (g *refreshGrant) handle(ctx context.Context, tgr *oauth2.TokenGenerateRequ
 		return nil, err
 	}
 	g.metrics.issued(GrantRefreshToken)
+	g.used.mark(ctx, ti)
 	return ti, nil
 }
 

@@ -81,6 +81,9 @@ type Server struct {
 	Tokens *TokenStore
 	// Keys are the JWT signing keys.
 	Keys *signing.KeySet
+	// Consents are the users' consents; the token endpoint records their
+	// last use, the web pages read and write them.
+	Consents *SQLConsentStore
 
 	cfg       Config
 	db        *db.DB
@@ -155,6 +158,7 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	}
 	cs := oauthstore.NewSQLClientStoreWith(deps.DB, deps.Now)
 	s.Clients = cs
+	s.Consents = oauthstore.NewSQLConsentStoreWith(deps.DB, deps.Now)
 	s.Tokens = oauthstore.NewTokenStoreWith(deps.DB, oauthstore.TokenStoreOptions{
 		Now: deps.Now, Binding: requestBinding, UserActive: userActive,
 	})

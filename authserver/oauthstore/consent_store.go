@@ -2,8 +2,10 @@ package oauthstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -20,6 +22,9 @@ type Consent struct {
 	Scopes    scopes.Set
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// LastUsedAt is when a token of this grant was last issued or
+	// refreshed, to the minute (MarkUsed); nil: not since it was recorded.
+	LastUsedAt *time.Time
 }
 
 // Covers reports whether requested needs no new consent: a subset of what was
@@ -46,19 +51,41 @@ type ConsentStore interface {
 type SQLConsentStore struct {
 	db  *db.DB
 	now func() time.Time
+
+	// marked remembers, per (user, client), when this process last wrote
+	// a last use, so MarkUsed skips the database within UsedEvery.
+	mu     sync.Mutex
+	marked map[consentKey]time.Time
 }
 
+type consentKey struct {
+	userID   int64
+	clientID string
+}
+
+// maxMarked bounds marked; past it the map starts over (a skipped write
+// only costs the one UPDATE that would have happened anyway).
+const maxMarked = 10000
+
 // NewSQLConsentStore returns a ConsentStore backed by d.
-func NewSQLConsentStore(d *db.DB) *SQLConsentStore {
-	return &SQLConsentStore{db: d, now: time.Now}
+func NewSQLConsentStore(d *db.DB) *SQLConsentStore { return NewSQLConsentStoreWith(d, nil) }
+
+// NewSQLConsentStoreWith is NewSQLConsentStore on the clock now (nil:
+// time.Now).
+func NewSQLConsentStoreWith(d *db.DB, now func() time.Time) *SQLConsentStore {
+	if now == nil {
+		now = time.Now
+	}
+	return &SQLConsentStore{db: d, now: now, marked: map[consentKey]time.Time{}}
 }
 
 type consentRow struct {
-	UserID    int64     `db:"user_id"`
-	ClientID  string    `db:"client_id"`
-	Scopes    string    `db:"scopes"`
-	CreatedAt time.Time `db:"created_at"`
-	UpdatedAt time.Time `db:"updated_at"`
+	UserID    int64        `db:"user_id"`
+	ClientID  string       `db:"client_id"`
+	Scopes    string       `db:"scopes"`
+	CreatedAt time.Time    `db:"created_at"`
+	UpdatedAt time.Time    `db:"updated_at"`
+	LastUsed  sql.NullTime `db:"last_used_at"`
 }
 
 func (r consentRow) consent() (Consent, error) {
@@ -66,10 +93,15 @@ func (r consentRow) consent() (Consent, error) {
 	if err != nil {
 		return Consent{}, fmt.Errorf("stored consent of user %d for client %q: %w", r.UserID, r.ClientID, err)
 	}
-	return Consent{UserID: r.UserID, ClientID: r.ClientID, Scopes: set, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}, nil
+	c := Consent{UserID: r.UserID, ClientID: r.ClientID, Scopes: set, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	if r.LastUsed.Valid {
+		t := r.LastUsed.Time.UTC()
+		c.LastUsedAt = &t
+	}
+	return c, nil
 }
 
-const consentColumns = `user_id, client_id, scopes, created_at, updated_at`
+const consentColumns = `user_id, client_id, scopes, created_at, updated_at, last_used_at`
 
 type consentQuerier interface {
 	GetContext(ctx context.Context, dest any, query string, args ...any) error
@@ -153,4 +185,43 @@ func (s *SQLConsentStore) Revoke(ctx context.Context, userID int64, clientID str
 		return ErrConsentNotFound
 	}
 	return nil
+}
+
+// UsedEvery is how often MarkUsed writes: a consent's last use is kept to
+// this precision, so a client refreshing in a loop costs one write a
+// minute, not one per token.
+const UsedEvery = time.Minute
+
+// MarkUsed records that a token of the user's grant to the client was just
+// issued or refreshed. The single UPDATE writes only when the recorded use
+// is older than UsedEvery (or absent), so it is safe across server
+// instances; and the store remembers its own writes, so within UsedEvery a
+// call costs no query at all. It reports whether it wrote. No consent (a
+// consent withdrawn since) is no error: there is nothing to mark.
+func (s *SQLConsentStore) MarkUsed(ctx context.Context, userID int64, clientID string) (bool, error) {
+	now := s.now().UTC().Truncate(time.Second)
+	key := consentKey{userID, clientID}
+	s.mu.Lock()
+	last, ok := s.marked[key]
+	s.mu.Unlock()
+	if ok && now.Sub(last) < UsedEvery && !now.Before(last) {
+		return false, nil
+	}
+	q := s.db.Rebind(`UPDATE oauth_consents SET last_used_at = ?
+		WHERE user_id = ? AND client_id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`)
+	res, err := s.db.ExecContext(ctx, q, now, userID, clientID, now.Add(-UsedEvery))
+	if err != nil {
+		return false, fmt.Errorf("mark consent of user %d for client %q used: %w", userID, clientID, err)
+	}
+	n, err := res.RowsAffected()
+	wrote := err == nil && n > 0
+	if wrote {
+		s.mu.Lock()
+		if len(s.marked) >= maxMarked {
+			clear(s.marked)
+		}
+		s.marked[key] = now
+		s.mu.Unlock()
+	}
+	return wrote, nil
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/authgate/authgate/scopes"
 )
 
-func mustSet(t *testing.T, s string) scopes.Set {
+func mustSet(t testing.TB, s string) scopes.Set {
 	t.Helper()
 	set, err := scopes.ParseSet(s)
 	if err != nil {

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -19,6 +20,11 @@ type accountApp struct {
 	// LastAuthorized is when the user last approved (or widened) the
 	// consent.
 	LastAuthorized string
+	// LastUsed is when a token of the grant was last issued or refreshed,
+	// to the minute; "" for never (or not since authgate records it).
+	LastUsed string
+	// LastUsedISO is LastUsed for the time element's datetime attribute.
+	LastUsedISO string
 }
 
 // appsPage is /account/authorized-apps/: the applications the user
@@ -38,6 +44,10 @@ func (w *Pages) appsPage(c *gin.Context) {
 	for _, co := range consents {
 		app := accountApp{ClientID: co.ClientID, Name: co.ClientID, Since: co.CreatedAt.UTC().Format("2006-01-02"),
 			LastAuthorized: co.UpdatedAt.UTC().Format("2006-01-02 15:04 MST")}
+		if co.LastUsedAt != nil {
+			app.LastUsed = co.LastUsedAt.UTC().Format("2006-01-02 15:04 MST")
+			app.LastUsedISO = co.LastUsedAt.UTC().Format(time.RFC3339)
+		}
 		if cl, ok, err := w.deps.Clients.LookupClient(ctx, co.ClientID); err == nil && ok && cl.Name != "" {
 			app.Name = cl.Name
 		}

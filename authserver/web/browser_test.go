@@ -215,8 +215,12 @@ func TestBrowserAPITokens(t *testing.T) {
 	}
 }
 
-// TestBrowserAuthorizedApps: complete an OAuth consent, see the app on
-// the authorized-apps page, revoke it and see its access token refused.
+// TestBrowserAuthorizedApps: complete an OAuth consent as a signed-out
+// user (the login page names the app; the consent page names it, who
+// registered it, each scope's description and where the browser goes),
+// exchange the code with golang.org/x/oauth2 and use the token on
+// /api/session/, see the app on the authorized-apps page with its last
+// use, revoke it and see its access token refused.
 func TestBrowserAuthorizedApps(t *testing.T) {
 	c := newChrome(t)
 	e := testenv.New(t)
@@ -230,18 +234,37 @@ func TestBrowserAuthorizedApps(t *testing.T) {
 		_, _ = w.Write([]byte("<!DOCTYPE html><title>done</title><p id=done>Done.</p>"))
 	}))
 	t.Cleanup(cb.Close)
-	client, _ := e.RegisterClient(authserver.ClientSpec{Name: "Photo Printer", Public: true,
+	client, _ := e.RegisterClient(authserver.ClientSpec{Name: "Photo Printer", Public: true, OwnerID: e.Admin.ID,
 		RedirectURIs: []string{cb.URL + "/callback"}, Scopes: []string{"session:read", "user:read"}})
 	cfg := oauth2.Config{ClientID: client.ID, RedirectURL: cb.URL + "/callback", Scopes: []string{"session:read", "user:read"},
 		Endpoint: oauth2.Endpoint{AuthURL: e.URL + authserver.PathAuthorize, TokenURL: e.URL + authserver.PathToken,
 			AuthStyle: oauth2.AuthStyleInParams}}
 	verifier := oauth2.GenerateVerifier()
 
-	c.signIn(e, "/account/")
-	c.do("consent page",
+	c.do("sign in for the app",
 		chromedp.Navigate(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier))),
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+	)
+	if got := c.text("#content"); !strings.Contains(got, "to continue to Photo Printer") {
+		t.Fatalf("login page: %q", got)
+	}
+	c.do("consent page",
+		chromedp.SendKeys(chromedp.CSS("#username"), testenv.UserUsername),
+		chromedp.SendKeys(chromedp.CSS("#password"), testenv.UserPassword),
+		chromedp.Click(chromedp.CSS("#login-submit")),
 		chromedp.WaitVisible(chromedp.CSS("#consent-allow")),
 	)
+	page := c.text("#content")
+	for _, want := range []string{
+		"Photo Printer wants to access your account",
+		"Registered by " + testenv.AdminUsername + ", an administrator of this server.",
+		describe(t, e, "session:read"), describe(t, e, "user:read"),
+		"an application running on this computer at", cb.URL, cb.URL + "/callback",
+	} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("consent page lacks %q: %q", want, page)
+		}
+	}
 	c.screenshot("consent")
 	c.do("allow", chromedp.Click(chromedp.CSS("#consent-allow")), chromedp.WaitVisible(chromedp.CSS("#done")))
 	var code string
@@ -269,6 +292,9 @@ func TestBrowserAuthorizedApps(t *testing.T) {
 	if got := c.text("#apps"); !strings.Contains(got, "Photo Printer") || !strings.Contains(got, "user:read") {
 		t.Fatalf("authorized apps: %q", got)
 	}
+	if got := c.text("#apps .last-used"); !strings.Contains(got, time.Now().UTC().Format("2006-01-02")) {
+		t.Fatalf("last used %q, want today", got)
+	}
 	c.screenshot("authorized-apps")
 	c.do("revoke", chromedp.Click(chromedp.CSS("#apps button.danger")), chromedp.WaitVisible(chromedp.CSS(".notice")))
 	if st := bearer(); st != http.StatusUnauthorized {
@@ -277,4 +303,14 @@ func TestBrowserAuthorizedApps(t *testing.T) {
 	if _, err := cfg.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil && tok.RefreshToken != "" {
 		t.Fatal("the refresh token still works after revoke")
 	}
+}
+
+// describe is the registry's description of scope, which the pages show.
+func describe(t *testing.T, e *testenv.Env, scope string) string {
+	t.Helper()
+	d, ok := e.App.Scopes.Describe(scope)
+	if !ok || d == "" {
+		t.Fatalf("scope %s has no description", scope)
+	}
+	return d
 }

@@ -203,6 +203,10 @@ func TestDeviceFlow(t *testing.T) {
 			res["scope"] != "session:read user:read" {
 			t.Fatalf("poll after approval = %d %v", st, res)
 		}
+		// The device's tokens are a use of the consent (authorized apps' "last used").
+		if co, err := e.App.OAuth.Consents.Get(t.Context(), e.User.ID, de.tv.ID); err != nil || co.LastUsedAt == nil {
+			t.Fatalf("consent after the device got tokens = %+v, %v; want a last use", co, err)
+		}
 		// The token works on authgate's own API.
 		req, _ := http.NewRequest(http.MethodGet, de.URL+"/api/session/", nil)
 		req.Header.Set("Authorization", "Bearer "+res["access_token"].(string))

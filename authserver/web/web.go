@@ -104,6 +104,8 @@ type Client struct {
 	Public       bool
 	Active       bool
 	RedirectURIs []string
+	// OwnerID is the user who registered the client; 0: the operator.
+	OwnerID int64
 	// AuthorizationCode says whether the client may use the authorization
 	// code grant at all.
 	AuthorizationCode bool
@@ -136,6 +138,7 @@ func (s storeClients) LookupClient(ctx context.Context, id string) (Client, bool
 		Public:            cl.Public,
 		Active:            !cl.Disabled(),
 		RedirectURIs:      cl.RedirectURIs,
+		OwnerID:           cl.OwnerID,
 		AuthorizationCode: cl.AllowsGrant(authserver.GrantAuthorizationCode),
 		Scopes:            cl.AllowedScopes(),
 	}, true, nil

@@ -49,7 +49,7 @@ func newWeb(cfg configs.Config, d *db.DB, s *authserver.Server, sm *sessions.Man
 		SecureCookies: &secure, LoginAttempts: ac.LoginAttempts, LoginWindow: ac.LoginWindow, LoginIPAttempts: ac.LoginIPAttempts,
 		CSRFKey: []byte(ac.CSRFKey), Now: now,
 	}, web.Deps{
-		Sessions: sm, Users: us, Consents: authserver.NewSQLConsentStore(d), Scopes: reg,
+		Sessions: sm, Users: us, Consents: s.Consents, Scopes: reg,
 		APITokens: apiTokens, Logger: logger,
 	})
 	if err != nil {
