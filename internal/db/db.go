@@ -36,7 +36,8 @@ func init() {
 type DB struct {
 	*sqlx.DB
 	Dialect Dialect
-	exposed []string // see ExposedFiles
+	exposed []string  // see ExposedFiles
+	stmts   stmtCache // see Prepared
 }
 
 // DialectOf reports which dialect a DSN selects: postgres:// and postgresql://
