@@ -69,10 +69,8 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	x.SetMaxOpenConns(20)
-	x.SetMaxIdleConns(10)
-	x.SetConnMaxIdleTime(5 * time.Minute)
 	d := &DB{DB: x, Dialect: Postgres}
+	d.SetPool(Pool{})
 	if err := d.pingWithin(ctx, 10*time.Second); err != nil {
 		x.Close()
 		return nil, fmt.Errorf("open postgres %s: %w", Redact(dsn), err)
@@ -134,12 +132,8 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	// One writer at a time is SQLite's model; a small pool keeps readers
-	// concurrent under WAL while _txlock=immediate serialises writers
-	// without SQLITE_BUSY upgrade deadlocks.
-	x.SetMaxOpenConns(8)
-	x.SetMaxIdleConns(8)
 	d := &DB{DB: x, Dialect: SQLite, exposed: exposed}
+	d.SetPool(Pool{}) // see DefaultPool
 	if err := d.pingWithin(ctx, 10*time.Second); err != nil {
 		x.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
