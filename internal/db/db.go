@@ -35,9 +35,10 @@ func init() {
 // DB is an open database handle with its dialect.
 type DB struct {
 	*sqlx.DB
-	Dialect Dialect
-	exposed []string  // see ExposedFiles
-	stmts   stmtCache // see Prepared
+	Dialect  Dialect
+	exposed  []string  // see ExposedFiles
+	stmts    stmtCache // see Prepared
+	prepared Prepared  // what Prepared returns
 }
 
 // DialectOf reports which dialect a DSN selects: postgres:// and postgresql://
@@ -70,6 +71,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	d := &DB{DB: x, Dialect: Postgres}
+	d.prepared.d = d
 	d.SetPool(Pool{})
 	if err := d.pingWithin(ctx, 10*time.Second); err != nil {
 		x.Close()
@@ -133,6 +135,7 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	d := &DB{DB: x, Dialect: SQLite, exposed: exposed}
+	d.prepared.d = d
 	d.SetPool(Pool{}) // see DefaultPool
 	if err := d.pingWithin(ctx, 10*time.Second); err != nil {
 		x.Close()

@@ -195,14 +195,19 @@ type Prepared struct {
 }
 
 // Prepared returns the database's statement-cached query runner.
-func (d *DB) Prepared() Prepared { return Prepared{d: d} }
+func (d *DB) Prepared() *Prepared {
+	if d.prepared.d == d {
+		return &d.prepared // set by Open: no allocation per query
+	}
+	return &Prepared{d: d}
+}
 
 // PreparedTx returns a query runner inside tx that uses the cached
 // statements (database/sql binds each to the transaction's connection).
-func (d *DB) PreparedTx(tx *sqlx.Tx) Prepared { return Prepared{d: d, tx: tx} }
+func (d *DB) PreparedTx(tx *sqlx.Tx) *Prepared { return &Prepared{d: d, tx: tx} }
 
 // direct is the unprepared runner of p: the transaction or the database.
-func (p Prepared) direct() sqlx.ExtContext {
+func (p *Prepared) direct() sqlx.ExtContext {
 	if p.tx != nil {
 		return p.tx
 	}
@@ -211,7 +216,7 @@ func (p Prepared) direct() sqlx.ExtContext {
 
 // bound returns the statement to run query with: the cached one, bound to
 // the transaction when p has one; nil to run it unprepared.
-func (p Prepared) bound(ctx context.Context, query string) (st, cached *sqlx.Stmt) {
+func (p *Prepared) bound(ctx context.Context, query string) (st, cached *sqlx.Stmt) {
 	cached = p.d.stmt(ctx, query)
 	if cached == nil || p.tx == nil {
 		return cached, cached
@@ -223,7 +228,7 @@ func (p Prepared) bound(ctx context.Context, query string) (st, cached *sqlx.Stm
 // unprepared, evicting its statement when PostgreSQL refused the plan.
 // Inside a transaction PostgreSQL has aborted it, so only the eviction
 // helps (the next transaction prepares afresh).
-func (p Prepared) retry(err error, query string, cached *sqlx.Stmt) bool {
+func (p *Prepared) retry(err error, query string, cached *sqlx.Stmt) bool {
 	if cached == nil || !stalePlan(err) {
 		return false
 	}
@@ -232,18 +237,18 @@ func (p Prepared) retry(err error, query string, cached *sqlx.Stmt) bool {
 }
 
 // DriverName implements sqlx.ExtContext.
-func (p Prepared) DriverName() string { return p.d.DriverName() }
+func (p *Prepared) DriverName() string { return p.d.DriverName() }
 
 // Rebind implements sqlx.ExtContext.
-func (p Prepared) Rebind(query string) string { return p.d.Rebind(query) }
+func (p *Prepared) Rebind(query string) string { return p.d.Rebind(query) }
 
 // BindNamed implements sqlx.ExtContext.
-func (p Prepared) BindNamed(query string, arg any) (string, []any, error) {
+func (p *Prepared) BindNamed(query string, arg any) (string, []any, error) {
 	return p.d.BindNamed(query, arg)
 }
 
 // QueryContext implements sqlx.ExtContext.
-func (p Prepared) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (p *Prepared) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	st, cached := p.bound(ctx, query)
 	if st == nil {
 		return p.direct().QueryContext(ctx, query, args...)
@@ -256,7 +261,7 @@ func (p Prepared) QueryContext(ctx context.Context, query string, args ...any) (
 }
 
 // QueryxContext implements sqlx.ExtContext.
-func (p Prepared) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
+func (p *Prepared) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
 	st, cached := p.bound(ctx, query)
 	if st == nil {
 		return p.direct().QueryxContext(ctx, query, args...)
@@ -269,7 +274,7 @@ func (p Prepared) QueryxContext(ctx context.Context, query string, args ...any) 
 }
 
 // QueryRowxContext implements sqlx.ExtContext.
-func (p Prepared) QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row {
+func (p *Prepared) QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row {
 	st, cached := p.bound(ctx, query)
 	if st == nil {
 		return p.direct().QueryRowxContext(ctx, query, args...)
@@ -282,7 +287,7 @@ func (p Prepared) QueryRowxContext(ctx context.Context, query string, args ...an
 }
 
 // ExecContext implements sqlx.ExtContext.
-func (p Prepared) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+func (p *Prepared) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	st, cached := p.bound(ctx, query)
 	if st == nil {
 		return p.direct().ExecContext(ctx, query, args...)
@@ -295,11 +300,11 @@ func (p Prepared) ExecContext(ctx context.Context, query string, args ...any) (s
 }
 
 // GetContext scans the one row of query into dest (sqlx.GetContext).
-func (p Prepared) GetContext(ctx context.Context, dest any, query string, args ...any) error {
+func (p *Prepared) GetContext(ctx context.Context, dest any, query string, args ...any) error {
 	return sqlx.GetContext(ctx, p, dest, query, args...)
 }
 
 // SelectContext scans the rows of query into dest (sqlx.SelectContext).
-func (p Prepared) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
+func (p *Prepared) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
 	return sqlx.SelectContext(ctx, p, dest, query, args...)
 }
