@@ -2,7 +2,9 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/authgate/authgate/configs"
@@ -48,5 +50,50 @@ func BenchmarkStartExisting(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		startOnce(b, cfg)
+	}
+}
+
+// TestRestartGeneratesNothing: the first start generates the signing keys
+// (an RSA ID-token key among them: slow, once); a restart on the same
+// database loads them and generates none, applies no migration, and adds
+// no user.
+func TestRestartGeneratesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dsn  func(testing.TB) string
+	}{{"sqlite", dbtest.SQLiteDSN}, {"postgres", dbtest.PostgresDSN}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := startupConfig(t, tc.dsn(t))
+			startOnce(t, cfg)
+			state := func() string {
+				t.Helper()
+				a, err := app.New(context.Background(), cfg, nil, app.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer a.Close()
+				var kids []string
+				if err := a.DB.Select(&kids, `SELECT kid FROM signing_keys ORDER BY id`); err != nil {
+					t.Fatal(err)
+				}
+				var users int
+				if err := a.DB.Get(&users, `SELECT COUNT(*) FROM users`); err != nil {
+					t.Fatal(err)
+				}
+				version, pending, err := a.DB.MigrationStatus(context.Background())
+				if err != nil || pending {
+					t.Fatalf("migration status: %d pending=%v %v", version, pending, err)
+				}
+				return fmt.Sprintf("keys %v, %d users, schema %d", kids, users, version)
+			}
+			first := state()
+			startOnce(t, cfg)
+			if again := state(); again != first {
+				t.Fatalf("a restart changed the database: %s, then %s", first, again)
+			}
+			if !strings.Contains(first, "keys [") || strings.Contains(first, "keys []") {
+				t.Fatalf("no signing key after the first start: %s", first)
+			}
+		})
 	}
 }
