@@ -10,16 +10,20 @@ import (
 	"github.com/authgate/authgate/internal/testenv"
 )
 
-// TestDatabasePoolConfigured: database.max_open_conns and
-// database.max_idle_conns reach the application's sql.DB; unset, the
-// dialect's defaults apply.
-func TestDatabasePoolConfigured(t *testing.T) {
+// TestDatabasePoolDefaults: with the pool keys unset, the dialect's
+// defaults reach the application's sql.DB.
+func TestDatabasePoolDefaults(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, e *testenv.Env) {
 		want := db.DefaultPool(e.App.DB.Dialect).MaxOpenConns
 		if got := e.App.DB.Stats().MaxOpenConnections; got != want {
 			t.Errorf("default MaxOpenConnections = %d, want %d", got, want)
 		}
 	})
+}
+
+// TestDatabasePoolConfigured: database.max_open_conns and
+// database.max_idle_conns reach the application's sql.DB.
+func TestDatabasePoolConfigured(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, e *testenv.Env) {
 		d := e.App.DB
 		if got := d.Stats().MaxOpenConnections; got != 3 {
