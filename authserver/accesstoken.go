@@ -314,7 +314,7 @@ func (a *accessTokens) status(ctx context.Context, jti string, uid int64) (revok
 	if uid == 0 {
 		return false, false, "", nil
 	}
-	st, err := users.StatusIn(ctx, a.db, uid)
+	st, err := users.StatusIn(ctx, a.db.Prepared(), uid)
 	if errors.Is(err, users.ErrNotFound) {
 		return false, false, "", nil
 	}

@@ -78,15 +78,21 @@ func (s *Server) Metadata() Metadata {
 }
 
 func (s *Server) handleMetadata(c *gin.Context) {
+	body, err := s.metadataDoc.bytes(s.docKey(), func() any { return s.Metadata() })
+	if err != nil {
+		s.log.Error("build metadata", "error", err)
+		writeOAuthError(c.Writer, errServer)
+		return
+	}
 	allowCORS(c.Writer)
 	c.Header("Cache-Control", "public, max-age=300")
-	c.JSON(http.StatusOK, s.Metadata())
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
 }
 
 // handleJWKS serves the published signing keys (RFC 7517 §5). Caches may
 // keep it for five minutes; key_publish_delay must exceed that.
 func (s *Server) handleJWKS(c *gin.Context) {
-	set, err := s.Keys.JWKS(c.Request.Context())
+	body, err := s.Keys.JWKSJSON(c.Request.Context())
 	if err != nil {
 		s.log.Error("build JWKS", "error", err)
 		writeOAuthError(c.Writer, errServer)
@@ -94,6 +100,5 @@ func (s *Server) handleJWKS(c *gin.Context) {
 	}
 	allowCORS(c.Writer)
 	c.Header("Cache-Control", "public, max-age=300")
-	c.Header("Content-Type", "application/jwk-set+json")
-	c.JSON(http.StatusOK, set)
+	c.Data(http.StatusOK, "application/jwk-set+json", body)
 }

@@ -104,9 +104,15 @@ func (s *Server) OIDCMetadata() OIDCMetadata {
 }
 
 func (s *Server) handleOIDCMetadata(c *gin.Context) {
+	body, err := s.oidcDoc.bytes(s.docKey(), func() any { return s.OIDCMetadata() })
+	if err != nil {
+		s.log.Error("build OpenID Provider metadata", "error", err)
+		writeOAuthError(c.Writer, errServer)
+		return
+	}
 	allowCORS(c.Writer)
 	c.Header("Cache-Control", "public, max-age=300")
-	c.JSON(http.StatusOK, s.OIDCMetadata())
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
 }
 
 // IDTokenClaims are an ID token's claims (Core §2, §5.1).

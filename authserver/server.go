@@ -100,6 +100,9 @@ type Server struct {
 	// clientLimit counts calls per authenticated client, ipFailLimit
 	// failed calls per client IP (nil: unlimited).
 	clientLimit, ipFailLimit *ratelimit.Buckets
+	// metadataDoc and oidcDoc are the discovery documents, marshalled
+	// once per scope registry (precomputed.go).
+	metadataDoc, oidcDoc jsonDoc
 }
 
 // resolve fills the defaults of a zero Config and validates it.

@@ -54,6 +54,13 @@ type Server struct {
 type Database struct {
 	URL         string `koanf:"url"`
 	AutoMigrate bool   `koanf:"auto_migrate"`
+
+	// The connection pool; zero takes the dialect's default (see
+	// docs/operations.md, "Connection pool").
+	MaxOpenConns    int           `koanf:"max_open_conns"`
+	MaxIdleConns    int           `koanf:"max_idle_conns"`
+	ConnMaxLifetime time.Duration `koanf:"conn_max_lifetime"`
+	ConnMaxIdleTime time.Duration `koanf:"conn_max_idle_time"`
 }
 
 // Log configures log/slog output.
@@ -294,6 +301,7 @@ func (c Config) Validate() error {
 	if c.OAuth.Issuer == "" {
 		bad("oauth.issuer", "must be set when server.addr (%q) is not a loopback address: it is the public base URL of this server", c.Server.Addr)
 	}
+	errs = append(errs, c.validatePool()...)
 	errs = append(errs, c.OAuth.Validate()...)
 	errs = append(errs, c.Tokens.Validate()...)
 	errs = append(errs, c.Auth.Validate()...)

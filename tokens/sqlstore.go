@@ -183,14 +183,14 @@ func (s *SQLStore) List(ctx context.Context, userID int64) ([]*Token, error) {
 // repeats without either).
 func (s *SQLStore) LookupDigest(ctx context.Context, digest string) (*Lookup, error) {
 	var r tokenRow
-	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+tokenColumns+tokenFrom+` WHERE t.token_digest = ?`), digest)
+	err := s.db.Prepared().GetContext(ctx, &r, s.db.Rebind(`SELECT `+tokenColumns+tokenFrom+` WHERE t.token_digest = ?`), digest)
 	if db.IsNoRows(err) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("look up api token: %w", err)
 	}
-	owner, err := users.GetIn(ctx, s.db, r.UserID)
+	owner, err := users.GetIn(ctx, s.db.Prepared(), r.UserID)
 	if errors.Is(err, users.ErrNotFound) {
 		return nil, ErrNotFound // a token without an owner is not served
 	}

@@ -179,7 +179,7 @@ func (s *SQLClientStore) Create(ctx context.Context, spec ClientSpec) (*Client, 
 
 // GetClient implements ClientStore.
 func (s *SQLClientStore) GetClient(ctx context.Context, id string) (*Client, error) {
-	return getClient(ctx, s.db, s.db.Rebind(`SELECT `+clientColumns+` FROM oauth_clients WHERE client_id = ?`), id)
+	return getClient(ctx, s.db.Prepared(), s.db.Rebind(`SELECT `+clientColumns+` FROM oauth_clients WHERE client_id = ?`), id)
 }
 
 func getClient(ctx context.Context, q sqlx.QueryerContext, query, id string) (*Client, error) {

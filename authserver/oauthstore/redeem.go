@@ -103,7 +103,7 @@ func (s *TokenStore) redeem(ctx context.Context, kind, raw string, decide Decide
 		if out.Issue != nil && row != nil {
 			is := *out.Issue
 			is.ParentID = row.ID
-			return s.insertInfo(ctx, tx, is)
+			return s.insertInfo(ctx, s.db.PreparedTx(tx), is)
 		}
 		return nil
 	})

@@ -224,7 +224,7 @@ func (s *TokenStore) RevokeJTI(ctx context.Context, jti string, exp time.Time) e
 // JTIRevoked reports whether a JWT's jti has been revoked.
 func (s *TokenStore) JTIRevoked(ctx context.Context, jti string) (bool, error) {
 	var n int
-	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM revoked_jti WHERE jti = ?`), jti)
+	err := s.db.Prepared().GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM revoked_jti WHERE jti = ?`), jti)
 	if err != nil {
 		return false, fmt.Errorf("check revoked jti: %w", err)
 	}

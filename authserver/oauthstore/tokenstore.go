@@ -345,12 +345,12 @@ func (s *TokenStore) Create(ctx context.Context, ti oauth2.TokenInfo) error {
 		// public client's refresh token too.
 		is.AccessJKT, is.RefreshJKT = s.binding(ctx)
 	}
-	return s.insertInfo(ctx, s.db, is)
+	return s.insertInfo(ctx, s.db.Prepared(), is)
 }
 
 // ByDigest loads the row of a value of the given kind; ok=false if none.
 func (s *TokenStore) ByDigest(ctx context.Context, kind, raw string) (*TokenRow, bool, error) {
-	return s.byDigest(ctx, s.db, kind, raw)
+	return s.byDigest(ctx, s.db.Prepared(), kind, raw)
 }
 
 func (s *TokenStore) byDigest(ctx context.Context, q sqlx.QueryerContext, kind, raw string) (*TokenRow, bool, error) {

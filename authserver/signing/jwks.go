@@ -117,8 +117,13 @@ func (ks *KeySet) JWKS(ctx context.Context) (JWKS, error) {
 	if err := ks.ensureFresh(ctx); err != nil {
 		return JWKS{}, err
 	}
+	return encodeJWKS(ks.published())
+}
+
+// encodeJWKS is the JWKS of keys.
+func encodeJWKS(keys []*Key) (JWKS, error) {
 	set := JWKS{Keys: []JWK{}}
-	for _, k := range ks.published() {
+	for _, k := range keys {
 		j, err := jwk.Encode(k.priv.Public())
 		if err != nil {
 			return JWKS{}, err

@@ -133,6 +133,8 @@ type KeySet struct {
 	loads, storedLoad, invalidLoad uint64
 	// plaintext counts the PEM keys of the last load.
 	plaintext int
+
+	jwks jwksCache // see JWKSJSON
 }
 
 // NewKeySet returns a KeySet over d. It reads nothing yet: Ensure (at

@@ -163,6 +163,8 @@ func openDatabase(ctx context.Context, cfg configs.Database, migrate bool, logge
 	if err != nil {
 		return nil, err
 	}
+	d.SetPool(db.Pool{MaxOpenConns: cfg.MaxOpenConns, MaxIdleConns: cfg.MaxIdleConns,
+		ConnMaxLifetime: cfg.ConnMaxLifetime, ConnMaxIdleTime: cfg.ConnMaxIdleTime})
 	for _, f := range d.ExposedFiles() {
 		// See docs/operations-security.md, "Database files".
 		logger.Warn("database file is readable by other users; restrict it with chmod 600", "file", f)

@@ -35,8 +35,10 @@ func init() {
 // DB is an open database handle with its dialect.
 type DB struct {
 	*sqlx.DB
-	Dialect Dialect
-	exposed []string // see ExposedFiles
+	Dialect  Dialect
+	exposed  []string  // see ExposedFiles
+	stmts    stmtCache // see Prepared
+	prepared Prepared  // what Prepared returns
 }
 
 // DialectOf reports which dialect a DSN selects: postgres:// and postgresql://
@@ -68,10 +70,9 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	x.SetMaxOpenConns(20)
-	x.SetMaxIdleConns(10)
-	x.SetConnMaxIdleTime(5 * time.Minute)
 	d := &DB{DB: x, Dialect: Postgres}
+	d.prepared.d = d
+	d.SetPool(Pool{})
 	if err := d.pingWithin(ctx, 10*time.Second); err != nil {
 		x.Close()
 		return nil, fmt.Errorf("open postgres %s: %w", Redact(dsn), err)
@@ -133,12 +134,9 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	// One writer at a time is SQLite's model; a small pool keeps readers
-	// concurrent under WAL while _txlock=immediate serialises writers
-	// without SQLITE_BUSY upgrade deadlocks.
-	x.SetMaxOpenConns(8)
-	x.SetMaxIdleConns(8)
 	d := &DB{DB: x, Dialect: SQLite, exposed: exposed}
+	d.prepared.d = d
+	d.SetPool(Pool{}) // see DefaultPool
 	if err := d.pingWithin(ctx, 10*time.Second); err != nil {
 		x.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)

@@ -69,7 +69,7 @@ func (s *SQLStore) Create(ctx context.Context, digest string, se Session) error 
 func (s *SQLStore) Get(ctx context.Context, digest string) (Session, error) {
 	var se Session
 	q := s.db.Rebind(`SELECT user_id, csrf_token, created_at, expires_at, last_seen FROM sessions WHERE id_digest = ?`)
-	err := s.db.GetContext(ctx, &se, q, digest)
+	err := s.db.Prepared().GetContext(ctx, &se, q, digest)
 	if db.IsNoRows(err) {
 		return Session{}, ErrNotFound
 	}
@@ -86,7 +86,7 @@ func (s *SQLStore) Get(ctx context.Context, digest string) (Session, error) {
 func (s *SQLStore) Touch(ctx context.Context, digest string, at time.Time) error {
 	q := s.db.Rebind(`UPDATE sessions SET last_seen = ? WHERE id_digest = ? AND last_seen < ?`)
 	at = dbTime(at)
-	if _, err := s.db.ExecContext(ctx, q, at, digest, at); err != nil {
+	if _, err := s.db.Prepared().ExecContext(ctx, q, at, digest, at); err != nil {
 		return fmt.Errorf("touch session: %w", err)
 	}
 	return nil

@@ -158,7 +158,7 @@ func (s *SQLStore) Create(ctx context.Context, nu NewUser) (User, error) {
 
 func (s *SQLStore) getOne(ctx context.Context, where string, arg any) (User, error) {
 	var u User
-	err := s.db.GetContext(ctx, &u, s.db.Rebind(`SELECT `+userColumns+` FROM users WHERE `+where), arg)
+	err := s.db.Prepared().GetContext(ctx, &u, s.db.Rebind(`SELECT `+userColumns+` FROM users WHERE `+where), arg)
 	if db.IsNoRows(err) {
 		return User{}, ErrNotFound
 	}
