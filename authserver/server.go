@@ -67,6 +67,12 @@ type Deps struct {
 	// KeyNotifier announces a new signing key to every instance sharing
 	// the database (signing.Options.Notifier); optional.
 	KeyNotifier signing.Notifier
+	// ClientNotifier, when set, turns on the bounded client cache (at most
+	// ClientCacheSize clients; 0: oauthstore.DefaultClientCacheSize): every
+	// client change announces "oauth_client:<client_id>" through it and
+	// every instance drops that client (docs/performance.md, "Caches").
+	ClientNotifier  oauthstore.ClientNotifier
+	ClientCacheSize int
 }
 
 // Server is the OAuth2 authorization server. Create it with New.
@@ -154,6 +160,9 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 		ipFailLimit: newEndpointLimiter(deps.Limits.IPFailuresPerMinute, DefaultIPFailuresPerMinute, deps.Now),
 	}
 	cs := oauthstore.NewSQLClientStoreWith(deps.DB, deps.Now)
+	if deps.ClientNotifier != nil {
+		cs.EnableCache(deps.ClientNotifier, deps.ClientCacheSize)
+	}
 	s.Clients = cs
 	s.Tokens = oauthstore.NewTokenStoreWith(deps.DB, oauthstore.TokenStoreOptions{
 		Now: deps.Now, Binding: requestBinding, UserActive: userActive,
