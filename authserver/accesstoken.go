@@ -74,6 +74,7 @@ type accessTokens struct {
 	keys     *signing.KeySet
 	store    *TokenStore
 	db       *db.DB
+	users    statusReader // userstatus.go; nil: read from db
 	now      func() time.Time
 	// parser accepts only tokens for authgate's own API (aud = audience);
 	// anyAud accepts every audience authgate issues, for introspection.
@@ -308,7 +309,7 @@ func (a *accessTokens) status(ctx context.Context, jti string, uid int64) (revok
 	if uid == 0 {
 		return false, false, "", nil
 	}
-	st, err := users.StatusIn(ctx, a.db, uid)
+	st, err := a.userStatus(ctx, uid)
 	if errors.Is(err, users.ErrNotFound) {
 		return false, false, "", nil
 	}

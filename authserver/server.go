@@ -185,6 +185,7 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("authserver: %w", err)
 	}
 	s.access = newAccessTokens(cfg.AccessTokenFormat, cfg.Issuer, cfg.Audience, s.Keys, s.Tokens, deps.DB, deps.Now)
+	s.access.users, _ = deps.Users.(statusReader)
 	s.bearer = &BearerValidator{access: s.access}
 	if s.dpop, err = s.newDPoP(); err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)

@@ -121,7 +121,9 @@ func TestClientCache(t *testing.T) {
 				func(c *Client, err error) bool { return err == nil && !c.Disabled() })
 			var newSecret string
 			seen("rotate secret", func() error { _, s, err := a.RotateSecret(ctx, c.ID); newSecret = s; return err },
-				func(c *Client, err error) bool { return err == nil && !c.VerifySecret(secret) && c.VerifySecret(newSecret) })
+				func(c *Client, err error) bool {
+					return err == nil && !c.VerifySecret(secret) && c.VerifySecret(newSecret)
+				})
 			seen("update scopes", func() error {
 				_, err := a.Update(ctx, c.ID, func(sp *ClientSpec) error { sp.Scopes = []string{"y:read"}; return nil })
 				return err

@@ -21,8 +21,12 @@ import (
 // this process's authentication cache at once (cache, shared with the
 // tokens manager; nil when the cache is off).
 func newUsers(ac configs.Auth, d *db.DB, bus *notify.Bus, cache *tokens.AuthCache) *users.SQLStore {
-	return users.NewSQLStoreWith(d, users.HashLimits{MemoryMiB: ac.PasswordHashMemoryMiB, Wait: ac.PasswordHashWait},
+	s := users.NewSQLStoreWith(d, users.HashLimits{MemoryMiB: ac.PasswordHashMemoryMiB, Wait: ac.PasswordHashWait},
 		dropLocally{bus: bus, drop: cache.Drop})
+	// Bearer validation reads the user's status through this cache; the
+	// same "user:<id>" notices drop it (docs/performance.md, "Caches").
+	s.EnableStatusCache(bus, 0)
+	return s
 }
 
 // newTokens builds the API-token manager on the bus

@@ -42,6 +42,9 @@ func StatusIn(ctx context.Context, q sqlx.ExtContext, id int64) (Status, error) 
 // Status reads user id's Status in one query; ErrNotFound when there is
 // no such user.
 func (s *SQLStore) Status(ctx context.Context, id int64) (Status, error) {
+	if s.status != nil {
+		return s.cachedStatus(ctx, id) // statuscache.go
+	}
 	return StatusIn(ctx, s.db, id)
 }
 
