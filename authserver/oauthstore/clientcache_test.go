@@ -146,3 +146,22 @@ func TestClientCache(t *testing.T) {
 		})
 	}
 }
+
+// TestClientCacheEpoch: a client read before a drop is never stored after
+// it, even when the drop named another client.
+func TestClientCacheEpoch(t *testing.T) {
+	c := newClientCache(8)
+	for _, drop := range []string{"agci_x", "agci_other", "*"} {
+		_, epoch := c.get("agci_x") // a miss: the query would start now
+		c.drop(drop)
+		c.put(epoch, &Client{ID: "agci_x", Name: "stale"})
+		if got, _ := c.get("agci_x"); got != nil {
+			t.Fatalf("drop %q: a row read before it was stored", drop)
+		}
+	}
+	_, epoch := c.get("agci_x")
+	c.put(epoch, &Client{ID: "agci_x", Name: "fresh"})
+	if got, _ := c.get("agci_x"); got == nil || got.Name != "fresh" {
+		t.Fatalf("a row read after the last drop was not stored: %+v", got)
+	}
+}
