@@ -75,6 +75,7 @@ type accessTokens struct {
 	store    *TokenStore
 	client   func(ctx context.Context, id string) (*Client, error) // any client, disabled or not
 	db       *db.DB
+	users    statusReader // userstatus.go; nil: read from db
 	now      func() time.Time
 	// parser accepts only tokens for authgate's own API (aud = audience);
 	// anyAud accepts every audience authgate issues, for introspection.
@@ -314,7 +315,7 @@ func (a *accessTokens) status(ctx context.Context, jti string, uid int64) (revok
 	if uid == 0 {
 		return false, false, "", nil
 	}
-	st, err := users.StatusIn(ctx, a.db.Prepared(), uid)
+	st, err := a.userStatus(ctx, uid)
 	if errors.Is(err, users.ErrNotFound) {
 		return false, false, "", nil
 	}

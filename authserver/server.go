@@ -67,6 +67,12 @@ type Deps struct {
 	// KeyNotifier announces a new signing key to every instance sharing
 	// the database (signing.Options.Notifier); optional.
 	KeyNotifier signing.Notifier
+	// ClientNotifier, when set, turns on the bounded client cache (at most
+	// ClientCacheSize clients; 0: oauthstore.DefaultClientCacheSize): every
+	// client change announces "oauth_client:<client_id>" through it and
+	// every instance drops that client (docs/performance.md, "Caches").
+	ClientNotifier  oauthstore.ClientNotifier
+	ClientCacheSize int
 }
 
 // Server is the OAuth2 authorization server. Create it with New.
@@ -160,6 +166,9 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 		ipFailLimit: newEndpointLimiter(deps.Limits.IPFailuresPerMinute, DefaultIPFailuresPerMinute, deps.Now),
 	}
 	cs := oauthstore.NewSQLClientStoreWith(deps.DB, deps.Now)
+	if deps.ClientNotifier != nil {
+		cs.EnableCache(deps.ClientNotifier, deps.ClientCacheSize)
+	}
 	s.Clients = cs
 	s.Consents = oauthstore.NewSQLConsentStoreWith(deps.DB, deps.Now)
 	s.Tokens = oauthstore.NewTokenStoreWith(deps.DB, oauthstore.TokenStoreOptions{
@@ -183,6 +192,7 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("authserver: %w", err)
 	}
 	s.access = newAccessTokens(cfg.AccessTokenFormat, cfg.Issuer, cfg.Audience, s.Keys, s.Tokens, s.clientAnyState, deps.DB, deps.Now)
+	s.access.users, _ = deps.Users.(statusReader)
 	s.bearer = &BearerValidator{access: s.access}
 	if s.dpop, err = s.newDPoP(); err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)

@@ -39,25 +39,26 @@ type Tokens struct {
 	// create legacy 40-hex tokens; existing ones authenticate without it.
 	LegacySecret string `koanf:"legacy_secret"`
 	// CacheTTL is how long an authenticated token's row (token + owner) is
-	// reused without a query; 0 disables the cache. Every change announces
-	// itself (NOTIFY) so every instance drops the entry at once; the TTL only
-	// bounds staleness when a notice is lost. Default 30s.
+	// reused without a query, on both databases; 0 disables the cache. Every
+	// change announces itself (NOTIFY on PostgreSQL, the change feed on
+	// SQLite) so every instance drops the entry (at once, or within a second
+	// on SQLite); the TTL only bounds staleness when a notice is lost.
+	// Default 30s.
 	CacheTTL time.Duration `koanf:"cache_ttl"`
-	// CacheSQLite enables the cache on SQLite too. Off by default: SQLite
-	// lookups are fast, and a CLI in another process cannot notify a SQLite
-	// server, so its changes would wait for the TTL there.
+	// CacheSQLite is retired and ignored: the cache is on for SQLite too
+	// now that SQLite processes hear each other's changes. The key is still
+	// accepted so that existing files load.
 	CacheSQLite bool `koanf:"cache_sqlite"`
 	// CacheSize bounds the number of cached tokens; default 10000.
 	CacheSize int `koanf:"cache_size"`
 }
 
 // CacheTTLFor returns the authentication-cache TTL to use on a database of
-// the given dialect ("postgres" or "sqlite"): CacheTTL on PostgreSQL, and on
-// SQLite only with CacheSQLite; 0 means no cache.
+// the given dialect ("postgres" or "sqlite"): CacheTTL on both since the
+// SQLite change feed (the retired CacheSQLite no longer matters); 0 means
+// no cache.
 func (t Tokens) CacheTTLFor(dialect string) time.Duration {
-	if dialect != "postgres" && !t.CacheSQLite {
-		return 0
-	}
+	_ = dialect
 	return max(t.CacheTTL, 0)
 }
 

@@ -65,12 +65,15 @@ func TestTokensFromEnvironment(t *testing.T) {
 	}
 }
 
-// TestTokensCacheTTLFor: the authentication cache is on for PostgreSQL by
-// default, and on SQLite only when asked for.
+// TestTokensCacheTTLFor: the authentication cache is on by default for
+// both databases; the retired cache_sqlite key is accepted and ignored.
 func TestTokensCacheTTLFor(t *testing.T) {
 	def, err := Load("", nil, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := Load("", nil, Overrides{"tokens.cache_sqlite": false}); err != nil {
+		t.Fatalf("the retired tokens.cache_sqlite key is refused: %v", err)
 	}
 	tests := []struct {
 		name    string
@@ -79,8 +82,8 @@ func TestTokensCacheTTLFor(t *testing.T) {
 		want    time.Duration
 	}{
 		{"default postgres", def.Tokens, "postgres", 30 * time.Second},
-		{"default sqlite", def.Tokens, "sqlite", 0},
-		{"sqlite asked for", Tokens{CacheTTL: time.Minute, CacheSQLite: true}, "sqlite", time.Minute},
+		{"default sqlite", def.Tokens, "sqlite", 30 * time.Second},
+		{"retired key off", Tokens{CacheTTL: time.Minute, CacheSQLite: false}, "sqlite", time.Minute},
 		{"disabled", Tokens{CacheTTL: 0, CacheSQLite: true}, "postgres", 0},
 	}
 	for _, tc := range tests {

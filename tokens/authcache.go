@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/authgate/authgate/internal/users"
@@ -42,18 +43,19 @@ type Notifier interface {
 // Options.CacheTTL (docs/api-tokens.md, "Deliberate differences": "a cached decision is dropped on
 // invalidation"). It caches the row, not the decision: validity, expiry,
 // owner state and policy are decided on every request from the entry.
-// Only found tokens are cached, so a new token works at once.
+// Only found tokens are cached, so a new token works at once. It holds at
+// most its size of rows, evicting the least recently used
+// (docs/performance.md, "Caches").
 //
 // Races with invalidation: a lookup reads the epoch before its query and
 // stores its row only if no drop happened since, so a row read before a
 // change committed can never be stored after that change's drop.
 type AuthCache struct {
 	ttl time.Duration
-	max int
 
-	mu      sync.RWMutex
-	entries map[string]*cacheEntry // by digest
-	byID    map[int64]string       // token ID → digest
+	mu      sync.Mutex                          // a hit moves the entry to the front, so even reads write
+	entries *simplelru.LRU[string, *cacheEntry] // by digest
+	byID    map[int64]string                    // token ID → digest, kept in step by onEvict
 	epoch   uint64
 }
 
@@ -78,14 +80,24 @@ func NewAuthCache(ttl time.Duration, size int) *AuthCache {
 	if size <= 0 {
 		size = DefaultCacheSize
 	}
-	return &AuthCache{ttl: ttl, max: size, entries: map[string]*cacheEntry{}, byID: map[int64]string{}}
+	c := &AuthCache{ttl: ttl, byID: map[int64]string{}}
+	c.entries, _ = simplelru.NewLRU(size, c.onEvict) // size > 0: no error
+	return c
+}
+
+// onEvict runs under c.mu for every entry leaving the LRU (eviction,
+// removal, purge).
+func (c *AuthCache) onEvict(digest string, e *cacheEntry) {
+	if c.byID[e.tok.ID] == digest {
+		delete(c.byID, e.tok.ID)
+	}
 }
 
 // get returns the live entry for digest, or nil.
 func (c *AuthCache) get(digest string, now time.Time) *cacheEntry {
-	c.mu.RLock()
-	e := c.entries[digest]
-	c.mu.RUnlock()
+	c.mu.Lock()
+	e, _ := c.entries.Get(digest)
+	c.mu.Unlock()
 	if e == nil || !now.Before(e.deadline) {
 		return nil
 	}
@@ -94,13 +106,13 @@ func (c *AuthCache) get(digest string, now time.Time) *cacheEntry {
 
 // currentEpoch is read before a lookup; put refuses rows read across a drop.
 func (c *AuthCache) currentEpoch() uint64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return c.epoch
 }
 
 // put stores l (which the caller no longer modifies) unless a drop happened
-// since epoch was read.
+// since epoch was read. A full cache evicts its least recently used row.
 func (c *AuthCache) put(epoch uint64, l *Lookup, now time.Time) *cacheEntry {
 	e := &cacheEntry{digest: l.Digest, tok: l.Token, owner: l.Owner, deadline: now.Add(c.ttl)}
 	if l.Token.LastUsed != nil {
@@ -111,37 +123,10 @@ func (c *AuthCache) put(epoch uint64, l *Lookup, now time.Time) *cacheEntry {
 	if c.epoch != epoch {
 		return e // answer this request from it, but do not keep it
 	}
-	if old, ok := c.entries[e.digest]; ok {
-		delete(c.byID, old.tok.ID)
-	} else if len(c.entries) >= c.max {
-		c.evict(now)
-	}
-	c.entries[e.digest] = e
+	c.entries.Remove(e.digest) // its old row, if any, leaves byID too
+	c.entries.Add(e.digest, e)
 	c.byID[e.tok.ID] = e.digest
 	return e
-}
-
-// evict makes room: expired entries first, then arbitrary ones (Go's map
-// order) down to 7/8 of the bound, so eviction runs rarely.
-func (c *AuthCache) evict(now time.Time) {
-	for d, e := range c.entries {
-		if !now.Before(e.deadline) {
-			c.remove(d, e)
-		}
-	}
-	for d, e := range c.entries {
-		if len(c.entries) < c.max-c.max/8 {
-			break
-		}
-		c.remove(d, e)
-	}
-}
-
-func (c *AuthCache) remove(digest string, e *cacheEntry) {
-	delete(c.entries, digest)
-	if c.byID[e.tok.ID] == digest {
-		delete(c.byID, e.tok.ID)
-	}
 }
 
 // dropToken forgets token id.
@@ -150,17 +135,17 @@ func (c *AuthCache) dropToken(id int64) {
 	defer c.mu.Unlock()
 	c.epoch++
 	if d, ok := c.byID[id]; ok {
-		c.remove(d, c.entries[d])
+		c.entries.Remove(d)
 	}
 }
 
-// dropDigest forgets the entry for digest if it is still e.
+// dropEntry forgets the entry for e's digest if it is still e.
 func (c *AuthCache) dropEntry(e *cacheEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
-	if c.entries[e.digest] == e {
-		c.remove(e.digest, e)
+	if cur, ok := c.entries.Peek(e.digest); ok && cur == e {
+		c.entries.Remove(e.digest)
 	}
 }
 
@@ -170,9 +155,9 @@ func (c *AuthCache) dropUser(id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
-	for d, e := range c.entries {
+	for _, e := range c.entries.Values() {
 		if e.tok.UserID == id {
-			c.remove(d, e)
+			c.entries.Remove(e.digest)
 		}
 	}
 }
@@ -182,14 +167,13 @@ func (c *AuthCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
-	clear(c.entries)
-	clear(c.byID)
+	c.entries.Purge()
 }
 
 func (c *AuthCache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.entries)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.entries.Len()
 }
 
 // Drop applies a notice: kind NotifyKind (token ID) or users.NotifyKind

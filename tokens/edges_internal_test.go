@@ -100,42 +100,39 @@ func TestVendorChecksumLengthEdges(t *testing.T) {
 	}
 }
 
-// TestAuthCacheEviction: a full cache first drops expired entries (and
-// only those), else shrinks to 7/8 of its bound; size 0 means the default.
+// TestAuthCacheEviction: a full cache evicts its least recently used row
+// (a hit counts as a use), never holds more than its bound, and forgets the
+// evicted row's token ID too; size 0 means the default.
 func TestAuthCacheEviction(t *testing.T) {
 	row := func(id int64) *Lookup {
 		return &Lookup{Token: &Token{ID: id, UserID: 1}, Digest: fmt.Sprint("d", id)}
 	}
 	t0 := time.Now()
 	c := NewAuthCache(time.Minute, 8)
-	for i := range int64(4) {
-		c.put(c.currentEpoch(), row(i), t0)
-	}
-	t1 := t0.Add(30 * time.Second)
-	for i := int64(4); i < 8; i++ {
-		c.put(c.currentEpoch(), row(i), t1)
-	}
-	t2 := t0.Add(time.Minute) // the first four are at their deadline
-	c.put(c.currentEpoch(), row(8), t2)
-	if n := c.len(); n != 5 {
-		t.Fatalf("%d entries after evicting the four expired ones, want 5", n)
-	}
-	for i := int64(4); i <= 8; i++ {
-		if c.get(fmt.Sprint("d", i), t2) == nil {
-			t.Fatalf("live entry d%d was evicted", i)
-		}
-	}
-
-	c = NewAuthCache(time.Minute, 8)
 	for i := range int64(8) {
 		c.put(c.currentEpoch(), row(i), t0)
 	}
-	c.put(c.currentEpoch(), row(8), t0)
-	if n := c.len(); n != 7 {
-		t.Fatalf("%d entries after evicting live ones from a full cache of 8, want 7 (6 kept + the new one)", n)
+	if c.get("d0", t0) == nil { // d0 is now the most recently used
+		t.Fatal("d0 missing")
 	}
-	if c.get("d8", t0) == nil {
-		t.Fatal("the new entry was not stored")
+	c.put(c.currentEpoch(), row(8), t0)
+	if n := c.len(); n != 8 {
+		t.Fatalf("%d entries in a cache of 8 after one more put, want 8", n)
+	}
+	if c.get("d1", t0) != nil {
+		t.Fatal("d1, the least recently used, was not evicted")
+	}
+	for _, d := range []string{"d0", "d2", "d8"} {
+		if c.get(d, t0) == nil {
+			t.Fatalf("%s was evicted", d)
+		}
+	}
+	c.mu.Lock()
+	_, kept := c.byID[1]
+	ids := len(c.byID)
+	c.mu.Unlock()
+	if kept || ids != 8 {
+		t.Fatalf("byID holds token 1: %v, %d IDs; want the evicted row gone and 8 IDs", kept, ids)
 	}
 
 	c = NewAuthCache(time.Minute, 0)
@@ -148,7 +145,8 @@ func TestAuthCacheEviction(t *testing.T) {
 }
 
 // TestPolicyCacheBounded: the compiled-policy cache never holds more than
-// maxCachedPolicies entries, and answers correctly after it starts over.
+// maxCachedPolicies entries, answers correctly after evicting, and keeps
+// the recently used ones.
 func TestPolicyCacheBounded(t *testing.T) {
 	var c policyCache
 	for i := range maxCachedPolicies + 1 {
@@ -156,12 +154,17 @@ func TestPolicyCacheBounded(t *testing.T) {
 		if p := c.get([]byte(raw)); p.Decide(fmt.Sprint("r", i), "GET", "").Allowed {
 			t.Fatalf("policy %d allows what it blocks", i)
 		}
-		c.mu.RLock()
-		n := len(c.m)
-		c.mu.RUnlock()
-		if n > maxCachedPolicies {
+		if n := c.len(); n > maxCachedPolicies {
 			t.Fatalf("%d policies cached, bound %d", n, maxCachedPolicies)
 		}
+		// The first policy stays hot: used on every round, never evicted.
+		hot := []byte(`{"resources":{"hot":{"*":{"block":["*"]}}}}`)
+		if p := c.get(hot); p.Decide("hot", "GET", "").Allowed {
+			t.Fatal("hot policy allows what it blocks")
+		}
+	}
+	if n := c.len(); n != maxCachedPolicies {
+		t.Fatalf("%d policies cached after %d distinct ones, want the bound %d", n, maxCachedPolicies+2, maxCachedPolicies)
 	}
 }
 

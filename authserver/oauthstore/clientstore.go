@@ -41,6 +41,9 @@ type ClientStore interface {
 type SQLClientStore struct {
 	db  *db.DB
 	now func() time.Time
+	// notifier and cache are set by EnableCache (clientcache.go).
+	notifier ClientNotifier
+	cache    *clientCache
 }
 
 // NewSQLClientStore returns a ClientStore backed by d, on the system clock.
@@ -179,6 +182,9 @@ func (s *SQLClientStore) Create(ctx context.Context, spec ClientSpec) (*Client, 
 
 // GetClient implements ClientStore.
 func (s *SQLClientStore) GetClient(ctx context.Context, id string) (*Client, error) {
+	if s.cache != nil {
+		return s.getCached(ctx, id)
+	}
 	return getClient(ctx, s.db.Prepared(), s.db.Rebind(`SELECT `+clientColumns+` FROM oauth_clients WHERE client_id = ?`), id)
 }
 
@@ -221,7 +227,7 @@ func (s *SQLClientStore) List(ctx context.Context, ownerID int64) ([]*Client, er
 // Update implements ClientStore. Public/confidential and the owner cannot
 // change: a new client is the honest way to change what kind of client it is.
 func (s *SQLClientStore) Update(ctx context.Context, id string, fn func(sp *ClientSpec) error) (*Client, error) {
-	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.changeTx(ctx, id, func(tx *sqlx.Tx) error {
 		c, err := s.getTx(ctx, tx, id)
 		if err != nil {
 			return err
@@ -255,7 +261,7 @@ func (s *SQLClientStore) Update(ctx context.Context, id string, fn func(sp *Clie
 // RotateSecret implements ClientStore.
 func (s *SQLClientStore) RotateSecret(ctx context.Context, id string) (*Client, string, error) {
 	var secret string
-	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.changeTx(ctx, id, func(tx *sqlx.Tx) error {
 		c, err := s.getTx(ctx, tx, id)
 		if err != nil {
 			return err
@@ -285,7 +291,7 @@ func (s *SQLClientStore) RotateSecret(ctx context.Context, id string) (*Client, 
 // SetDisabled implements ClientStore. Only a change of state is recorded:
 // disabling a disabled client keeps its first date and appends nothing.
 func (s *SQLClientStore) SetDisabled(ctx context.Context, id string, disabled bool) (*Client, error) {
-	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.changeTx(ctx, id, func(tx *sqlx.Tx) error {
 		c, err := s.getTx(ctx, tx, id)
 		if err != nil {
 			return err
@@ -322,7 +328,7 @@ func (s *SQLClientStore) SetDisabled(ctx context.Context, id string, disabled bo
 
 // Delete implements ClientStore.
 func (s *SQLClientStore) Delete(ctx context.Context, id string) error {
-	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	return s.changeTx(ctx, id, func(tx *sqlx.Tx) error {
 		c, err := s.getTx(ctx, tx, id)
 		if err != nil {
 			return err

@@ -33,13 +33,18 @@ func newBus(ctx context.Context, d *db.DB, dsn string, logger *slog.Logger, publ
 //   - signing keys: Rotate announces "signing_key:<kid>" (the bus is the
 //     KeySet's notifier, given at construction); every instance's
 //     KeySet reloads on next use, so the new key is in its JWKS at once;
-//   - API tokens: the authentication cache (PostgreSQL by default) drops
-//     "api_token:<id>" and "user:<id>", announced by token and user changes;
-//     the tokens manager subscribes itself when it is built (newTokens).
+//   - API tokens: the authentication cache (on by default on both
+//     databases) drops "api_token:<id>" and "user:<id>", announced by token
+//     and user changes; the tokens manager subscribes itself when it is
+//     built (newTokens);
+//   - users' status: the users store's cache drops "user:<id>" (newUsers);
+//   - OAuth clients: the client store's cache drops
+//     "oauth_client:<client_id>" (authserver.Deps.ClientNotifier).
 //
-// OAuth clients, OAuth tokens and sessions are read from the database on
-// every check (no cache), so they announce nothing yet; the compiled-policy
-// cache of package tokens is keyed by content and cannot go stale.
+// On SQLite the bus carries these between processes through the polled
+// change_feed table (within 1 s). OAuth tokens and sessions are read from
+// the database on every check; the compiled-policy cache of package tokens
+// is keyed by content and cannot go stale.
 func (a *App) subscribeInvalidations() {
 	a.Notify.Subscribe(mgmtapi.ResourceNotifyKind, func(string) { a.resourceStore.Invalidate() })
 	a.Notify.Subscribe(signing.KeyNotifyKind, func(string) { a.OAuth.Keys.Invalidate() })

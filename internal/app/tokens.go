@@ -21,8 +21,12 @@ import (
 // this process's authentication cache at once (cache, shared with the
 // tokens manager; nil when the cache is off).
 func newUsers(ac configs.Auth, d *db.DB, bus *notify.Bus, cache *tokens.AuthCache) *users.SQLStore {
-	return users.NewSQLStoreWith(d, users.HashLimits{MemoryMiB: ac.PasswordHashMemoryMiB, Wait: ac.PasswordHashWait},
+	s := users.NewSQLStoreWith(d, users.HashLimits{MemoryMiB: ac.PasswordHashMemoryMiB, Wait: ac.PasswordHashWait},
 		dropLocally{bus: bus, drop: cache.Drop})
+	// Bearer validation reads the user's status through this cache; the
+	// same "user:<id>" notices drop it (docs/performance.md, "Caches").
+	s.EnableStatusCache(bus, 0)
+	return s
 }
 
 // newTokens builds the API-token manager on the bus
@@ -31,7 +35,7 @@ func newUsers(ac configs.Auth, d *db.DB, bus *notify.Bus, cache *tokens.AuthCach
 // user changes (newUsers) announce "user:<id>", and every instance drops
 // what they name from cache. The CLI's publish-only App announces the same
 // way, so `authgate token invalidate` or `user deactivate` reaches running
-// PostgreSQL servers at once. Policy IDs are checked against reg.
+// servers at once on PostgreSQL and within 1 s on SQLite (the change feed). Policy IDs are checked against reg.
 func newTokens(tc configs.Tokens, d *db.DB, us users.Store, cache *tokens.AuthCache, bus *notify.Bus,
 	reg *scopes.Registry, now func() time.Time, logger *slog.Logger) (*tokens.Manager, error) {
 	opts := tokens.Options{

@@ -8,6 +8,11 @@
 // so it is delivered exactly when the change commits — and one pq.Listener
 // per process LISTENs and hands each notice to the subscribers of its kind.
 // After the listener reconnects, notices may have been lost, so every
-// subscriber is told to reload everything (id All). On SQLite (a single
-// process) the notices fan out in process after the commit.
+// subscriber is told to reload everything (id All). On SQLite, which has no
+// NOTIFY, every notice is also a row of the change_feed table written in
+// the same transaction; every serving process polls the table (every
+// 250 ms by default) and delivers the rows other processes wrote, so a
+// management command's change reaches a running server within a second,
+// and the publishing process's own subscribers hear it at once after the
+// commit (feed.go).
 package notify

@@ -41,10 +41,14 @@ var ErrClosed = errors.New("notify: bus closed")
 type Options struct {
 	// Logger receives listener connection events; nil discards them.
 	Logger *slog.Logger
-	// PublishOnly opens no listener on PostgreSQL: the process announces
-	// its changes but hears no one's (management commands that exit at
-	// once). It changes nothing on SQLite.
+	// PublishOnly opens no listener on PostgreSQL and does not poll the
+	// change feed on SQLite: the process announces its changes but hears
+	// no one else's (management commands that exit at once).
 	PublishOnly bool
+	// PollInterval is how often a SQLite process reads the change feed;
+	// default DefaultPollInterval. FeedRetention is how long feed rows are
+	// kept; default DefaultFeedRetention.
+	PollInterval, FeedRetention time.Duration
 	// ListenTimeout bounds how long New waits for the first LISTEN;
 	// default 10s.
 	ListenTimeout time.Duration
@@ -59,6 +63,10 @@ type Bus struct {
 	db       *db.DB
 	log      *slog.Logger
 	listener *pq.Listener // nil on SQLite and when PublishOnly
+	feed     *feed        // SQLite only (feed.go)
+	tick     *time.Ticker // polls the feed; nil on PostgreSQL and when PublishOnly
+	ctx      context.Context
+	cancel   context.CancelFunc
 
 	mu   sync.RWMutex
 	subs map[string][]func(id string)
@@ -92,6 +100,11 @@ func New(ctx context.Context, d *db.DB, dsn string, opts Options) (*Bus, error) 
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
+	if d.Dialect != db.Postgres {
+		if err := b.openFeed(ctx, opts); err != nil {
+			return nil, err
+		}
+	}
 	var notes <-chan *pq.Notification
 	if d.Dialect == db.Postgres && !opts.PublishOnly {
 		l, err := b.listen(ctx, dsn, opts)
@@ -100,6 +113,10 @@ func New(ctx context.Context, d *db.DB, dsn string, opts Options) (*Bus, error) 
 		}
 		b.listener, notes = l, l.NotificationChannel()
 	}
+	if b.feed != nil && !opts.PublishOnly {
+		b.tick = time.NewTicker(b.feed.interval)
+	}
+	b.ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	go b.run(notes)
 	return b, nil
 }
@@ -181,9 +198,10 @@ func (b *Bus) Subscribe(kind string, fn func(id string)) {
 	b.subs[kind] = append(slices.Clip(b.subs[kind]), fn)
 }
 
-// Publish announces that kind:id changed, to every process (PostgreSQL) or
-// every subscriber of this process (SQLite). Call it after the change has
-// committed; use PublishInTx when the change is made in a transaction.
+// Publish announces that kind:id changed, to every process: by NOTIFY on
+// PostgreSQL, through the change feed on SQLite (feed.go; this process's
+// subscribers hear it at once, others within the poll interval). Call it
+// after the change has committed; use PublishInTx when the change is made in a transaction.
 // kind is lower-case letters, digits, '_', '.' or '-'; id is any non-empty
 // text (All: every entry of kind).
 func (b *Bus) Publish(ctx context.Context, kind, id string) error {
@@ -200,6 +218,11 @@ func (b *Bus) Publish(ctx context.Context, kind, id string) error {
 		}
 		return nil
 	}
+	seq, err := appendFeed(ctx, b.db, kind, id)
+	if err != nil {
+		return err
+	}
+	b.delivered(seq)
 	b.enqueue(notice{kind, id})
 	return nil
 }
@@ -208,8 +231,10 @@ func (b *Bus) Publish(ctx context.Context, kind, id string) error {
 // it. On PostgreSQL the NOTIFY is sent inside the transaction, and
 // PostgreSQL delivers it when — and only if — the transaction commits, so
 // no listener can reload before the change is visible and a rolled-back
-// change announces nothing. On SQLite the in-process fan-out follows the
-// commit. fn's error is returned unchanged.
+// change announces nothing. On SQLite a change-feed row is written in the
+// transaction (so likewise committed or rolled back with it), other
+// processes deliver it when they next poll, and this process's subscribers
+// hear it at once after the commit. fn's error is returned unchanged.
 func (b *Bus) PublishInTx(ctx context.Context, kind, id string, fn func(tx *sqlx.Tx) error) error {
 	payload, err := payloadOf(kind, id)
 	if err != nil {
@@ -219,6 +244,7 @@ func (b *Bus) PublishInTx(ctx context.Context, kind, id string, fn func(tx *sqlx
 		return ErrClosed
 	}
 	pg := b.db.Dialect == db.Postgres
+	var seq int64
 	err = b.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
@@ -227,13 +253,17 @@ func (b *Bus) PublishInTx(ctx context.Context, kind, id string, fn func(tx *sqlx
 			if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, Channel, payload); err != nil {
 				return fmt.Errorf("notify %s: %w", payload, err)
 			}
+			return nil
 		}
-		return nil
+		var err error
+		seq, err = appendFeed(ctx, tx, kind, id)
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	if !pg {
+		b.delivered(seq)
 		b.enqueue(notice{kind, id})
 	}
 	return nil
@@ -248,7 +278,11 @@ func (b *Bus) Close() error {
 			err = b.listener.Close()
 		}
 		close(b.stop)
+		b.cancel() // an in-flight feed poll
 		<-b.done
+		if b.tick != nil {
+			b.tick.Stop()
+		}
 		if b.listener != nil {
 			// pq closes the channel once its goroutine ends (at most
 			// MaxReconnect later); keep it from blocking on a send.
@@ -276,15 +310,22 @@ func (b *Bus) closed() bool {
 }
 
 // run delivers notices until Close: those PostgreSQL sends the listener,
-// and those queued in process.
+// those queued in process, and those other processes wrote to the SQLite
+// change feed.
 func (b *Bus) run(notes <-chan *pq.Notification) {
 	defer close(b.done)
+	var tick <-chan time.Time
+	if b.tick != nil {
+		tick = b.tick.C
+	}
 	for {
 		select {
 		case <-b.stop:
 			return
 		case <-b.wake:
 			b.drainQueue()
+		case <-tick:
+			b.poll(b.ctx)
 		case n, ok := <-notes:
 			switch {
 			case !ok:

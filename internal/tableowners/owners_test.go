@@ -35,6 +35,7 @@ var owners = map[string]string{
 	"dpop_jtis":            "authserver/oauthstore",
 	"device_codes":         "authserver/oauthstore",
 	"signing_keys":         "authserver/signing",
+	"change_feed":          "internal/notify",
 	"goose_db_version":     "internal/db",
 }
 

@@ -42,7 +42,10 @@ func StatusIn(ctx context.Context, q sqlx.ExtContext, id int64) (Status, error) 
 // Status reads user id's Status in one query; ErrNotFound when there is
 // no such user.
 func (s *SQLStore) Status(ctx context.Context, id int64) (Status, error) {
-	return StatusIn(ctx, s.db, id)
+	if s.status != nil {
+		return s.cachedStatus(ctx, id) // statuscache.go
+	}
+	return StatusIn(ctx, s.db.Prepared(), id)
 }
 
 // GetIn is Store.Get with q, a database handle or a transaction.

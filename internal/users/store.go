@@ -92,6 +92,7 @@ type SQLStore struct {
 	db       *db.DB
 	notifier Notifier
 	hashes   *hashLimiter
+	status   *statusCache // EnableStatusCache; nil: none
 }
 
 // NewSQLStore returns a Store backed by d whose password hashing shares
@@ -227,9 +228,11 @@ func (s *SQLStore) updateAnnounced(ctx context.Context, id int64, set string, ar
 	if s.notifier == nil {
 		return s.update(ctx, id, set, arg)
 	}
-	return s.notifier.PublishInTx(ctx, NotifyKind, strconv.FormatInt(id, 10), func(tx *sqlx.Tx) error {
+	err := s.notifier.PublishInTx(ctx, NotifyKind, strconv.FormatInt(id, 10), func(tx *sqlx.Tx) error {
 		return s.updateWith(ctx, tx, id, set, arg)
 	})
+	s.status.drop(id) // at once here; also after an error, the commit may have happened
+	return err
 }
 
 // SetPassword replaces the user's password hash.
