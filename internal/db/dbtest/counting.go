@@ -15,7 +15,8 @@ import (
 
 // OpenCounting returns a fresh migrated database of dialect (SQLite file or
 // PostgreSQL schema, with PostgresDSN's skip rules) whose every round trip
-// — prepare, query, exec, transaction start — adds one to the counter, so a
+// — a query or exec, as text or of a prepared statement, and a
+// transaction start — adds one to the counter, so a
 // test or benchmark can state how many queries a request costs.
 func OpenCounting(t testing.TB, dialect db.Dialect) (*db.DB, *atomic.Int64) {
 	t.Helper()
@@ -68,17 +69,50 @@ type countingConn struct {
 	n *atomic.Int64
 }
 
+// Prepare counts nothing itself: a statement prepared once (internal/db's
+// statement cache) costs a parse per connection, not per request; each run
+// of it counts, as a query sent as text does.
 func (c *countingConn) Prepare(q string) (driver.Stmt, error) {
-	c.n.Add(1)
-	return c.Conn.Prepare(q)
+	st, err := c.Conn.Prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	return &countingStmt{Stmt: st, n: c.n}, nil
 }
 
 func (c *countingConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
-	c.n.Add(1)
-	if p, ok := c.Conn.(driver.ConnPrepareContext); ok {
-		return p.PrepareContext(ctx, q)
+	p, ok := c.Conn.(driver.ConnPrepareContext)
+	if !ok {
+		return c.Prepare(q)
 	}
-	return c.Conn.Prepare(q)
+	st, err := p.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &countingStmt{Stmt: st, n: c.n}, nil
+}
+
+// countingStmt counts every run of a prepared statement.
+type countingStmt struct {
+	driver.Stmt
+	n *atomic.Int64
+}
+
+func (s *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	s.n.Add(1)
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (s *countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	s.n.Add(1)
+	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+}
+
+func (s *countingStmt) CheckNamedValue(nv *driver.NamedValue) error {
+	if nc, ok := s.Stmt.(driver.NamedValueChecker); ok {
+		return nc.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
 }
 
 func (c *countingConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
