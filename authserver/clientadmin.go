@@ -72,6 +72,7 @@ func (s *Server) DisableClient(ctx context.Context, id string) (*Client, error) 
 	if err != nil {
 		return nil, err
 	}
+	s.clientChanged(ctx, id)
 	if _, err := s.Tokens.RevokeClient(ctx, id); err != nil {
 		return nil, err
 	}
@@ -80,7 +81,11 @@ func (s *Server) DisableClient(ctx context.Context, id string) (*Client, error) 
 
 // EnableClient re-enables a disabled client. Its revoked tokens stay revoked.
 func (s *Server) EnableClient(ctx context.Context, id string) (*Client, error) {
-	return s.Clients.SetDisabled(ctx, id, false)
+	c, err := s.Clients.SetDisabled(ctx, id, false)
+	if err == nil {
+		s.clientChanged(ctx, id)
+	}
+	return c, err
 }
 
 // DeleteClient revokes a client's tokens (listing its JWTs' jtis, which
@@ -92,7 +97,11 @@ func (s *Server) DeleteClient(ctx context.Context, id string) error {
 	if _, err := s.Tokens.RevokeClient(ctx, id); err != nil {
 		return err
 	}
-	return s.Clients.Delete(ctx, id)
+	if err := s.Clients.Delete(ctx, id); err != nil {
+		return err
+	}
+	s.clientChanged(ctx, id)
+	return nil
 }
 
 // RevokeUserClient revokes every token client holds for user and, in the

@@ -67,6 +67,11 @@ type Deps struct {
 	// KeyNotifier announces a new signing key to every instance sharing
 	// the database (signing.Options.Notifier); optional.
 	KeyNotifier signing.Notifier
+	// Bus announces revocations and client changes to every instance and
+	// keeps this one's revocation state current with theirs; optional
+	// (nil: this process's changes, and a full reload every
+	// RevocationReload). See docs/security.md, "Revocation bound".
+	Bus InvalidationBus
 }
 
 // Server is the OAuth2 authorization server. Create it with New.
@@ -90,6 +95,8 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time
 	access    *accessTokens
+	revs      *revocationState
+	bus       InvalidationBus
 	metrics   *metrics
 	bearer    *BearerValidator
 	grants    grantHandlers
@@ -155,9 +162,19 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	}
 	cs := oauthstore.NewSQLClientStoreWith(deps.DB, deps.Now)
 	s.Clients = cs
+	s.revs = newRevocationState(deps.DB, deps.Now, deps.Logger)
 	s.Tokens = oauthstore.NewTokenStoreWith(deps.DB, oauthstore.TokenStoreOptions{
 		Now: deps.Now, Binding: requestBinding, UserActive: userActive,
+		Notifier: revocationNotifier{bus: deps.Bus, db: deps.DB, rev: s.revs},
 	})
+	s.revs.store, s.revs.client, s.bus = s.Tokens, cs.GetClient, deps.Bus
+	if deps.Bus != nil {
+		// Subscribed before the first load, so no change is missed between.
+		s.revs.subscribe(deps.Bus)
+	}
+	if err := s.revs.reloadFull(ctx); err != nil {
+		return nil, fmt.Errorf("authserver: %w", err)
+	}
 	kek, prevKEK, err := cfg.KeyEncryptionKeys()
 	if err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)
@@ -175,7 +192,7 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	if err := s.Keys.EnsureIDTokenKey(ctx, DefaultIDTokenAlg); err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)
 	}
-	s.access = newAccessTokens(cfg.AccessTokenFormat, cfg.Issuer, cfg.Audience, s.Keys, s.Tokens, deps.DB, deps.Now)
+	s.access = newAccessTokens(cfg.AccessTokenFormat, cfg.Issuer, cfg.Audience, s.Keys, s.Tokens, deps.DB, deps.Now, s.revs)
 	s.bearer = &BearerValidator{access: s.access}
 	if s.dpop, err = s.newDPoP(); err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)

@@ -113,7 +113,8 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 		return nil, err
 	}
 	tokenCache := tokens.NewAuthCache(cfg.Tokens.CacheTTLFor(string(d.Dialect)), cfg.Tokens.CacheSize)
-	userStore := newUsers(cfg.Auth, d, bus, tokenCache)
+	drops := &localDrops{}
+	userStore := newUsers(cfg.Auth, d, bus, tokenCache, drops)
 	tokenManager, err := newTokens(cfg.Tokens, d, userStore, tokenCache, bus, reg, opts.Now, logger)
 	if err != nil {
 		return nil, err
@@ -123,6 +124,8 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 	if err != nil {
 		return nil, err
 	}
+	closers = append(closers, oauth.Close)
+	drops.add(oauth.DropCached)
 	pages, err := newWeb(cfg, d, oauth, sessionManager, userStore, reg, tokenManager, opts.Now, logger)
 	if err != nil {
 		return nil, err

@@ -19,10 +19,22 @@ import (
 // newUsers builds the users store. Its changes to a user's active or admin
 // flag announce "user:<id>" on the bus and drop that user's tokens from
 // this process's authentication cache at once (cache, shared with the
-// tokens manager; nil when the cache is off).
-func newUsers(ac configs.Auth, d *db.DB, bus *notify.Bus, cache *tokens.AuthCache) *users.SQLStore {
+// tokens manager; nil when the cache is off), and from the caches in later.
+func newUsers(ac configs.Auth, d *db.DB, bus *notify.Bus, cache *tokens.AuthCache, later *localDrops) *users.SQLStore {
 	return users.NewSQLStoreWith(d, users.HashLimits{MemoryMiB: ac.PasswordHashMemoryMiB, Wait: ac.PasswordHashWait},
-		dropLocally{bus: bus, drop: cache.Drop})
+		dropLocally{bus: bus, drop: func(kind, id string) { cache.Drop(kind, id); later.drop(kind, id) }})
+}
+
+// localDrops are the drops of caches built after the users store (the
+// authorization server's revocation state), added during wiring.
+type localDrops struct{ fns []func(kind, id string) }
+
+func (l *localDrops) add(fn func(kind, id string)) { l.fns = append(l.fns, fn) }
+
+func (l *localDrops) drop(kind, id string) {
+	for _, fn := range l.fns {
+		fn(kind, id)
+	}
 }
 
 // newTokens builds the API-token manager on the bus
