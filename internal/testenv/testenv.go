@@ -47,6 +47,9 @@ type Env struct {
 	// Clock is the application's clock when the option Clock was given,
 	// else nil (real time).
 	Clock *FixedClock
+
+	cfg     configs.Config // what App was built with (Instance)
+	appOpts app.Options
 }
 
 type options struct {
@@ -108,7 +111,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	t.Cleanup(func() { a.Close() })
 	router = a.Router
-	e := &Env{t: t, App: a, Server: srv, URL: srv.URL, Logs: logs, Clock: o.clock}
+	e := &Env{t: t, App: a, Server: srv, URL: srv.URL, Logs: logs, Clock: o.clock, cfg: cfg, appOpts: appOpts}
 	logs.secrets(AdminPassword, UserPassword)
 	e.Admin = e.CreateUser(users.NewUser{Username: AdminUsername, Password: AdminPassword, IsAdmin: true})
 	e.User = e.CreateUser(users.NewUser{Username: UserUsername, Password: UserPassword})
