@@ -22,25 +22,25 @@ import (
 // warm checks that raw is accepted by the Guard and by introspection, so
 // that it sits in the verified-JWT cache and its user and client in the
 // state caches: what follows tests the cached path.
-func (h *harness) warm(raw string) {
-	h.t.Helper()
+func (h *harness) warm(t testing.TB, raw string) {
+	t.Helper()
 	if r := h.api("Bearer " + raw); r.Status != http.StatusOK {
-		h.t.Fatalf("API refused a valid JWT: %d %s", r.Status, r.Raw)
+		t.Fatalf("API refused a valid JWT: %d %s", r.Status, r.Raw)
 	}
 	if !h.active(raw) {
-		h.t.Fatal("introspection: valid JWT inactive")
+		t.Fatal("introspection: valid JWT inactive")
 	}
 }
 
 // refusedNow checks, with no wait, that raw is refused by the Guard (401)
 // and reported inactive by introspection.
-func (h *harness) refusedNow(raw, what string) {
-	h.t.Helper()
+func (h *harness) refusedNow(t testing.TB, raw, what string) {
+	t.Helper()
 	if r := h.api("Bearer " + raw); r.Status != http.StatusUnauthorized {
-		h.t.Fatalf("%s: the API still accepts the JWT: %d %s", what, r.Status, r.Raw)
+		t.Fatalf("%s: the API still accepts the JWT: %d %s", what, r.Status, r.Raw)
 	}
 	if h.active(raw) {
-		h.t.Fatalf("%s: introspection still says active", what)
+		t.Fatalf("%s: introspection still says active", what)
 	}
 }
 
@@ -67,39 +67,39 @@ func TestRevokedJWTRefusedAtOnce(t *testing.T) {
 
 		t.Run("revoke the JWT", func(t *testing.T) {
 			at, other := cc(), cc()
-			h.warm(at)
-			h.warm(other)
+			h.warm(t, at)
+			h.warm(t, other)
 			revoke(at, svc, svcSecret)
-			h.refusedNow(at, "revoked JWT")
-			h.warm(other) // only that one
+			h.refusedNow(t, at, "revoked JWT")
+			h.warm(t, other) // only that one
 		})
 		t.Run("revoke its grant's refresh token", func(t *testing.T) {
 			web, webSecret := h.webClient("test:read")
 			tok := h.tokens(web, webSecret, "test:read")
-			h.warm(tok.str("access_token"))
+			h.warm(t, tok.str("access_token"))
 			revoke(tok.str("refresh_token"), web, webSecret)
-			h.refusedNow(tok.str("access_token"), "JWT of a revoked grant")
+			h.refusedNow(t, tok.str("access_token"), "JWT of a revoked grant")
 		})
 		t.Run("deactivate its user", func(t *testing.T) {
 			web, webSecret := h.webClient("test:read")
 			at := h.tokens(web, webSecret, "test:read").str("access_token")
-			h.warm(at)
+			h.warm(t, at)
 			if err := h.users.SetActive(ctx, h.alice.ID, false); err != nil {
 				t.Fatal(err)
 			}
-			h.refusedNow(at, "JWT of a deactivated user")
+			h.refusedNow(t, at, "JWT of a deactivated user")
 			if err := h.users.SetActive(ctx, h.alice.ID, true); err != nil {
 				t.Fatal(err)
 			}
-			h.warm(at) // deactivation does not revoke: reactivated, the token is good again
+			h.warm(t, at) // deactivation does not revoke: reactivated, the token is good again
 		})
 		t.Run("disable its client", func(t *testing.T) {
 			at := cc()
-			h.warm(at)
+			h.warm(t, at)
 			if _, err := h.s.DisableClient(ctx, svc.ID); err != nil {
 				t.Fatal(err)
 			}
-			h.refusedNow(at, "JWT of a disabled client")
+			h.refusedNow(t, at, "JWT of a disabled client")
 		})
 	})
 }
