@@ -37,7 +37,11 @@ func (s *TokenStore) RemoveByRefresh(ctx context.Context, refresh string) error 
 // RevokeRow revokes one row; for a JWT access token its jti is listed in
 // revoked_jti until the token would have expired.
 func (s *TokenStore) RevokeRow(ctx context.Context, r *TokenRow) error {
-	return s.revokingTx(ctx, r.JTI.String, func(tx *sqlx.Tx) error {
+	inTx := s.db.InTx // an opaque token lists no jti: nothing to announce
+	if r.JTI.Valid {
+		inTx = func(ctx context.Context, fn func(tx *sqlx.Tx) error) error { return s.revokingTx(ctx, r.JTI.String, fn) }
+	}
+	return inTx(ctx, func(tx *sqlx.Tx) error {
 		now := DBNow(s.now)
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`), now, r.ID); err != nil {
 			return fmt.Errorf("revoke token: %w", err)
