@@ -69,6 +69,7 @@ type revocationState struct {
 	now     func() time.Time
 	log     *slog.Logger
 	period  time.Duration
+	life    sync.Mutex // orders schedule's wg.Add before stop's Wait
 	stopped atomic.Bool
 	wg      sync.WaitGroup
 
@@ -247,6 +248,8 @@ func (r *revocationState) schedule(full bool) {
 	} else {
 		r.wantR.Store(true)
 	}
+	r.life.Lock()
+	defer r.life.Unlock()
 	if r.stopped.Load() || !r.running.CompareAndSwap(false, true) {
 		return
 	}
@@ -284,7 +287,9 @@ func (r *revocationState) work() {
 
 // stop ends background reloads and waits for one in progress.
 func (r *revocationState) stop() {
+	r.life.Lock()
 	r.stopped.Store(true)
+	r.life.Unlock()
 	r.wg.Wait()
 }
 

@@ -39,7 +39,9 @@ func (s *TokenStore) RemoveByRefresh(ctx context.Context, refresh string) error 
 func (s *TokenStore) RevokeRow(ctx context.Context, r *TokenRow) error {
 	inTx := s.db.InTx // an opaque token lists no jti: nothing to announce
 	if r.JTI.Valid {
-		inTx = func(ctx context.Context, fn func(tx *sqlx.Tx) error) error { return s.revokingTx(ctx, r.JTI.String, fn) }
+		inTx = func(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+			return s.revokingTx(ctx, r.JTI.String, fn)
+		}
 	}
 	return inTx(ctx, func(tx *sqlx.Tx) error {
 		now := DBNow(s.now)
