@@ -37,8 +37,14 @@ func newBus(ctx context.Context, d *db.DB, dsn string, logger *slog.Logger, publ
 //     "api_token:<id>" and "user:<id>", announced by token and user changes;
 //     the tokens manager subscribes itself when it is built (newTokens).
 //
-// OAuth clients, OAuth tokens and sessions are read from the database on
-// every check (no cache), so they announce nothing yet; the compiled-policy
+//   - JWT validation: revocations announce "revoked_jti:<jti>" or
+//     "revoked_jti:*", client changes "oauth_client:<id>"; the
+//     authorization server subscribes to those and to "user:<id>" itself
+//     when it is built (authserver.Deps.Bus; docs/security.md,
+//     "Revocation bound").
+//
+// OAuth clients (at client authentication), opaque OAuth tokens and
+// sessions are read from the database on every check; the compiled-policy
 // cache of package tokens is keyed by content and cannot go stale.
 func (a *App) subscribeInvalidations() {
 	a.Notify.Subscribe(mgmtapi.ResourceNotifyKind, func(string) { a.resourceStore.Invalidate() })
