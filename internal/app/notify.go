@@ -30,9 +30,11 @@ func newBus(ctx context.Context, d *db.DB, dsn string, logger *slog.Logger, publ
 //   - scope registry: PUT/DELETE /api/resources/{policy_id}/ announce
 //     "resource:<policy_id>"; every instance's Watch reloads the registered
 //     resources at once (the periodic poll stays as a safety net);
+//
 //   - signing keys: Rotate announces "signing_key:<kid>" (the bus is the
 //     KeySet's notifier, given at construction); every instance's
 //     KeySet reloads on next use, so the new key is in its JWKS at once;
+//
 //   - API tokens: the authentication cache (PostgreSQL by default) drops
 //     "api_token:<id>" and "user:<id>", announced by token and user changes;
 //     the tokens manager subscribes itself when it is built (newTokens).
