@@ -36,9 +36,9 @@ const ClientNotifyKind = "oauth_client"
 const RevokedJTINotifyKind = oauthstore.RevokedJTINotifyKind
 
 const (
-	// RevocationReload is the period of the full reload of the revocation
-	// state, the safety net for lost notices (docs/security.md,
-	// "Revocation bound").
+	// RevocationReload is the default period of the full reload of the
+	// revocation state (oauth.revocation_reload), the safety net for lost
+	// notices (docs/security.md, "Revocation bound").
 	RevocationReload = 30 * time.Second
 	// revocationSlack is how far back a "revoked_jti:*" notice rereads
 	// revoked_jti: it covers a revoking transaction's time between its
@@ -89,10 +89,10 @@ type revocationState struct {
 	wantFull, wantR atomic.Bool
 }
 
-func newRevocationState(d *db.DB, now func() time.Time, log *slog.Logger) *revocationState {
+func newRevocationState(d *db.DB, now func() time.Time, log *slog.Logger, period time.Duration) *revocationState {
 	us, _ := lru.New[int64, userState](statusCacheSize)
 	cs, _ := lru.New[string, bool](statusCacheSize)
-	return &revocationState{db: d, now: now, log: log, period: RevocationReload, jtis: map[string]uint64{}, users: us, clients: cs}
+	return &revocationState{db: d, now: now, log: log, period: period, jtis: map[string]uint64{}, users: us, clients: cs}
 }
 
 // subscribe keeps the state current through bus. A handler runs on the

@@ -125,6 +125,7 @@ func resolve(cfg Config) (Config, error) {
 	def(&cfg.RefreshTokenTTL, DefaultRefreshTokenTTL)
 	def(&cfg.RefreshIdleTTL, DefaultRefreshIdleTTL)
 	def(&cfg.KeyPublishDelay, DefaultKeyPublishDelay)
+	def(&cfg.RevocationReload, RevocationReload)
 	if cfg.AccessTokenFormat == "" {
 		cfg.AccessTokenFormat = FormatJWT
 	}
@@ -162,7 +163,7 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	}
 	cs := oauthstore.NewSQLClientStoreWith(deps.DB, deps.Now)
 	s.Clients = cs
-	s.revs = newRevocationState(deps.DB, deps.Now, deps.Logger)
+	s.revs = newRevocationState(deps.DB, deps.Now, deps.Logger, cfg.RevocationReload)
 	s.Tokens = oauthstore.NewTokenStoreWith(deps.DB, oauthstore.TokenStoreOptions{
 		Now: deps.Now, Binding: requestBinding, UserActive: userActive,
 		Notifier: revocationNotifier{bus: deps.Bus, db: deps.DB, rev: s.revs},
