@@ -77,27 +77,29 @@ type accessTokens struct {
 	db       *db.DB
 	users    statusReader // userstatus.go; nil: read from db
 	now      func() time.Time
-	// parser accepts only tokens for authgate's own API (aud = audience);
-	// anyAud accepts every audience authgate issues, for introspection.
-	parser *jwt.Parser
+	// anyAud verifies a JWT for every audience authgate issues; validation
+	// for authgate's own API then requires aud to hold audience.
 	anyAud *jwt.Parser
+	// verified caches verified JWTs by digest (jwtcache.go); rev is the
+	// revocation state they are checked against (revocation.go).
+	verified *verifiedJWTs
+	rev      *revocationState
 }
 
 var _ oauth2.AccessGenerate = (*accessTokens)(nil)
 
-func newAccessTokens(format, issuer, audience string, keys *signing.KeySet, store *TokenStore, client func(context.Context, string) (*Client, error), d *db.DB, now func() time.Time) *accessTokens {
+func newAccessTokens(format, issuer, audience string, keys *signing.KeySet, store *TokenStore, client func(context.Context, string) (*Client, error), d *db.DB, now func() time.Time, rev *revocationState) *accessTokens {
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(signing.SupportedAlgs),
 		jwt.WithIssuer(issuer),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithLeeway(5 * time.Second),
+		jwt.WithLeeway(jwtLeeway),
 		jwt.WithTimeFunc(now),
 	}
 	return &accessTokens{
 		format: format, issuer: issuer, audience: audience, keys: keys, store: store, client: client, db: d, now: now,
-		parser: jwt.NewParser(append(opts, jwt.WithAudience(audience))...),
-		anyAud: jwt.NewParser(opts...),
+		anyAud: jwt.NewParser(opts...), verified: newVerifiedJWTs(VerifiedJWTCacheSize), rev: rev,
 	}
 }
 
@@ -251,78 +253,69 @@ func (a *accessTokens) validate(ctx context.Context, raw string, ownAudience boo
 	case hasPrefix(raw, PrefixAccessToken):
 		return a.validateOpaque(ctx, raw, ownAudience)
 	case looksLikeJWT(raw):
-		p := a.anyAud
-		if ownAudience {
-			p = a.parser
-		}
-		return a.validateJWT(ctx, p, raw)
+		return a.validateJWT(ctx, ownAudience, raw)
 	}
 	return nil, errTokenInvalid
 }
 
-func (a *accessTokens) validateJWT(ctx context.Context, p *jwt.Parser, raw string) (*AccessToken, error) {
-	c, err := a.parseJWT(ctx, p, raw)
+func (a *accessTokens) validateJWT(ctx context.Context, ownAudience bool, raw string) (*AccessToken, error) {
+	v, err := a.verifiedJWT(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
-	at := &AccessToken{
-		JTI: c.ID, ClientID: c.ClientID, Subject: c.Subject, Scope: c.Scope, Audience: c.Audience,
-		IssuedAt: c.IssuedAt.UTC(), ExpiresAt: c.ExpiresAt.UTC(),
+	if ownAudience && !slices.Contains(v.Audience, a.audience) {
+		return nil, errTokenInvalid // meant for another resource server
 	}
-	if c.Cnf != nil {
-		if c.Cnf.JKT == "" {
-			return nil, errTokenInvalid // a cnf we cannot enforce
-		}
-		at.JKT = c.Cnf.JKT
-	}
-	if c.Subject != c.ClientID {
-		uid, err := strconv.ParseInt(c.Subject, 10, 64)
-		if err != nil || uid <= 0 {
-			return nil, errTokenInvalid
-		}
-		at.UserID = uid
-	}
-	revoked, active, username, err := a.status(ctx, c.ID, at.UserID)
-	if err != nil {
-		return nil, err
-	}
-	if revoked || (at.UserID != 0 && !active) {
+	if a.rev.revoked(v.JTI) {
 		return nil, errTokenInvalid
 	}
-	if at.UserID == 0 {
-		if err := a.clientHolds(ctx, at); err != nil {
+	at := *v
+	// A disabled or deleted client's JWTs stop validating even when they
+	// have no row whose jti the client's revocation could list; the client
+	// store's cache answers without a query (see rowless.go).
+	if err := a.clientHolds(ctx, &at); err != nil {
+		return nil, err
+	}
+	if at.UserID != 0 {
+		active, username, err := a.userStatus(ctx, at.UserID)
+		if err != nil {
 			return nil, err
 		}
+		if !active {
+			return nil, errTokenInvalid
+		}
+		at.Username = username
 	}
-	at.Username = username
-	return at, nil
+	return &at, nil
 }
 
 // status reports whether jti is revoked (not asked when jti is "") and
-// whether user uid (0: none) exists and is active, with their username.
-// The revocation list is the token store's; the user's state comes from
-// internal/users, the one reader of the users table (see
+// whether user uid (0: none) exists and is active, with their username,
+// from the in-memory revocation state (see revocation.go). The user's
+// state comes from internal/users, the one reader of the users table (see
 // docs/architecture.md, "Table owners").
 func (a *accessTokens) status(ctx context.Context, jti string, uid int64) (revoked, active bool, username string, err error) {
-	if jti != "" {
-		if revoked, err = a.store.JTIRevoked(ctx, jti); err != nil {
-			return false, false, "", fmt.Errorf("check access token status: %w", err)
-		}
-		if revoked {
-			return true, false, "", nil
-		}
+	if jti != "" && a.rev.revoked(jti) {
+		return true, false, "", nil
 	}
 	if uid == 0 {
 		return false, false, "", nil
 	}
-	st, err := a.userStatus(ctx, uid)
+	active, username, err = a.userStatus(ctx, uid)
+	return false, active, username, err
+}
+
+// userStatus reports whether user uid exists and is active, with their
+// username, through the users store's status cache (see userstatus.go).
+func (a *accessTokens) userStatus(ctx context.Context, uid int64) (active bool, username string, err error) {
+	st, err := a.readUserStatus(ctx, uid)
 	if errors.Is(err, users.ErrNotFound) {
-		return false, false, "", nil
+		return false, "", nil
 	}
 	if err != nil {
-		return false, false, "", fmt.Errorf("check access token status: %w", err)
+		return false, "", fmt.Errorf("check access token status: %w", err)
 	}
-	return false, st.IsActive, st.Username, nil
+	return st.IsActive, st.Username, nil
 }
 
 func (a *accessTokens) validateOpaque(ctx context.Context, raw string, ownAudience bool) (*AccessToken, error) {

@@ -60,3 +60,42 @@ func BenchmarkIntrospectAPIToken(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkIntrospectJWT measures a resource server introspecting a JWT
+// access token through the gin router: client authentication, then the
+// token (signature, revocation, client and user state; from memory once the
+// token has been seen — docs/performance.md, "JWT validation").
+func BenchmarkIntrospectJWT(b *testing.B) {
+	benchDBs(b, func(b *testing.B, d *db.DB) {
+		s, h := benchServer(b, d, FormatJWT)
+		ctx := context.Background()
+		c, secret, err := s.CreateClient(ctx, ClientSpec{Name: "svc"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs, rsSecret, err := s.CreateClient(ctx, ClientSpec{Name: "rs", ResourceServer: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodPost, PathToken, strings.NewReader("grant_type=client_credentials"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(c.ID, secret)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		body := url.Values{"token": {jsonField(b, rec.Body.String(), "access_token")}}.Encode()
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				req := httptest.NewRequest(http.MethodPost, PathIntrospect, strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth(rs.ID, rsSecret)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"active":true`) {
+					b.Fatalf("%d %s", rec.Code, rec.Body)
+				}
+			}
+		})
+	})
+}

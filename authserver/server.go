@@ -73,6 +73,11 @@ type Deps struct {
 	// every instance drops that client (docs/performance.md, "Caches").
 	ClientNotifier  oauthstore.ClientNotifier
 	ClientCacheSize int
+	// Bus announces revocations and client changes to every instance and
+	// keeps this one's revocation state current with theirs; optional
+	// (nil: this process's changes, and a full reload every
+	// RevocationReload). See docs/security.md, "Revocation bound".
+	Bus InvalidationBus
 }
 
 // Server is the OAuth2 authorization server. Create it with New.
@@ -99,6 +104,7 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time
 	access    *accessTokens
+	revs      *revocationState
 	metrics   *metrics
 	bearer    *BearerValidator
 	grants    grantHandlers
@@ -130,6 +136,7 @@ func resolve(cfg Config) (Config, error) {
 	def(&cfg.RefreshTokenTTL, DefaultRefreshTokenTTL)
 	def(&cfg.RefreshIdleTTL, DefaultRefreshIdleTTL)
 	def(&cfg.KeyPublishDelay, DefaultKeyPublishDelay)
+	def(&cfg.RevocationReload, RevocationReload)
 	if cfg.AccessTokenFormat == "" {
 		cfg.AccessTokenFormat = FormatJWT
 	}
@@ -171,9 +178,19 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	}
 	s.Clients = cs
 	s.Consents = oauthstore.NewSQLConsentStoreWith(deps.DB, deps.Now)
+	s.revs = newRevocationState(deps.DB, deps.Now, deps.Logger, cfg.RevocationReload)
 	s.Tokens = oauthstore.NewTokenStoreWith(deps.DB, oauthstore.TokenStoreOptions{
 		Now: deps.Now, Binding: requestBinding, UserActive: userActive,
+		Notifier: revocationNotifier{bus: deps.Bus, db: deps.DB, rev: s.revs},
 	})
+	s.revs.store = s.Tokens
+	if deps.Bus != nil {
+		// Subscribed before the first load, so no change is missed between.
+		s.revs.subscribe(deps.Bus)
+	}
+	if err := s.revs.reloadFull(ctx); err != nil {
+		return nil, fmt.Errorf("authserver: %w", err)
+	}
 	kek, prevKEK, err := cfg.KeyEncryptionKeys()
 	if err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)
@@ -191,7 +208,7 @@ func New(ctx context.Context, deps Deps, cfg Config) (*Server, error) {
 	if err := s.Keys.EnsureIDTokenKey(ctx, DefaultIDTokenAlg); err != nil {
 		return nil, fmt.Errorf("authserver: %w", err)
 	}
-	s.access = newAccessTokens(cfg.AccessTokenFormat, cfg.Issuer, cfg.Audience, s.Keys, s.Tokens, s.clientAnyState, deps.DB, deps.Now)
+	s.access = newAccessTokens(cfg.AccessTokenFormat, cfg.Issuer, cfg.Audience, s.Keys, s.Tokens, s.clientAnyState, deps.DB, deps.Now, s.revs)
 	s.access.users, _ = deps.Users.(statusReader)
 	s.bearer = &BearerValidator{access: s.access}
 	if s.dpop, err = s.newDPoP(); err != nil {

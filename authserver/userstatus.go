@@ -14,9 +14,9 @@ type statusReader interface {
 	Status(ctx context.Context, id int64) (users.Status, error)
 }
 
-// userStatus reads user uid's state through the users store when it has a
+// readUserStatus reads user uid's state through the users store when it has a
 // status read, else from the database.
-func (a *accessTokens) userStatus(ctx context.Context, uid int64) (users.Status, error) {
+func (a *accessTokens) readUserStatus(ctx context.Context, uid int64) (users.Status, error) {
 	if a.users != nil {
 		return a.users.Status(ctx, uid)
 	}

@@ -44,6 +44,11 @@ type OAuth struct {
 	// KeyPublishDelay is how long `authgate key rotate` publishes a new key
 	// before it signs; longer than any resource server caches the JWKS.
 	KeyPublishDelay time.Duration `koanf:"key_publish_delay"`
+	// RevocationReload is how often every instance reloads its in-memory
+	// revocation state whole, the bound on how late it learns of a
+	// revocation whose notice was lost (docs/security.md, "Revocation
+	// bound"); 0: 30s.
+	RevocationReload time.Duration `koanf:"revocation_reload"`
 	// DPoP configures sender-constrained tokens (RFC 9449).
 	DPoP DPoP `koanf:"dpop"`
 	// KeyEncryptionKey encrypts the signing keys at rest (AES-256-GCM): 32
@@ -105,10 +110,13 @@ func (o OAuth) Validate() []error {
 		key string
 		v   time.Duration
 	}{{"code_ttl", o.CodeTTL}, {"access_token_ttl", o.AccessTokenTTL}, {"refresh_token_ttl", o.RefreshTokenTTL},
-		{"refresh_idle_ttl", o.RefreshIdleTTL}, {"key_publish_delay", o.KeyPublishDelay}} {
+		{"refresh_idle_ttl", o.RefreshIdleTTL}, {"key_publish_delay", o.KeyPublishDelay}, {"revocation_reload", o.RevocationReload}} {
 		if d.v < 0 {
 			bad(d.key, "must not be negative")
 		}
+	}
+	if o.RevocationReload > 10*time.Minute {
+		bad("revocation_reload", "must be at most 10m: it bounds how late a revocation reaches every instance")
 	}
 	if o.CodeTTL > 10*time.Minute {
 		bad("code_ttl", "must be at most 10m (RFC 6749 §4.1.2)")

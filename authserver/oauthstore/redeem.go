@@ -110,6 +110,9 @@ func (s *TokenStore) redeem(ctx context.Context, kind, raw string, decide Decide
 	if err != nil {
 		return Outcome{}, err
 	}
+	if out.Revoked > 0 {
+		s.announceRevoked(ctx)
+	}
 	return out, nil
 }
 

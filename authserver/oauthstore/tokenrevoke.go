@@ -37,7 +37,13 @@ func (s *TokenStore) RemoveByRefresh(ctx context.Context, refresh string) error 
 // RevokeRow revokes one row; for a JWT access token its jti is listed in
 // revoked_jti until the token would have expired.
 func (s *TokenStore) RevokeRow(ctx context.Context, r *TokenRow) error {
-	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	inTx := s.db.InTx // an opaque token lists no jti: nothing to announce
+	if r.JTI.Valid {
+		inTx = func(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+			return s.revokingTx(ctx, r.JTI.String, fn)
+		}
+	}
+	return inTx(ctx, func(tx *sqlx.Tx) error {
 		now := DBNow(s.now)
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`), now, r.ID); err != nil {
 			return fmt.Errorf("revoke token: %w", err)
@@ -55,7 +61,7 @@ func (s *TokenStore) RevokeRow(ctx context.Context, r *TokenRow) error {
 // revocation of a refresh token do.
 func (s *TokenStore) RevokeGrant(ctx context.Context, grantID string) (int, error) {
 	var n int
-	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.revokingTx(ctx, "", func(tx *sqlx.Tx) error {
 		var err error
 		n, err = s.revokeGrantTx(ctx, tx, grantID)
 		return err
@@ -109,7 +115,7 @@ func (s *TokenStore) RevokeUserClient(ctx context.Context, userID int64, clientI
 // JWTs' jtis.
 func (s *TokenStore) revokeWhere(ctx context.Context, where string, args ...any) (int, error) {
 	var n int
-	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.revokingTx(ctx, "", func(tx *sqlx.Tx) error {
 		var err error
 		n, err = s.revokeWhereTx(ctx, tx, where, args...)
 		return err
@@ -121,7 +127,7 @@ func (s *TokenStore) revokeWhere(ctx context.Context, where string, args ...any)
 // consent.revoked (with the actor of audit.WithActor) in the same
 // transaction: the user withdrew the app's access.
 func (s *TokenStore) WithdrawUserClient(ctx context.Context, userID int64, clientID string) error {
-	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	return s.revokingTx(ctx, "", func(tx *sqlx.Tx) error {
 		n, err := s.revokeWhereTx(ctx, tx, `user_id = ? AND client_id = ?`, userID, clientID)
 		if err != nil {
 			return err
@@ -136,7 +142,7 @@ func (s *TokenStore) WithdrawUserClient(ctx context.Context, userID int64, clien
 // same transaction. It reports whether it revoked anything.
 func (s *TokenStore) RevokeReported(ctx context.Context, kind, raw, jti string) (bool, error) {
 	revoked := false
-	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.revokingTx(ctx, "", func(tx *sqlx.Tx) error {
 		var row *TokenRow
 		var err error
 		if jti != "" {
@@ -209,16 +215,18 @@ func (s *TokenStore) revokeJTIs(ctx context.Context, tx *sqlx.Tx, query string, 
 
 // RevokeJTI lists a JWT's jti as revoked until exp (for a JWT with no row).
 func (s *TokenStore) RevokeJTI(ctx context.Context, jti string, exp time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO revoked_jti (jti, expires_at, revoked_at) VALUES (?, ?, ?)
+	return s.revokingTx(ctx, jti, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO revoked_jti (jti, expires_at, revoked_at) VALUES (?, ?, ?)
 		ON CONFLICT (jti) DO NOTHING`), jti, exp.UTC(), DBNow(s.now))
-	if err != nil {
-		return fmt.Errorf("revoke jti: %w", err)
-	}
-	_, err = s.db.ExecContext(ctx, s.db.Rebind(`UPDATE oauth_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE jti = ?`), DBNow(s.now), jti)
-	if err != nil {
-		return fmt.Errorf("revoke jti: %w", err)
-	}
-	return nil
+		if err != nil {
+			return fmt.Errorf("revoke jti: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE jti = ?`), DBNow(s.now), jti)
+		if err != nil {
+			return fmt.Errorf("revoke jti: %w", err)
+		}
+		return nil
+	})
 }
 
 // JTIRevoked reports whether a JWT's jti has been revoked.

@@ -139,6 +139,7 @@ type TokenStore struct {
 	now        func() time.Time
 	binding    BindingFunc
 	userActive UserActiveFunc
+	notifier   RevocationNotifier
 }
 
 var _ oauth2.TokenStore = (*TokenStore)(nil)
@@ -153,6 +154,10 @@ type TokenStoreOptions struct {
 	// UserActive is the user check of RedeemCode and RotateRefresh, run in
 	// their transaction; nil: every user counts as active.
 	UserActive UserActiveFunc
+	// Notifier announces "revoked_jti:<jti>" (or "revoked_jti:*") with
+	// every transaction that lists a jti in revoked_jti; nil announces
+	// nothing.
+	Notifier RevocationNotifier
 }
 
 // NewTokenStore returns a TokenStore backed by d with the zero options.
@@ -164,7 +169,7 @@ func NewTokenStoreWith(d *db.DB, opts TokenStoreOptions) *TokenStore {
 	if now == nil {
 		now = time.Now
 	}
-	return &TokenStore{db: d, now: now, binding: opts.Binding, userActive: opts.UserActive}
+	return &TokenStore{db: d, now: now, binding: opts.Binding, userActive: opts.UserActive, notifier: opts.Notifier}
 }
 
 // newRow is what insert needs to write one value.

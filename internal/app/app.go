@@ -123,6 +123,7 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 	if err != nil {
 		return nil, err
 	}
+	closers = append(closers, oauth.Close)
 	pages, err := newWeb(cfg, d, oauth, sessionManager, userStore, reg, tokenManager, opts.Now, logger)
 	if err != nil {
 		return nil, err

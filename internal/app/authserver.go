@@ -27,7 +27,7 @@ func newAuthServer(ctx context.Context, cfg configs.Config, d *db.DB, bus *notif
 	apiTokens *tokens.Manager, metrics prometheus.Registerer, now func() time.Time, logger *slog.Logger) (*authserver.Server, error) {
 	s, err := authserver.New(ctx, authserver.Deps{
 		DB: d, Users: us, Scopes: reg, APITokens: apiTokens, Metrics: metrics, Logger: logger,
-		KeyNotifier: bus, ClientNotifier: bus, Now: now,
+		KeyNotifier: bus, ClientNotifier: bus, Bus: bus, Now: now,
 		Limits: authserver.EndpointLimits{
 			ClientPerMinute:     cfg.Auth.TokenEndpointClientRate,
 			IPFailuresPerMinute: cfg.Auth.TokenEndpointIPFailRate,

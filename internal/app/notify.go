@@ -30,6 +30,7 @@ func newBus(ctx context.Context, d *db.DB, dsn string, logger *slog.Logger, publ
 //   - scope registry: PUT/DELETE /api/resources/{policy_id}/ announce
 //     "resource:<policy_id>"; every instance's Watch reloads the registered
 //     resources at once (the periodic poll stays as a safety net);
+//
 //   - signing keys: Rotate announces "signing_key:<kid>" (the bus is the
 //     KeySet's notifier, given at construction); every instance's
 //     KeySet reloads on next use, so the new key is in its JWKS at once;
@@ -39,10 +40,14 @@ func newBus(ctx context.Context, d *db.DB, dsn string, logger *slog.Logger, publ
 //     built (newTokens);
 //   - users' status: the users store's cache drops "user:<id>" (newUsers);
 //   - OAuth clients: the client store's cache drops
-//     "oauth_client:<client_id>" (authserver.Deps.ClientNotifier).
+//     "oauth_client:<client_id>" (authserver.Deps.ClientNotifier);
+//   - JWT validation: revocations announce "revoked_jti:<jti>" or
+//     "revoked_jti:*"; the authorization server's revocation state
+//     subscribes itself when it is built (authserver.Deps.Bus;
+//     docs/security.md, "Revocation bound").
 //
 // On SQLite the bus carries these between processes through the polled
-// change_feed table (within 1 s). OAuth tokens and sessions are read from
+// change_feed table (within 1 s). Opaque OAuth tokens and sessions are read from
 // the database on every check; the compiled-policy cache of package tokens
 // is keyed by content and cannot go stale.
 func (a *App) subscribeInvalidations() {

@@ -49,6 +49,8 @@ type Env struct {
 	Clock *FixedClock
 
 	rebuild func() *app.App // a new application on the same database (Restart)
+	cfg     configs.Config // what App was built with (Instance)
+	appOpts app.Options
 }
 
 type options struct {
@@ -110,7 +112,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	t.Cleanup(func() { a.Close() })
 	router = a.Router
-	e := &Env{t: t, App: a, Server: srv, URL: srv.URL, Logs: logs, Clock: o.clock}
+	e := &Env{t: t, App: a, Server: srv, URL: srv.URL, Logs: logs, Clock: o.clock, cfg: cfg, appOpts: appOpts}
 	e.rebuild = func() *app.App {
 		t.Helper()
 		b, err := app.New(context.Background(), cfg, logs.logger(), appOpts)
