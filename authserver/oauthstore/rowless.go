@@ -33,7 +33,7 @@ func Rowless(ti oauth2.TokenInfo) bool {
 // revoked already.
 func (s *TokenStore) RevokeReportedJTI(ctx context.Context, jti, clientID string, exp time.Time) (bool, error) {
 	revoked := false
-	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.revokingTx(ctx, jti, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO revoked_jti (jti, expires_at, revoked_at) VALUES (?, ?, ?)
 			ON CONFLICT (jti) DO NOTHING`), jti, exp.UTC(), DBNow(s.now))
 		if err != nil {
