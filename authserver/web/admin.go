@@ -32,6 +32,7 @@ var adminSections = []adminSection{
 // mountAdmin registers the admin console's routes on g.
 func (w *Pages) mountAdmin(g gin.IRoutes) {
 	g.GET(webPathAdmin, w.adminIndex)
+	w.mountAdminUsers(g)
 }
 
 // signedInAdmin is signedIn for the admin console: a signed-out visitor is
