@@ -33,6 +33,7 @@ var adminSections = []adminSection{
 func (w *Pages) mountAdmin(g gin.IRoutes) {
 	g.GET(webPathAdmin, w.adminIndex)
 	w.mountAdminUsers(g)
+	w.mountAdminAudit(g)
 }
 
 // signedInAdmin is signedIn for the admin console: a signed-out visitor is
