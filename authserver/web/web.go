@@ -152,6 +152,9 @@ type Deps struct {
 	// RevokeGrants revokes every token a client holds for a user; called
 	// when the user withdraws an app's access on the account page.
 	RevokeGrants func(ctx context.Context, userID int64, clientID string) error
+	// Resources is the run-time resource registry's write path for the
+	// admin console; nil shows the registry read-only.
+	Resources Resources
 	// Devices serves the device verification page (RFC 8628); nil: no
 	// /device page.
 	Devices Devices

@@ -123,7 +123,8 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 	if err != nil {
 		return nil, err
 	}
-	pages, err := newWeb(cfg, d, oauth, sessionManager, userStore, reg, tokenManager, opts.Now, logger)
+	pages, err := newWeb(cfg, d, oauth, sessionManager, userStore, reg, tokenManager,
+		newWebResources(resourceStore, reg, logger), opts.Now, logger)
 	if err != nil {
 		return nil, err
 	}
