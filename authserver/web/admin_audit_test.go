@@ -164,3 +164,28 @@ func TestAdminAudit(t *testing.T) {
 		}
 	})
 }
+
+// TestAdminPagesLabelled: every visible field of the users, resources and
+// audit pages (and of a generated password's page) has a label, and each
+// page has the main landmark.
+func TestAdminPagesLabelled(t *testing.T) {
+	e := testenv.New(t)
+	admin := adminBrowser(e)
+	pages := map[string]string{}
+	for _, p := range []string{"/admin/users/", "/admin/resources/", "/admin/audit/", "/admin/audit/?actor=nobody"} {
+		pages[p] = admin.Get(p).Body
+	}
+	created := adminPost(admin, "/admin/users/", "/admin/users/", url.Values{"username": {"zed"}, "generate": {"1"}})
+	if m := shownPasswordRE.FindStringSubmatch(created.Body); m != nil {
+		e.Logs.Secret(m[1])
+	}
+	pages["created"] = created.Body
+	for path, body := range pages {
+		if !strings.Contains(body, `id="content"`) {
+			t.Errorf("%s: no main landmark for the skip link", path)
+		}
+		if bad := unlabelled(body); len(bad) > 0 {
+			t.Errorf("%s: fields without a label: %v", path, bad)
+		}
+	}
+}
