@@ -15,13 +15,13 @@ import (
 // the username on user.created and nothing else: never a password or its
 // hash. See docs/web-pages.md, "Admin: users".
 const (
-	AuditSubject       = "user"
-	AuditCreated       = "user.created"
-	AuditDeactivated   = "user.deactivated"
-	AuditActivated     = "user.activated"
-	AuditAdminGranted  = "user.admin_granted"
-	AuditAdminRevoked  = "user.admin_revoked"
-	AuditPasswordSet   = "user.password_set"
+	AuditSubject      = "user"
+	AuditCreated      = "user.created"
+	AuditDeactivated  = "user.deactivated"
+	AuditActivated    = "user.activated"
+	AuditAdminGranted = "user.admin_granted"
+	AuditAdminRevoked = "user.admin_revoked"
+	AuditPasswordSet  = "user.password_set"
 )
 
 // appendAudit records kind about user id with tx.
