@@ -12,7 +12,7 @@ import (
 // Audit event kinds of users (subject type AuditSubject, subject ID the
 // user's numeric ID). Each is appended in the transaction that makes the
 // change, with the actor of audit.WithActor (none for the CLI). Data holds
-// the username on user.created and nothing else: never a password or its
+// the username and admin flag on user.created, nothing else: never a password or its
 // hash. See docs/web-pages.md, "Admin: users".
 const (
 	AuditSubject      = "user"
