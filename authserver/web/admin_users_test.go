@@ -16,7 +16,7 @@ import (
 	"github.com/authgate/authgate/tokens"
 )
 
-var shownPasswordRE = regexp.MustCompile(`id="new-password" value="([^"]+)"`)
+var shownPasswordRE = regexp.MustCompile(`id="shown-password" value="([^"]+)"`)
 
 // adminBrowser signs the seeded admin in.
 func adminBrowser(e *testenv.Env) *testenv.Browser {
