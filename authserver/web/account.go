@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/authgate/authgate/internal/audit"
 	"github.com/authgate/authgate/internal/sessions"
 	"github.com/authgate/authgate/internal/users"
 )
@@ -86,7 +87,8 @@ func (w *Pages) changePassword(c *gin.Context) {
 		w.renderAccount(c, http.StatusTooManyRequests, cur, &passwordProblem{"current_password", "Too many attempts. Try again later."})
 		return
 	}
-	ctx := c.Request.Context()
+	// The user is the actor of their own user.password_set audit event.
+	ctx := audit.WithActor(c.Request.Context(), cur.User.ID)
 	_, err := w.deps.Users.Authenticate(ctx, cur.User.Username, current)
 	switch {
 	case errors.Is(err, users.ErrInvalidCredentials):

@@ -34,6 +34,9 @@ func (w *Pages) mountAdmin(g gin.IRoutes) {
 	g.GET(webPathAdmin, w.adminIndex)
 	w.mountAdminClients(g)
 	w.mountAdminKeys(g)
+	w.mountAdminUsers(g)
+	w.mountAdminAudit(g)
+	w.mountAdminResources(g)
 }
 
 // signedInAdmin is signedIn for the admin console: a signed-out visitor is

@@ -166,6 +166,9 @@ type Deps struct {
 	// no such page); NewFor fills them from the authorization server.
 	ClientAdmin ClientAdmin
 	Keys        SigningKeys
+	// Resources is the run-time resource registry's write path for the
+	// admin console; nil shows the registry read-only.
+	Resources Resources
 	// Devices serves the device verification page (RFC 8628); nil: no
 	// /device page.
 	Devices Devices

@@ -33,7 +33,9 @@ func newAuditListCmd(c *cli) *cobra.Command {
 Kinds: token.created|updated|invalidated|expired|deleted|used (subject api_token),
 client.created|updated|secret_rotated|disabled|enabled|deleted (subject oauth_client),
 oauth.code_replayed|refresh_reused (subject oauth_grant), consent.revoked
-(subject oauth_consent, ID "<user_id>:<client_id>"). The actor is the user who
+(subject oauth_consent, ID "<user_id>:<client_id>"),
+user.created|deactivated|activated|admin_granted|admin_revoked|password_set
+(subject user, the user's ID). The actor is the user who
 caused the event; "-" for the CLI or the system. Data never holds a secret.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -68,7 +68,7 @@ func TestAuditListCLI(t *testing.T) {
 		}},
 		{"list text, newest first", "", []string{"audit", "list"}, 0, "ID  AT", "", func(t *testing.T, out string) {
 			lines := strings.Split(strings.TrimSpace(out), "\n")
-			want := []string{"token.created", "client.enabled", "client.disabled", "client.created"}
+			want := []string{"token.created", "client.enabled", "client.disabled", "client.created", "user.created"}
 			if len(lines) != 1+len(want) {
 				t.Fatalf("%d lines, want header + %d:\n%s", len(lines), len(want), out)
 			}
@@ -95,6 +95,7 @@ func TestAuditListCLI(t *testing.T) {
 		{"filter by subject, limited", "", []string{"audit", "list", "--subject-type", "oauth_client", "--subject-id", "@id", "--limit", "2", "--output", "json"},
 			0, "", "", wantKinds("client.enabled", "client.disabled")},
 		{"filter by subject type", "", []string{"audit", "list", "--subject-type", "api_token", "--output", "json"}, 0, "", "", wantKinds("token.created")},
+		{"user events", "", []string{"audit", "list", "--subject-type", "user", "--output", "json"}, 0, `"alice"`, "", wantKinds("user.created")},
 		{"unknown subject", "", []string{"audit", "list", "--subject-id", "agci_nobody", "--output", "json"}, 0, "[]", "", wantKinds()},
 		{"default limit is 50", "", []string{"audit", "list", "--output", "json"}, 0, "", "", func(t *testing.T, out string) {
 			d, err := db.Open(context.Background(), dbURL)
@@ -113,8 +114,8 @@ func TestAuditListCLI(t *testing.T) {
 				t.Fatalf("%d events listed by default (first %v), want the newest 50", len(kinds), kinds[:1])
 			}
 			_, all, _ := runCLI(t, "", "audit", "list", "--limit", "0", "--output", "json", "--database-url", dbURL)
-			if n := len(kindsOf(t, all)); n != 64 {
-				t.Fatalf("--limit 0 listed %d events, want all 64", n)
+			if n := len(kindsOf(t, all)); n != 65 {
+				t.Fatalf("--limit 0 listed %d events, want all 65", n)
 			}
 		}},
 		{"actor shown by username", "", []string{"audit", "list", "--kind", "test.actor"}, 0, "", "", func(t *testing.T, _ string) {

@@ -124,7 +124,8 @@ func New(ctx context.Context, cfg configs.Config, logger *slog.Logger, opts Opti
 		return nil, err
 	}
 	closers = append(closers, oauth.Close)
-	pages, err := newWeb(cfg, d, oauth, sessionManager, userStore, reg, tokenManager, opts.Now, logger)
+	pages, err := newWeb(cfg, d, oauth, sessionManager, userStore, reg, tokenManager,
+		newWebResources(resourceStore, reg, logger), opts.Now, logger)
 	if err != nil {
 		return nil, err
 	}

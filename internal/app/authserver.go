@@ -39,10 +39,11 @@ func newAuthServer(ctx context.Context, cfg configs.Config, d *db.DB, bus *notif
 	return s, nil
 }
 
-// newWeb builds the web pages (/oauth/authorize, login, consent, account)
-// of the authorization server s.
+// newWeb builds the web pages (/oauth/authorize, login, consent, account,
+// admin console) of the authorization server s; res is the resource
+// registry's write path, shared with the management API.
 func newWeb(cfg configs.Config, d *db.DB, s *authserver.Server, sm *sessions.Manager, us users.Store,
-	reg *scopes.Registry, apiTokens *tokens.Manager, now func() time.Time, logger *slog.Logger) (*web.Pages, error) {
+	reg *scopes.Registry, apiTokens *tokens.Manager, res web.Resources, now func() time.Time, logger *slog.Logger) (*web.Pages, error) {
 	ac := cfg.Auth
 	secure := ac.SecureCookiesFor(issuerScheme(cfg.OAuth.Issuer))
 	pages, err := web.NewFor(s, web.Config{
@@ -50,7 +51,7 @@ func newWeb(cfg configs.Config, d *db.DB, s *authserver.Server, sm *sessions.Man
 		CSRFKey: []byte(ac.CSRFKey), Now: now,
 	}, web.Deps{
 		Sessions: sm, Users: us, Consents: s.Consents, Scopes: reg,
-		APITokens: apiTokens, Logger: logger,
+		APITokens: apiTokens, Resources: res, Logger: logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("web pages: %w", err)

@@ -37,6 +37,9 @@ type Filter struct {
 	SubjectType string
 	SubjectID   string
 	Kind        string
+	// ActorUserID keeps only events caused by this user; 0 means any actor
+	// (and events without one).
+	ActorUserID int64
 	// AfterID keeps only events with a greater ID, BeforeID only events
 	// with a smaller one (paging either way); 0 means no bound.
 	AfterID  int64
@@ -112,6 +115,9 @@ func List(ctx context.Context, d *db.DB, f Filter) ([]Event, error) {
 	}
 	if f.Kind != "" {
 		add("kind = ?", f.Kind)
+	}
+	if f.ActorUserID > 0 {
+		add("actor_user_id = ?", f.ActorUserID)
 	}
 	if f.AfterID > 0 {
 		add("id > ?", f.AfterID)

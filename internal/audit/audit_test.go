@@ -90,6 +90,9 @@ func TestConformance(t *testing.T) {
 				{"newest first, limit", audit.Filter{NewestFirst: true, Limit: 2}, []int64{e4.ID, e3.ID}},
 				{"newest first page 2", audit.Filter{NewestFirst: true, BeforeID: e3.ID, Limit: 2}, []int64{e2.ID, e1.ID}},
 				{"no match", audit.Filter{Kind: "c.none"}, []int64{}},
+				{"actor", audit.Filter{ActorUserID: 42}, []int64{e1.ID}},
+				{"actor and kind, newest first", audit.Filter{ActorUserID: 42, Kind: "c.a", NewestFirst: true}, []int64{e1.ID}},
+				{"another actor", audit.Filter{ActorUserID: 43}, []int64{}},
 			}
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {

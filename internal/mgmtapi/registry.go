@@ -3,7 +3,6 @@ package mgmtapi
 import (
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -93,17 +92,18 @@ func (h *handlers) registrantOrFail(c *gin.Context) (Registrant, bool) {
 	return r, true
 }
 
-// failStore maps the store's refusals to the API's envelope.
-func (h *handlers) failStore(c *gin.Context, what, policyID string, n scopes.Decl, err error) {
+// failRegistration maps ResourceAdmin's refusals to the API's envelope.
+func (h *handlers) failRegistration(c *gin.Context, what string, err error) {
+	var fields FieldErrors
+	var clash *ClashError
 	switch {
+	case errors.As(err, &fields):
+		resources.Fail(c, resources.InvalidFormData(fields))
+	case errors.As(err, &clash):
+		resources.Fail(c, resources.DuplicateItem().WithMessage(clash.Msg))
 	case errors.Is(err, ErrNotOwner):
-		resources.Fail(c, resources.PermissionDenied().WithMessage(`The resource "`+policyID+`" is registered by another client.`))
-	case errors.Is(err, ErrScopeNameTaken):
-		resources.Fail(c, resources.DuplicateItem().WithMessage(`The scope name "`+n.ScopeName+`" is already declared by another resource.`))
-	case errors.Is(err, ErrAudienceTaken):
-		resources.Fail(c, resources.DuplicateItem().WithMessage(`The audience "`+n.Audience+`" belongs to a resource registered by another client.`))
+		resources.Fail(c, resources.PermissionDenied().WithMessage(`The resource "`+c.Param("policy_id")+`" is registered by another client.`))
 	case errors.Is(err, scopes.ErrNotRegistered):
-		h.Registry.Remove(policyID) // another instance removed it first
 		resources.Fail(c, resources.DoesNotExist())
 	default:
 		h.serverError(c, what, err)
@@ -124,14 +124,18 @@ func parseMethods(s string) ([]string, bool) {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }), true
 }
 
+// resourceAdmin is the write path the handlers share with the console.
+func (h *handlers) resourceAdmin() ResourceAdmin {
+	return ResourceAdmin{Store: h.Resources, Registry: h.Registry, Logger: h.log}
+}
+
 // putResource is PUT /api/resources/{policy_id}/: register or replace a
-// resource-server resource. Fields: name (default the policy ID),
-// scope_name, methods, description, api_token_access, oauth2_access,
-// audience. Resources declared by authgate or its configuration cannot be
-// replaced; a registration can be replaced only by the client that made it
-// (or an admin); a scope name another resource declares is refused (409),
-// so no registration can take over another resource's scopes or rewrite
-// their consent text.
+// resource-server resource (fields: see ResourceFields). Resources
+// declared by authgate or its configuration cannot be replaced; a
+// registration can be replaced only by the client that made it (or an
+// admin); a scope name another resource declares is refused (409), so no
+// registration can take over another resource's scopes or rewrite their
+// consent text.
 func (h *handlers) putResource(c *gin.Context) {
 	by, ok := h.registrantOrFail(c)
 	if !ok {
@@ -142,96 +146,15 @@ func (h *handlers) putResource(c *gin.Context) {
 		resources.Fail(c, resources.InvalidFormData(map[string][]string{"policy_id": {fieldMessage(err)}}))
 		return
 	}
-	if cur, ok := h.Registry.Lookup(policyID); ok && cur.Origin != scopes.OriginRegistered {
-		resources.Fail(c, resources.DuplicateItem().WithMessage(`The resource "`+policyID+`" is declared by authgate's `+originName(cur.Origin)+` and cannot be changed at run time.`))
-		return
-	}
 	f, e := readForm(c)
 	if e != nil {
 		resources.Fail(c, e)
 		return
 	}
-	d := scopes.Decl{PolicyID: policyID, Name: f["name"], ScopeName: f["scope_name"], Description: f["description"],
-		Audience: f["audience"], Origin: scopes.OriginRegistered}
-	if d.Name == "" {
-		d.Name = policyID
-	}
-	fields := fieldErrors{}
-	check := func(field, v string) {
-		if v == "" {
-			return
-		}
-		if err := scopes.ValidName(v); err != nil {
-			fields[field] = []string{fieldMessage(err)}
-		}
-	}
-	check("name", d.Name)
-	check("scope_name", d.ScopeName)
-	if d.Audience != "" {
-		if err := scopes.ValidAudience(d.Audience); err != nil {
-			fields["audience"] = []string{strings.TrimPrefix(err.Error(), scopes.ErrInvalidAudience.Error()+": ")}
-		}
-	}
-	ms, ok := parseMethods(f["methods"])
-	switch {
-	case !ok:
-		fields["methods"] = []string{"Give the methods as a JSON list of strings or separated by spaces or commas."}
-	case len(ms) == 0:
-		fields["methods"] = []string{requiredMsg}
-	}
-	for _, m := range ms {
-		if m == "" || strings.TrimLeft(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
-			fields["methods"] = []string{`"` + m + `" is not an upper-case HTTP method such as GET.`}
-			break
-		}
-	}
-	d.Methods = ms
-	for _, k := range []string{"api_token_access", "oauth2_access"} {
-		if !f.has(k) {
-			continue
-		}
-		v, ok := parseBool(f[k])
-		if !ok {
-			fields[k] = []string{"Must be true or false."}
-			continue
-		}
-		if k == "api_token_access" {
-			d.APITokenAccess = &v
-		} else {
-			d.OAuth2Access = &v
-		}
-	}
-	if len(fields) > 0 {
-		resources.Fail(c, resources.InvalidFormData(fields))
-		return
-	}
-	n, err := d.Normalize()
-	if err != nil { // unreachable after the checks above; keep the API honest
-		resources.Fail(c, resources.InvalidFormData(map[string][]string{"resource": {err.Error()}}))
-		return
-	}
-	if holder, taken := h.Registry.ScopeNameHolder(n.ScopeName, n.PolicyID); taken {
-		resources.Fail(c, resources.DuplicateItem().WithMessage(`The scope name "`+n.ScopeName+`" is already declared by the resource "`+holder+`".`))
-		return
-	}
-	created, err := h.Resources.Put(c.Request.Context(), n, by)
+	n, created, err := h.resourceAdmin().Register(c.Request.Context(), policyID, ResourceFields(f), by)
 	if err != nil {
-		h.failStore(c, "register resource", policyID, n, err)
+		h.failRegistration(c, "register resource", err)
 		return
-	}
-	if err := h.Registry.Add(n); err != nil {
-		h.serverError(c, "register resource", err)
-		return
-	}
-	h.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "resource registered",
-		slog.String("policy_id", n.PolicyID), slog.String("by", by.String()), slog.Bool("created", created))
-	if um := n.UnmappedMethods(); len(um) > 0 {
-		// As for resources declared in the configuration: a method that
-		// maps to no scope action gets no scope, so OAuth2 tokens can never
-		// use it. Djblets logs and skips these too (docs/api-tokens.md,
-		// "OAuth2 scopes").
-		h.log.LogAttrs(c.Request.Context(), slog.LevelWarn, "resource methods map to no scope and get none",
-			slog.String("resource", n.Name), slog.String("policy_id", n.PolicyID), slog.Any("methods", um))
 	}
 	status := http.StatusOK
 	if created {
@@ -247,19 +170,10 @@ func (h *handlers) deleteResource(c *gin.Context) {
 	if !ok {
 		return
 	}
-	policyID := c.Param("policy_id")
-	cur, ok := h.Registry.Lookup(policyID)
-	if ok && cur.Origin != scopes.OriginRegistered {
-		resources.Fail(c, resources.DuplicateItem().WithMessage(`The resource "`+policyID+`" is declared by authgate's `+originName(cur.Origin)+` and cannot be removed at run time.`))
+	if err := h.resourceAdmin().Unregister(c.Request.Context(), c.Param("policy_id"), by); err != nil {
+		h.failRegistration(c, "unregister resource", err)
 		return
 	}
-	if err := h.Resources.Delete(c.Request.Context(), policyID, by); err != nil {
-		h.failStore(c, "unregister resource", policyID, cur, err)
-		return
-	}
-	h.Registry.Remove(policyID)
-	h.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "resource unregistered",
-		slog.String("policy_id", policyID), slog.String("by", by.String()))
 	c.Status(http.StatusNoContent)
 }
 

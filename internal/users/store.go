@@ -147,7 +147,12 @@ func (s *SQLStore) Create(ctx context.Context, nu NewUser) (User, error) {
 	}
 	q := s.db.Rebind(`INSERT INTO users (username, email, email_verified, name, password_hash, is_admin, is_active, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
-	err := s.db.QueryRowxContext(ctx, q, u.Username, u.Email, u.EmailVerified, u.Name, hash, u.IsAdmin, true, now, now).Scan(&u.ID)
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.QueryRowxContext(ctx, q, u.Username, u.Email, u.EmailVerified, u.Name, hash, u.IsAdmin, true, now, now).Scan(&u.ID); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, AuditCreated, u.ID, map[string]any{"username": u.Username, "is_admin": u.IsAdmin})
+	})
 	if db.IsUniqueViolation(err) {
 		return User{}, fmt.Errorf("create user %q: %w", nu.Username, ErrAlreadyExists)
 	}
@@ -206,10 +211,6 @@ func (s *SQLStore) Count(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func (s *SQLStore) update(ctx context.Context, id int64, set string, arg any) error {
-	return s.updateWith(ctx, s.db, id, set, arg)
-}
-
 func (s *SQLStore) updateWith(ctx context.Context, ex sqlx.ExecerContext, id int64, set string, arg any) error {
 	q := s.db.Rebind(`UPDATE users SET ` + set + ` = ?, updated_at = ? WHERE id = ?`)
 	res, err := ex.ExecContext(ctx, q, arg, time.Now().UTC().Truncate(time.Microsecond), id)
@@ -222,26 +223,37 @@ func (s *SQLStore) updateWith(ctx context.Context, ex sqlx.ExecerContext, id int
 	return nil
 }
 
-// updateAnnounced is update, announcing "user:<id>" with the change when a
+// updateAnnounced sets the active or admin flag and records the audit
+// event in one transaction, announcing "user:<id>" with the change when a
 // notifier is set (a rolled-back change announces nothing).
-func (s *SQLStore) updateAnnounced(ctx context.Context, id int64, set string, arg any) error {
-	if s.notifier == nil {
-		return s.update(ctx, id, set, arg)
+func (s *SQLStore) updateAnnounced(ctx context.Context, id int64, set string, on bool) error {
+	fn := func(tx *sqlx.Tx) error {
+		if err := s.updateWith(ctx, tx, id, set, on); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, flagEvent(set, on), id, nil)
 	}
-	err := s.notifier.PublishInTx(ctx, NotifyKind, strconv.FormatInt(id, 10), func(tx *sqlx.Tx) error {
-		return s.updateWith(ctx, tx, id, set, arg)
-	})
+	if s.notifier == nil {
+		return s.db.InTx(ctx, fn)
+	}
+	err := s.notifier.PublishInTx(ctx, NotifyKind, strconv.FormatInt(id, 10), fn)
 	s.status.drop(id) // at once here; also after an error, the commit may have happened
 	return err
 }
 
-// SetPassword replaces the user's password hash.
+// SetPassword replaces the user's password hash and records
+// user.password_set (without the password) in the same transaction.
 func (s *SQLStore) SetPassword(ctx context.Context, id int64, password string) error {
 	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, id, "password_hash", hash)
+	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.updateWith(ctx, tx, id, "password_hash", hash); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, AuditPasswordSet, id, nil)
+	})
 }
 
 // SetActive activates or deactivates a user. Deactivated users cannot log in
