@@ -45,7 +45,7 @@ func TestMigration00016KeepsData(t *testing.T) {
 				t.Fatal("the audit log accepted an UPDATE after 00016")
 			}
 			if tc.name != "sqlite" {
-				if err := d.GetContext(ctx, &n, `SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'audit_events_actor_idx'`); err != nil || n != 1 {
+				if err := d.GetContext(ctx, &n, `SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'audit_events_actor_idx' AND schemaname = current_schema()`); err != nil || n != 1 {
 					t.Fatalf("audit_events_actor_idx on PostgreSQL: %d, %v", n, err)
 				}
 				return
