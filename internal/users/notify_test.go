@@ -27,9 +27,10 @@ func (n *recordingNotifier) PublishInTx(ctx context.Context, kind, id string, fn
 	return nil
 }
 
-// TestStoreAnnouncesFlagChanges: changes to the active and admin flags
-// (which API-token authentication caches) announce "user:<id>" with their
-// transaction; a password change does not; the change itself is made.
+// TestStoreAnnouncesFlagChanges: every change of a user record (the active
+// and admin flags, which API-token authentication caches; the password and
+// profile, which change the cached record) announces "user:<id>" with its
+// transaction; a failed change announces nothing; the change itself is made.
 func TestStoreAnnouncesFlagChanges(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -48,7 +49,8 @@ func TestStoreAnnouncesFlagChanges(t *testing.T) {
 		}{
 			{"deactivate", func() error { return s.SetActive(ctx, u.ID, false) }, func(u users.User) bool { return !u.IsActive }, []string{id}},
 			{"make admin", func() error { return s.SetAdmin(ctx, u.ID, true) }, func(u users.User) bool { return u.IsAdmin }, []string{id}},
-			{"password", func() error { return s.SetPassword(ctx, u.ID, "a new password") }, func(users.User) bool { return true }, nil},
+			{"password", func() error { return s.SetPassword(ctx, u.ID, "a new password") }, func(users.User) bool { return true }, []string{id}},
+			{"profile", func() error { return s.SetProfile(ctx, u.ID, users.Profile{Name: "Alice"}) }, func(u users.User) bool { return u.Name == "Alice" }, []string{id}},
 			{"unknown user", func() error {
 				if err := s.SetActive(ctx, u.ID+1000, false); err == nil {
 					t.Fatal("no error for an unknown user")

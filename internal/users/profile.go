@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // ErrInvalidProfile is returned for an email address or display name that
@@ -49,12 +51,14 @@ func (s *SQLStore) SetProfile(ctx context.Context, id int64, p Profile) error {
 		p.EmailVerified = false
 	}
 	q := s.db.Rebind(`UPDATE users SET email = ?, email_verified = ?, name = ?, updated_at = ? WHERE id = ?`)
-	res, err := s.db.ExecContext(ctx, q, p.Email, p.EmailVerified, p.Name, time.Now().UTC().Truncate(time.Microsecond), id)
-	if err != nil {
-		return fmt.Errorf("update user %d: %w", id, err)
-	}
-	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return s.changeAnnounced(ctx, id, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, q, p.Email, p.EmailVerified, p.Name, time.Now().UTC().Truncate(time.Microsecond), id)
+		if err != nil {
+			return fmt.Errorf("update user %d: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
 }

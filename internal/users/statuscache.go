@@ -18,16 +18,18 @@ type Subscriber interface {
 	Subscribe(kind string, fn func(id string))
 }
 
-// statusCache is a bounded LRU of user Status by ID, so bearer validation
-// learns whether a token's user is active without a query
-// (docs/performance.md, "Caches"). Everything in a Status changes only
-// through SetActive and SetAdmin (usernames are fixed, users are never
-// deleted), which announce "user:<id>". A lookup reads the epoch before its
-// query and stores the row only if no drop happened since, so a row read
-// before a change committed is never stored after that change's drop.
+// statusCache is a bounded LRU of user records by ID, so bearer validation
+// learns whether a token's user is active, and GET /api/session/ who the
+// caller is, without a query (docs/performance.md, "Caches"). A record
+// changes only through SetActive, SetAdmin, SetPassword and SetProfile
+// (usernames are fixed, users are never deleted), which announce
+// "user:<id>" with their transaction and drop the entry here at once. A
+// lookup reads the epoch before its query and stores the row only if no
+// drop happened since, so a row read before a change committed is never
+// stored after that change's drop.
 type statusCache struct {
 	mu    sync.Mutex
-	lru   *simplelru.LRU[int64, Status]
+	lru   *simplelru.LRU[int64, User]
 	epoch uint64
 }
 
@@ -39,7 +41,7 @@ func (s *SQLStore) EnableStatusCache(sub Subscriber, size int) {
 	if size <= 0 {
 		size = DefaultStatusCacheSize
 	}
-	l, _ := simplelru.NewLRU[int64, Status](size, nil) // size > 0: no error
+	l, _ := simplelru.NewLRU[int64, User](size, nil) // size > 0: no error
 	s.status = &statusCache{lru: l}
 	sub.Subscribe(NotifyKind, s.status.dropNotice)
 }
@@ -55,18 +57,18 @@ func (s *SQLStore) StatusCacheLen() int {
 	return s.status.lru.Len()
 }
 
-func (c *statusCache) get(id int64) (Status, bool, uint64) {
+func (c *statusCache) get(id int64) (User, bool, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st, ok := c.lru.Get(id)
-	return st, ok, c.epoch
+	u, ok := c.lru.Get(id)
+	return u, ok, c.epoch
 }
 
-func (c *statusCache) put(epoch uint64, st Status) {
+func (c *statusCache) put(epoch uint64, u User) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.epoch == epoch {
-		c.lru.Add(st.ID, st)
+		c.lru.Add(u.ID, u)
 	}
 }
 
@@ -95,16 +97,25 @@ func (c *statusCache) dropNotice(id string) {
 	c.drop(n)
 }
 
+// cachedUser is Get through the cache.
+func (s *SQLStore) cachedUser(ctx context.Context, id int64) (User, error) {
+	u, ok, epoch := s.status.get(id)
+	if ok {
+		return u, nil
+	}
+	u, err := s.getOne(ctx, "id = ?", id)
+	if err != nil {
+		return User{}, err
+	}
+	s.status.put(epoch, u)
+	return u, nil
+}
+
 // cachedStatus is Status through the cache.
 func (s *SQLStore) cachedStatus(ctx context.Context, id int64) (Status, error) {
-	st, ok, epoch := s.status.get(id)
-	if ok {
-		return st, nil
-	}
-	st, err := StatusIn(ctx, s.db.Prepared(), id)
+	u, err := s.cachedUser(ctx, id)
 	if err != nil {
 		return Status{}, err
 	}
-	s.status.put(epoch, st)
-	return st, nil
+	return Status{ID: u.ID, Username: u.Username, IsActive: u.IsActive, IsAdmin: u.IsAdmin}, nil
 }

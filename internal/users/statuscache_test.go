@@ -115,3 +115,63 @@ func TestStatusCache(t *testing.T) {
 		})
 	}
 }
+
+// TestUserRecordCache: Get answers from the same cache (GET /api/session/
+// reads the caller's record on every request); a profile or password change
+// on A is seen by A at once and by B within the bound, and an unannounced
+// change is not seen, so the cached read sends no query.
+func TestUserRecordCache(t *testing.T) {
+	for _, dial := range []struct {
+		name string
+		dsn  func(testing.TB) string
+	}{{"sqlite", dbtest.SQLiteDSN}, {"postgres", dbtest.PostgresDSN}} {
+		t.Run(dial.name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := dial.dsn(t)
+			a, ad := cachedUsers(t, dsn, 4)
+			b, _ := cachedUsers(t, dsn, 4)
+			u, err := a.Create(ctx, users.NewUser{Username: "alice", Name: "Alice", Password: "a long enough password"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []*users.SQLStore{a, b} {
+				if got, err := s.Get(ctx, u.ID); err != nil || got.Name != "Alice" {
+					t.Fatalf("Get = %+v, %v", got, err)
+				}
+			}
+			if _, err := ad.ExecContext(ctx, ad.Rebind(`UPDATE users SET name = 'Mallory' WHERE id = ?`), u.ID); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2 * notify.DefaultPollInterval)
+			if got, _ := b.Get(ctx, u.ID); got.Name != "Alice" {
+				t.Fatal("a cached Get went to the database")
+			}
+			seen := func(what string, change func() error, ok func(users.User) bool) {
+				t.Helper()
+				if err := change(); err != nil {
+					t.Fatal(err)
+				}
+				if got, err := a.Get(ctx, u.ID); err != nil || !ok(got) {
+					t.Fatalf("%s: A did not see its own change at once: %+v %v", what, got, err)
+				}
+				start := time.Now()
+				for {
+					if got, err := b.Get(ctx, u.ID); err == nil && ok(got) {
+						break
+					}
+					if time.Since(start) > statusBound {
+						t.Fatalf("%s: B did not see it within %s", what, statusBound)
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+			seen("profile", func() error {
+				return a.SetProfile(ctx, u.ID, users.Profile{Email: "alice@example.com", Name: "Alice Liddell"})
+			}, func(got users.User) bool { return got.Name == "Alice Liddell" && got.Email == "alice@example.com" })
+			before, _ := a.Get(ctx, u.ID)
+			time.Sleep(time.Millisecond)
+			seen("password", func() error { return a.SetPassword(ctx, u.ID, "another long password") },
+				func(got users.User) bool { return got.UpdatedAt.After(before.UpdatedAt) })
+		})
+	}
+}

@@ -180,8 +180,12 @@ func normalize(u *User) {
 	u.UpdatedAt = u.UpdatedAt.UTC()
 }
 
-// Get loads a user by ID.
+// Get loads a user by ID (through the cache when EnableStatusCache turned
+// it on).
 func (s *SQLStore) Get(ctx context.Context, id int64) (User, error) {
+	if s.status != nil {
+		return s.cachedUser(ctx, id)
+	}
 	return s.getOne(ctx, "id = ?", id)
 }
 
@@ -227,14 +231,23 @@ func (s *SQLStore) updateWith(ctx context.Context, ex sqlx.ExecerContext, id int
 // event in one transaction, announcing "user:<id>" with the change when a
 // notifier is set (a rolled-back change announces nothing).
 func (s *SQLStore) updateAnnounced(ctx context.Context, id int64, set string, on bool) error {
-	fn := func(tx *sqlx.Tx) error {
+	return s.changeAnnounced(ctx, id, func(tx *sqlx.Tx) error {
 		if err := s.updateWith(ctx, tx, id, set, on); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, flagEvent(set, on), id, nil)
-	}
+	})
+}
+
+// changeAnnounced runs fn, a change of user id, in one transaction that
+// announces "user:<id>" with its commit when a notifier is set (a
+// rolled-back change announces nothing), and drops the user's cached
+// record here at once.
+func (s *SQLStore) changeAnnounced(ctx context.Context, id int64, fn func(tx *sqlx.Tx) error) error {
 	if s.notifier == nil {
-		return s.db.InTx(ctx, fn)
+		err := s.db.InTx(ctx, fn)
+		s.status.drop(id)
+		return err
 	}
 	err := s.notifier.PublishInTx(ctx, NotifyKind, strconv.FormatInt(id, 10), fn)
 	s.status.drop(id) // at once here; also after an error, the commit may have happened
@@ -248,7 +261,7 @@ func (s *SQLStore) SetPassword(ctx context.Context, id int64, password string) e
 	if err != nil {
 		return err
 	}
-	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	return s.changeAnnounced(ctx, id, func(tx *sqlx.Tx) error {
 		if err := s.updateWith(ctx, tx, id, "password_hash", hash); err != nil {
 			return err
 		}
