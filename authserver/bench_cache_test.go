@@ -52,7 +52,7 @@ func (n *localBus) Subscribe(kind string, fn func(string)) {
 // and the users' status cache, as internal/app wires them.
 func cacheServer(tb testing.TB, d *db.DB, format string, cached bool) (*Server, http.Handler) {
 	gin.SetMode(gin.ReleaseMode)
-	deps := Deps{DB: d, Users: users.NewSQLStore(d)}
+	deps := Deps{DB: d, Users: users.NewSQLStore(d), Limits: benchLimits}
 	if cached {
 		bus := &localBus{d: d}
 		us := users.NewSQLStoreWith(d, users.HashLimits{}, bus)

@@ -31,7 +31,7 @@ func BenchmarkIntrospectAPIToken(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		s, err := New(ctx, Deps{DB: d, Users: us, APITokens: mgr}, Config{})
+		s, err := New(ctx, Deps{DB: d, Users: us, APITokens: mgr, Limits: benchLimits}, Config{})
 		if err != nil {
 			b.Fatal(err)
 		}
