@@ -18,7 +18,6 @@ import (
 
 var shownPasswordRE = regexp.MustCompile(`id="shown-password" value="([^"]+)"`)
 
-
 // adminPost posts form to path with the CSRF token of the page at from.
 func adminPost(b *testenv.Browser, from, path string, form url.Values) testenv.Page {
 	form.Set("csrf_token", b.CSRF(from))
