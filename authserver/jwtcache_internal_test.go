@@ -23,16 +23,21 @@ import (
 // TestValidJWTNoQuery: once a JWT access token has been seen, validating
 // it again — for the Guard (ValidateBearer) and for introspection — makes
 // no database query: the signature is not verified again (the verified-JWT
-// cache), and revocation, client and user state are in memory. Client
+// cache), revocation state is in memory and the client's and user's state
+// come from their stores' caches. Client
 // authentication at the introspection endpoint is not counted here (it is
 // the client cache's). Both databases.
 func TestValidJWTNoQuery(t *testing.T) {
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
-			d, n := openCounting(t, dialect)
-			us := users.NewSQLStore(d)
-			s, err := New(ctx, Deps{DB: d, Users: us}, Config{})
+			d, n := dbtest.OpenCounting(t, dialect)
+			// Wired as the application wires it: the users store's record
+			// cache and the client store's cache, on one bus.
+			bus := &localBus{d: d}
+			us := users.NewSQLStoreWith(d, users.HashLimits{}, bus)
+			us.EnableStatusCache(bus, 0)
+			s, err := New(ctx, Deps{DB: d, Users: us, ClientNotifier: bus, Bus: bus}, Config{})
 			if err != nil {
 				t.Fatal(err)
 			}

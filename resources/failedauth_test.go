@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/authgate/authgate/internal/db"
+	"github.com/authgate/authgate/internal/db/dbtest"
 	"github.com/authgate/authgate/resources"
 	"github.com/authgate/authgate/tokens"
 )
@@ -75,7 +76,7 @@ func TestFailureBuckets(t *testing.T) {
 func TestFailedAuthLimit(t *testing.T) {
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
-			d, queries := openCounting(t, dialect)
+			d, queries := dbtest.OpenCounting(t, dialect)
 			e := newEnv(t, d)
 			clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 			g := e.guard(func(c *resources.GuardConfig) {
@@ -186,7 +187,7 @@ func TestFailedAuthLimit(t *testing.T) {
 // back unless the password was wrong, and refuses with 104 when it says
 // no.
 func TestFailedAuthBasicPerUsername(t *testing.T) {
-	d, _ := openCounting(t, db.SQLite)
+	d, _ := dbtest.OpenCounting(t, db.SQLite)
 	e := newEnv(t, d)
 	type call struct{ ip, user string }
 	var (
