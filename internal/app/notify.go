@@ -34,13 +34,17 @@ func newBus(ctx context.Context, d *db.DB, dsn string, logger *slog.Logger, publ
 //   - signing keys: Rotate announces "signing_key:<kid>" (the bus is the
 //     KeySet's notifier, given at construction); every instance's
 //     KeySet reloads on next use, so the new key is in its JWKS at once;
+//
 //   - API tokens: the authentication cache (on by default on both
 //     databases) drops "api_token:<id>" and "user:<id>", announced by token
 //     and user changes; the tokens manager subscribes itself when it is
 //     built (newTokens);
+//
 //   - users' status: the users store's cache drops "user:<id>" (newUsers);
+//
 //   - OAuth clients: the client store's cache drops
 //     "oauth_client:<client_id>" (authserver.Deps.ClientNotifier);
+//
 //   - JWT validation: revocations announce "revoked_jti:<jti>" or
 //     "revoked_jti:*"; the authorization server's revocation state
 //     subscribes itself when it is built (authserver.Deps.Bus;

@@ -49,7 +49,7 @@ type Env struct {
 	Clock *FixedClock
 
 	rebuild func() *app.App // a new application on the same database (Restart)
-	cfg     configs.Config // what App was built with (Instance)
+	cfg     configs.Config  // what App was built with (Instance)
 	appOpts app.Options
 }
 
