@@ -180,3 +180,30 @@ func TestAcceptedPrefixEdges(t *testing.T) {
 		}
 	})
 }
+
+// TestInvalidateScopeSelects: an empty scope selects nothing (an
+// invalidation with no target is refused, never "everything").
+func TestInvalidateScopeSelects(t *testing.T) {
+	for _, tc := range []struct {
+		s    InvalidateScope
+		want bool
+	}{
+		{InvalidateScope{}, false},
+		{InvalidateScope{UserIDs: []int64{}}, false},
+		{InvalidateScope{UserIDs: []int64{7}}, true},
+		{InvalidateScope{TokenID: 3}, true},
+		{InvalidateScope{All: true}, true},
+	} {
+		if got := tc.s.selects(); got != tc.want {
+			t.Errorf("%+v.selects() = %v, want %v", tc.s, got, tc.want)
+		}
+	}
+}
+
+// TestValidatePrefixesNamesTheEmptyOne: the error counts prefixes from 1.
+func TestValidatePrefixesNamesTheEmptyOne(t *testing.T) {
+	err := validatePrefixes([]string{"rbp", ""})
+	if err == nil || !strings.Contains(err.Error(), "accepted prefix 2 is empty") {
+		t.Fatalf("validatePrefixes = %v, want the second prefix named", err)
+	}
+}

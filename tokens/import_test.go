@@ -114,6 +114,9 @@ func TestImport(t *testing.T) {
 		if n := len(e.audit(t, AuditFilter{Kind: string(EventImported)})); n != 2 {
 			t.Errorf("%d token.imported audit_events rows, want 2", n)
 		}
+		if n := e.rec.count(EventImported); n != 2 {
+			t.Errorf("%d token.imported events delivered to observers, want 2", n)
+		}
 
 		// Importing again skips what is stored; a duplicate within one file too.
 		out, err = e.m.Import(ctx, parseLines(t, good[0], good[0]), ImportOptions{})

@@ -791,11 +791,18 @@ func TestDelete(t *testing.T) {
 }
 
 // TestObserverIsolation: observers get copies, and a panicking observer
-// neither fails the operation nor starves later observers.
+// neither fails the operation nor starves later observers; the panic is
+// logged once, and nothing is logged when no observer panics. The event
+// carries the ID of its audit row.
 func TestObserverIsolation(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		e := newEnv(t, d, Options{})
+		var logs strings.Builder
+		e := newEnv(t, d, Options{Logger: newTextLogger(&logs)})
 		alice := e.user(t, "alice", false)
+		if _, _ = e.generate(t, GenerateParams{User: alice, Note: "calm"}); strings.Contains(logs.String(), "panicked") {
+			t.Fatalf("a panic logged without one:\n%s", logs.String())
+		}
+		e.rec.reset()
 		e.m.Subscribe(func(_ context.Context, ev Event) { ev.Token.Note = "tampered"; panic("boom") })
 		late := &recorder{}
 		e.m.Subscribe(late.observe)
@@ -805,6 +812,13 @@ func TestObserverIsolation(t *testing.T) {
 		}
 		if late.count(EventCreated) != 1 {
 			t.Error("observer after a panicking one was skipped")
+		}
+		if n := strings.Count(logs.String(), "observer panicked"); n != 1 {
+			t.Errorf("%d panic log lines, want 1:\n%s", n, logs.String())
+		}
+		rows := e.audit(t, AuditFilter{Kind: string(EventCreated), SubjectID: fmt.Sprint(tok.ID)})
+		if len(rows) != 1 || e.rec.events[0].AuditID == 0 || e.rec.events[0].AuditID != rows[0].ID {
+			t.Errorf("event AuditID %d, audit rows %+v", e.rec.events[0].AuditID, rows)
 		}
 	})
 }
@@ -949,6 +963,7 @@ func TestNewManagerRejectsInvalidOptions(t *testing.T) {
 		{"accepted prefix", Options{AcceptedPrefixes: []string{"r_b"}}, "r_b"},
 		{"negative cache TTL", Options{CacheTTL: -time.Second}, "must not be negative"},
 		{"cache twice", Options{Cache: NewAuthCache(time.Minute, 0), CacheTTL: time.Minute}, "not both"},
+		{"cache and a size", Options{Cache: NewAuthCache(time.Minute, 0), CacheSize: 10}, "not both"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := NewManager(nil, nil, tc.opts)
@@ -959,6 +974,9 @@ func TestNewManagerRejectsInvalidOptions(t *testing.T) {
 	}
 	if _, err := NewManager(nil, nil, Options{}); err != nil {
 		t.Fatalf("zero Options: %v", err)
+	}
+	if m, err := NewManager(nil, nil, Options{Cache: NewAuthCache(time.Minute, 0)}); err != nil || m.cache == nil {
+		t.Fatalf("a shared cache alone: %v, %v", m, err)
 	}
 }
 
