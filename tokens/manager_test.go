@@ -793,7 +793,7 @@ func TestDelete(t *testing.T) {
 // TestObserverIsolation: observers get copies, and a panicking observer
 // neither fails the operation nor starves later observers; the panic is
 // logged once, and nothing is logged when no observer panics. The event
-// carries the ID of its audit row.
+// carries the ID of its audit-log entry.
 func TestObserverIsolation(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		var logs strings.Builder
