@@ -19,18 +19,18 @@ import (
 // The device authorization grant (RFC 8628). See docs/device-flow.md.
 const (
 	// PathDeviceAuthorization is the device authorization endpoint
-	// (§3.1); PathDeviceVerification the verification page (§3.3), served
+	// (RFC 8628 §3.1); PathDeviceVerification the verification page (RFC 8628 §3.3), served
 	// by package authserver/web.
 	PathDeviceAuthorization = "/oauth/device_authorization"
 	PathDeviceVerification  = "/device"
-	// GrantDeviceCode is the device_code grant type (§3.4).
+	// GrantDeviceCode is the device_code grant type (RFC 8628 §3.4).
 	GrantDeviceCode = oauthstore.GrantDeviceCode
 	// DeviceCodeTTL is how long a device code and its user code live: long
 	// enough to walk to a computer and sign in, short enough that a user
-	// code (≈35 bits) cannot be guessed in its lifetime (§5.1).
+	// code (≈35 bits) cannot be guessed in its lifetime (RFC 8628 §5.1).
 	DeviceCodeTTL = 10 * time.Minute
 	// DevicePollInterval is the interval a client is first told to wait
-	// between polls (§3.2's default).
+	// between polls (RFC 8628 §3.2's default).
 	DevicePollInterval = 5 * time.Second
 )
 

@@ -83,7 +83,7 @@ func (s *Server) handleUserinfo(c *gin.Context) {
 }
 
 // userinfoChallenge writes an RFC 6750 §3 error with its WWW-Authenticate
-// challenge (no error attribute when the request carried no token, §3.1).
+// challenge (no error attribute when the request carried no token, RFC 6750 §3.1).
 func userinfoChallenge(c *gin.Context, status int, code, desc string) {
 	v := `Bearer realm="userinfo"`
 	if code != "" {

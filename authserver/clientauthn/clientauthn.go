@@ -53,7 +53,7 @@ type Credentials struct {
 // Parse extracts client credentials from a request's Authorization header
 // and its parsed body form. RFC 6749 §2.3.1: HTTP Basic with the
 // form-urlencoded ID and secret (URL-decoded here; go-oauth2 does not), or
-// client_id and client_secret in the body — never both (§2.3: one method
+// client_id and client_secret in the body — never both (RFC 6749 §2.3: one method
 // per request); a body client_id next to Basic must name the same client.
 // Credentials never come from the query string: the token endpoint refuses
 // any query before it gets here.

@@ -32,7 +32,7 @@ const (
 )
 
 // Inactive is the answer about a token the caller may not learn about, or
-// that is not active (§2.2): nothing but "active": false, so the answer
+// that is not active (RFC 7662 §2.2): nothing but "active": false, so the answer
 // tells nothing of why.
 func Inactive() map[string]any { return map[string]any{"active": false} }
 
@@ -41,7 +41,7 @@ type Caller struct {
 	ID string
 	// ResourceServer: a resource-server client learns about every access
 	// token and API token, since those are what resource servers receive;
-	// any other client only about the tokens issued to itself (§4: the
+	// any other client only about the tokens issued to itself (RFC 7662 §4: the
 	// server may limit what a caller learns).
 	ResourceServer bool
 }

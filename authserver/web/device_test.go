@@ -138,7 +138,7 @@ func TestDeviceFlow(t *testing.T) {
 		out := de.authorize(t, de.tv.ID, "session:read user:read")
 		uc, dc := out["user_code"].(string), out["device_code"].(string)
 
-		// §3.5: pending, then too fast, then pending again once the
+		// RFC 8628 §3.5: pending, then too fast, then pending again once the
 		// interval (now 10 s) has passed.
 		st, res := de.poll(t, de.tv.ID, dc)
 		wantError(t, st, res, http.StatusBadRequest, "authorization_pending")
