@@ -78,23 +78,7 @@ func TestStatusCache(t *testing.T) {
 			}
 			seen := func(what string, change func() error, ok func(users.Status) bool) {
 				t.Helper()
-				if err := change(); err != nil {
-					t.Fatal(err)
-				}
-				if st, err := a.Status(ctx, u.ID); err != nil || !ok(st) {
-					t.Fatalf("%s: A did not see its own change at once: %+v %v", what, st, err)
-				}
-				start := time.Now()
-				for {
-					if st, err := b.Status(ctx, u.ID); err == nil && ok(st) {
-						break
-					}
-					if time.Since(start) > statusBound {
-						t.Fatalf("%s: B did not see it within %s", what, statusBound)
-					}
-					time.Sleep(5 * time.Millisecond)
-				}
-				t.Logf("%s: B saw it after %s", what, time.Since(start).Round(time.Millisecond))
+				seenOnBoth(t, what, change, func(s *users.SQLStore) (users.Status, error) { return s.Status(ctx, u.ID) }, a, b, ok)
 			}
 			seen("reactivate", func() error { return a.SetActive(ctx, u.ID, true) }, func(st users.Status) bool { return st.IsActive })
 			seen("deactivate", func() error { return a.SetActive(ctx, u.ID, false) }, func(st users.Status) bool { return !st.IsActive })
@@ -148,22 +132,7 @@ func TestUserRecordCache(t *testing.T) {
 			}
 			seen := func(what string, change func() error, ok func(users.User) bool) {
 				t.Helper()
-				if err := change(); err != nil {
-					t.Fatal(err)
-				}
-				if got, err := a.Get(ctx, u.ID); err != nil || !ok(got) {
-					t.Fatalf("%s: A did not see its own change at once: %+v %v", what, got, err)
-				}
-				start := time.Now()
-				for {
-					if got, err := b.Get(ctx, u.ID); err == nil && ok(got) {
-						break
-					}
-					if time.Since(start) > statusBound {
-						t.Fatalf("%s: B did not see it within %s", what, statusBound)
-					}
-					time.Sleep(5 * time.Millisecond)
-				}
+				seenOnBoth(t, what, change, func(s *users.SQLStore) (users.User, error) { return s.Get(ctx, u.ID) }, a, b, ok)
 			}
 			seen("profile", func() error {
 				return a.SetProfile(ctx, u.ID, users.Profile{Email: "alice@example.com", Name: "Alice Liddell"})
@@ -174,4 +143,28 @@ func TestUserRecordCache(t *testing.T) {
 				func(got users.User) bool { return got.UpdatedAt.After(before.UpdatedAt) })
 		})
 	}
+}
+
+// seenOnBoth makes a change through instance a and checks that a reads it
+// at once and b within statusBound.
+func seenOnBoth[T any](t *testing.T, what string, change func() error, read func(*users.SQLStore) (T, error),
+	a, b *users.SQLStore, ok func(T) bool) {
+	t.Helper()
+	if err := change(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := read(a); err != nil || !ok(got) {
+		t.Fatalf("%s: A did not see its own change at once: %+v %v", what, got, err)
+	}
+	start := time.Now()
+	for {
+		if got, err := read(b); err == nil && ok(got) {
+			break
+		}
+		if time.Since(start) > statusBound {
+			t.Fatalf("%s: B did not see it within %s", what, statusBound)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("%s: B saw it after %s", what, time.Since(start).Round(time.Millisecond))
 }
