@@ -39,6 +39,25 @@ func (n *localBus) PublishInTx(ctx context.Context, kind, id string, fn func(tx 
 	return nil
 }
 
+func (n *localBus) PublishEachInTx(ctx context.Context, kind string, fn func(tx *sqlx.Tx) ([]string, error)) error {
+	var ids []string
+	if err := n.d.InTx(ctx, func(tx *sqlx.Tx) (err error) {
+		ids, err = fn(tx)
+		return err
+	}); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	fns := n.subs[kind]
+	n.mu.Unlock()
+	for _, f := range fns {
+		for _, id := range ids {
+			f(id)
+		}
+	}
+	return nil
+}
+
 func (n *localBus) Subscribe(kind string, fn func(string)) {
 	n.mu.Lock()
 	defer n.mu.Unlock()

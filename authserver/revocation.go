@@ -41,6 +41,7 @@ const (
 // other instances' notices (internal/notify.Bus).
 type InvalidationBus interface {
 	PublishInTx(ctx context.Context, kind, id string, fn func(tx *sqlx.Tx) error) error
+	PublishEachInTx(ctx context.Context, kind string, fn func(tx *sqlx.Tx) ([]string, error)) error
 	Subscribe(kind string, fn func(id string))
 }
 
@@ -71,7 +72,8 @@ func newRevocationState(d *db.DB, now func() time.Time, log *slog.Logger, period
 
 // subscribe keeps the state current through bus. A handler runs on the
 // bus's delivery goroutine, so it only changes memory or schedules a
-// reload; "*" (a reconnection, or a revocation of many jtis) rereads.
+// reload; "*" (a reconnection, or a revocation of more jtis than a
+// transaction announces one by one) rereads.
 func (r *revocationState) subscribe(bus InvalidationBus) {
 	bus.Subscribe(RevokedJTINotifyKind, func(id string) {
 		if id == oauthstore.AnnounceAll {
@@ -195,29 +197,40 @@ func (r *revocationState) stop() {
 	r.wg.Wait()
 }
 
-// revocationNotifier is the token store's notifier: it announces a
-// revocation on the bus (when there is one) with its transaction, then
-// records it in this instance's state at once, without waiting for the
-// notice to come back.
+// revocationNotifier is the token store's notifier: it announces the jtis
+// a transaction revoked on the bus (when there is one) with the
+// transaction, then records them in this instance's state at once, without
+// waiting for the notices to come back.
 type revocationNotifier struct {
 	bus InvalidationBus // nil: no other instance to tell
 	db  *db.DB
 	rev *revocationState
 }
 
-func (n revocationNotifier) PublishInTx(ctx context.Context, kind, id string, fn func(tx *sqlx.Tx) error) error {
+func (n revocationNotifier) PublishEachInTx(ctx context.Context, kind string, fn func(tx *sqlx.Tx) ([]string, error)) error {
+	var jtis []string
+	listing := func(tx *sqlx.Tx) ([]string, error) {
+		var err error
+		jtis, err = fn(tx)
+		return jtis, err
+	}
 	var err error
 	if n.bus != nil {
-		err = n.bus.PublishInTx(ctx, kind, id, fn)
+		err = n.bus.PublishEachInTx(ctx, kind, listing)
 	} else {
-		err = n.db.InTx(ctx, fn)
+		err = n.db.InTx(ctx, func(tx *sqlx.Tx) error {
+			_, err := listing(tx)
+			return err
+		})
 	}
-	if err == nil && id != oauthstore.AnnounceAll {
-		n.rev.add(id)
+	if err == nil {
+		for _, jti := range jtis {
+			n.rev.add(jti)
+		}
 		return nil
 	}
-	// Many jtis, or a failure after which the commit may have happened:
-	// read back what the database holds.
+	// A failure after which the commit may have happened: read back what
+	// the database holds.
 	if rerr := n.rev.reloadRecent(context.WithoutCancel(ctx)); rerr != nil {
 		n.rev.log.Warn("cannot reread recent revocations", "error", rerr)
 		n.rev.schedule(false)

@@ -107,7 +107,7 @@ func TestRevokedJWTRefusedAtOnce(t *testing.T) {
 
 // TestRevocationAcrossInstances: two application instances on one
 // database. A JWT that instance B has validated (and cached) is refused by
-// B within the documented bound once instance A revokes it, deactivates
+// B within the documented bound once instance A revokes it or its grant, deactivates
 // its user or disables its client. On PostgreSQL the notice crosses at
 // once (NOTIFY); on SQLite, until the change feed carries the notices
 // between processes, B's periodic reload does — both within the bound.
@@ -139,8 +139,10 @@ func acrossInstances(t *testing.T, h *harness) {
 	ofDisabled := cc(doomed, doomedSecret)
 	web, webSecret := h.webClient("session:read")
 	ofInactive := h.tokens(web, webSecret, "session:read").str("access_token")
+	grant := h.tokens(web, webSecret, "session:read")
+	ofGrant := grant.str("access_token")
 	rs, rsSecret := h.introspector()
-	all := []string{revoked, kept, ofDisabled, ofInactive}
+	all := []string{revoked, kept, ofDisabled, ofInactive, ofGrant}
 	for _, raw := range all {
 		if code := sessionOn(b, raw); code != http.StatusOK {
 			t.Fatalf("instance B refused a valid JWT: %d", code)
@@ -149,8 +151,37 @@ func acrossInstances(t *testing.T, h *harness) {
 			t.Fatal("instance B: valid JWT inactive")
 		}
 	}
+	// The bound, plus the time a reload itself may take on this busy
+	// machine. On PostgreSQL a notice carries the change: far less
+	// than the reload period, which a lost notice would take.
+	within := h.e.App.Config.OAuth.RevocationReload + 5*time.Second
+	if h.d.Dialect == db.Postgres {
+		within = 10 * time.Second
+	}
+	refusedOnB := func(start time.Time, raws ...string) {
+		t.Helper()
+		for _, raw := range raws {
+			for sessionOn(b, raw) != http.StatusUnauthorized || activeOn(t, b, rs, rsSecret, raw) {
+				if time.Since(start) > within {
+					t.Fatalf("instance B still accepts a revoked JWT %s after the change", time.Since(start))
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}
 
+	// A whole grant, revoked through its refresh token: the transaction
+	// announces the grant's jtis one by one.
 	start := time.Now()
+	if r := h.post(authserver.PathRevoke, url.Values{"token": {grant.str("refresh_token")}}, web.ID, webSecret); r.Status != http.StatusOK {
+		t.Fatalf("revoke refresh token: %d %s", r.Status, r.Raw)
+	}
+	refusedOnB(start, ofGrant)
+	if code := sessionOn(b, ofInactive); code != http.StatusOK {
+		t.Fatalf("instance B refused the JWT of another grant: %d", code)
+	}
+
+	start = time.Now()
 	if r := h.post(authserver.PathRevoke, url.Values{"token": {revoked}}, svc.ID, svcSecret); r.Status != http.StatusOK {
 		t.Fatalf("revoke: %d %s", r.Status, r.Raw)
 	}
@@ -160,21 +191,7 @@ func acrossInstances(t *testing.T, h *harness) {
 	if _, err := h.s.DisableClient(ctx, doomed.ID); err != nil {
 		t.Fatal(err)
 	}
-	// The bound, plus the time a reload itself may take on this busy
-	// machine. On PostgreSQL a notice carries the change: far less
-	// than the reload period, which a lost notice would take.
-	deadline := start.Add(h.e.App.Config.OAuth.RevocationReload + 5*time.Second)
-	if h.d.Dialect == db.Postgres {
-		deadline = start.Add(10 * time.Second)
-	}
-	for _, raw := range []string{revoked, ofInactive, ofDisabled} {
-		for sessionOn(b, raw) != http.StatusUnauthorized || activeOn(t, b, rs, rsSecret, raw) {
-			if time.Now().After(deadline) {
-				t.Fatalf("instance B still accepts a revoked JWT %s after the change", time.Since(start))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	refusedOnB(start, revoked, ofInactive, ofDisabled)
 	t.Logf("instance B refused all three %s after the changes on instance A", time.Since(start).Round(time.Millisecond))
 	if code := sessionOn(b, kept); code != http.StatusOK {
 		t.Fatalf("instance B refused a JWT nobody revoked: %d", code)

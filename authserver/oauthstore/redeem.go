@@ -59,6 +59,7 @@ func (s *TokenStore) RotateRefresh(ctx context.Context, raw string, decide Decid
 
 func (s *TokenStore) redeem(ctx context.Context, kind, raw string, decide Decide) (Outcome, error) {
 	var out Outcome
+	var revokedJTIs []string
 	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		row, err := s.loadLocked(ctx, tx, kind, raw)
 		if err != nil {
@@ -93,7 +94,7 @@ func (s *TokenStore) redeem(ctx context.Context, kind, raw string, decide Decide
 			}
 		}
 		if out.RevokeFamily && row != nil {
-			if out.Revoked, err = s.revokeGrantTx(ctx, tx, row.GrantID); err != nil {
+			if out.Revoked, revokedJTIs, err = s.revokeGrantTx(ctx, tx, row.GrantID); err != nil {
 				return err
 			}
 			if err := appendGrantEvent(ctx, tx, out.AuditKind, row, out.PresentedBy, out.Revoked); err != nil {
@@ -110,9 +111,7 @@ func (s *TokenStore) redeem(ctx context.Context, kind, raw string, decide Decide
 	if err != nil {
 		return Outcome{}, err
 	}
-	if out.Revoked > 0 {
-		s.announceRevoked(ctx)
-	}
+	s.announceRevoked(ctx, revokedJTIs)
 	return out, nil
 }
 

@@ -12,44 +12,43 @@ import (
 )
 
 // RevokedJTINotifyKind is the invalidation-notice kind of revoked JWT
-// access tokens: "revoked_jti:<jti>" when one jti was listed in
-// revoked_jti, "revoked_jti:*" when a transaction listed any number of them
-// (a grant, a client, a user-client pair): the listener rereads the recent
-// revocations.
+// access tokens: "revoked_jti:<jti>" for every jti a transaction listed in
+// revoked_jti, or "revoked_jti:*" when it listed more than the bus
+// announces one by one (internal/notify.MaxEach): the listener then
+// rereads the recent revocations.
 const RevokedJTINotifyKind = "revoked_jti"
 
 // AnnounceAll is the notice id that names every entry of a kind
 // (internal/notify.All).
 const AnnounceAll = "*"
 
-// RevocationNotifier announces a change with its transaction
+// RevocationNotifier announces, with a transaction, every id it returns
 // (internal/notify.Bus).
 type RevocationNotifier interface {
-	PublishInTx(ctx context.Context, kind, id string, fn func(tx *sqlx.Tx) error) error
+	PublishEachInTx(ctx context.Context, kind string, fn func(tx *sqlx.Tx) ([]string, error)) error
 }
 
-// revokingTx runs fn, which may list jtis in revoked_jti, in a transaction
-// that announces them: "revoked_jti:<jti>" when it lists at most the one
-// jti given, else "revoked_jti:*". Without a notifier it is db.InTx.
-func (s *TokenStore) revokingTx(ctx context.Context, jti string, fn func(tx *sqlx.Tx) error) error {
+// revokingTx runs fn, which lists jtis in revoked_jti and returns them, in
+// a transaction that announces them. Without a notifier it is db.InTx.
+func (s *TokenStore) revokingTx(ctx context.Context, fn func(tx *sqlx.Tx) ([]string, error)) error {
 	if s.notifier == nil {
-		return s.db.InTx(ctx, fn)
+		return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+			_, err := fn(tx)
+			return err
+		})
 	}
-	if jti == "" {
-		jti = AnnounceAll
-	}
-	return s.notifier.PublishInTx(ctx, RevokedJTINotifyKind, jti, fn)
+	return s.notifier.PublishEachInTx(ctx, RevokedJTINotifyKind, fn)
 }
 
-// announceRevoked announces "revoked_jti:*" after a transaction that
-// revoked a grant as a side effect (a code replay, a refresh-token reuse).
-// The transaction has committed: a failure to announce leaves the other
-// instances to their periodic reload, so it is not the caller's error.
-func (s *TokenStore) announceRevoked(ctx context.Context) {
-	if s.notifier == nil {
+// announceRevoked announces jtis after a transaction that revoked a grant
+// as a side effect (a code replay, a refresh-token reuse). The transaction
+// has committed: a failure to announce leaves the other instances to their
+// periodic reload, so it is not the caller's error.
+func (s *TokenStore) announceRevoked(ctx context.Context, jtis []string) {
+	if s.notifier == nil || len(jtis) == 0 {
 		return
 	}
-	_ = s.notifier.PublishInTx(ctx, RevokedJTINotifyKind, AnnounceAll, func(*sqlx.Tx) error { return nil })
+	_ = s.notifier.PublishEachInTx(ctx, RevokedJTINotifyKind, func(*sqlx.Tx) ([]string, error) { return jtis, nil })
 }
 
 // RevokedJTIs returns the jtis listed in revoked_jti at or after since

@@ -33,17 +33,17 @@ func Rowless(ti oauth2.TokenInfo) bool {
 // revoked already.
 func (s *TokenStore) RevokeReportedJTI(ctx context.Context, jti, clientID string, exp time.Time) (bool, error) {
 	revoked := false
-	err := s.revokingTx(ctx, jti, func(tx *sqlx.Tx) error {
+	err := s.revokingTx(ctx, func(tx *sqlx.Tx) ([]string, error) {
 		res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO revoked_jti (jti, expires_at, revoked_at) VALUES (?, ?, ?)
 			ON CONFLICT (jti) DO NOTHING`), jti, exp.UTC(), DBNow(s.now))
 		if err != nil {
-			return fmt.Errorf("revoke jti: %w", err)
+			return nil, fmt.Errorf("revoke jti: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil // revoked before
+			return nil, nil // revoked before
 		}
 		revoked = true
-		return audit.Append(ctx, tx, &audit.Event{
+		return []string{jti}, audit.Append(ctx, tx, &audit.Event{
 			Kind: AuditCredentialReported, SubjectType: AuditSubjectClient, SubjectID: clientID,
 			Data: audit.Data(map[string]any{"client_id": clientID, "jti": jti, "tokens_revoked": 1}),
 		})

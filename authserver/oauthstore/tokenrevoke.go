@@ -37,21 +37,15 @@ func (s *TokenStore) RemoveByRefresh(ctx context.Context, refresh string) error 
 // RevokeRow revokes one row; for a JWT access token its jti is listed in
 // revoked_jti until the token would have expired.
 func (s *TokenStore) RevokeRow(ctx context.Context, r *TokenRow) error {
-	inTx := s.db.InTx // an opaque token lists no jti: nothing to announce
-	if r.JTI.Valid {
-		inTx = func(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-			return s.revokingTx(ctx, r.JTI.String, fn)
-		}
-	}
-	return inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.revokingTx(ctx, func(tx *sqlx.Tx) ([]string, error) {
 		now := DBNow(s.now)
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`), now, r.ID); err != nil {
-			return fmt.Errorf("revoke token: %w", err)
+			return nil, fmt.Errorf("revoke token: %w", err)
 		}
-		if r.JTI.Valid {
-			return s.revokeJTIs(ctx, tx, `SELECT jti, expires_at FROM oauth_tokens WHERE id = ?`, r.ID)
+		if !r.JTI.Valid {
+			return nil, nil // an opaque token: no jti to list or announce
 		}
-		return nil
+		return s.revokeJTIs(ctx, tx, `SELECT jti, expires_at FROM oauth_tokens WHERE id = ?`, r.ID)
 	})
 }
 
@@ -61,28 +55,30 @@ func (s *TokenStore) RevokeRow(ctx context.Context, r *TokenRow) error {
 // revocation of a refresh token do.
 func (s *TokenStore) RevokeGrant(ctx context.Context, grantID string) (int, error) {
 	var n int
-	err := s.revokingTx(ctx, "", func(tx *sqlx.Tx) error {
-		var err error
-		n, err = s.revokeGrantTx(ctx, tx, grantID)
-		return err
+	err := s.revokingTx(ctx, func(tx *sqlx.Tx) (jtis []string, err error) {
+		n, jtis, err = s.revokeGrantTx(ctx, tx, grantID)
+		return jtis, err
 	})
 	return n, err
 }
 
-func (s *TokenStore) revokeGrantTx(ctx context.Context, tx *sqlx.Tx, grantID string) (int, error) {
+// revokeGrantTx revokes a grant family in tx and returns how many rows it
+// revoked and the jtis it listed.
+func (s *TokenStore) revokeGrantTx(ctx context.Context, tx *sqlx.Tx, grantID string) (int, []string, error) {
 	now := DBNow(s.now)
 	if err := s.lockRows(ctx, tx, `grant_id = ?`, grantID); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL`), now, grantID)
 	if err != nil {
-		return 0, fmt.Errorf("revoke grant: %w", err)
+		return 0, nil, fmt.Errorf("revoke grant: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	if err := s.revokeJTIs(ctx, tx, `SELECT jti, expires_at FROM oauth_tokens WHERE grant_id = ? AND jti IS NOT NULL ORDER BY jti`, grantID); err != nil {
-		return 0, err
+	jtis, err := s.revokeJTIs(ctx, tx, `SELECT jti, expires_at FROM oauth_tokens WHERE grant_id = ? AND jti IS NOT NULL ORDER BY jti`, grantID)
+	if err != nil {
+		return 0, nil, err
 	}
-	return int(n), nil
+	return int(n), jtis, nil
 }
 
 // lockRows takes, on PostgreSQL, the row locks of the rows matching where in
@@ -115,10 +111,9 @@ func (s *TokenStore) RevokeUserClient(ctx context.Context, userID int64, clientI
 // JWTs' jtis.
 func (s *TokenStore) revokeWhere(ctx context.Context, where string, args ...any) (int, error) {
 	var n int
-	err := s.revokingTx(ctx, "", func(tx *sqlx.Tx) error {
-		var err error
-		n, err = s.revokeWhereTx(ctx, tx, where, args...)
-		return err
+	err := s.revokingTx(ctx, func(tx *sqlx.Tx) (jtis []string, err error) {
+		n, jtis, err = s.revokeWhereTx(ctx, tx, where, args...)
+		return jtis, err
 	})
 	return n, err
 }
@@ -127,12 +122,12 @@ func (s *TokenStore) revokeWhere(ctx context.Context, where string, args ...any)
 // consent.revoked (with the actor of audit.WithActor) in the same
 // transaction: the user withdrew the app's access.
 func (s *TokenStore) WithdrawUserClient(ctx context.Context, userID int64, clientID string) error {
-	return s.revokingTx(ctx, "", func(tx *sqlx.Tx) error {
-		n, err := s.revokeWhereTx(ctx, tx, `user_id = ? AND client_id = ?`, userID, clientID)
+	return s.revokingTx(ctx, func(tx *sqlx.Tx) ([]string, error) {
+		n, jtis, err := s.revokeWhereTx(ctx, tx, `user_id = ? AND client_id = ?`, userID, clientID)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return appendConsentRevoked(ctx, tx, userID, clientID, n)
+		return jtis, appendConsentRevoked(ctx, tx, userID, clientID, n)
 	})
 }
 
@@ -142,7 +137,7 @@ func (s *TokenStore) WithdrawUserClient(ctx context.Context, userID int64, clien
 // same transaction. It reports whether it revoked anything.
 func (s *TokenStore) RevokeReported(ctx context.Context, kind, raw, jti string) (bool, error) {
 	revoked := false
-	err := s.revokingTx(ctx, "", func(tx *sqlx.Tx) error {
+	err := s.revokingTx(ctx, func(tx *sqlx.Tx) ([]string, error) {
 		var row *TokenRow
 		var err error
 		if jti != "" {
@@ -151,14 +146,14 @@ func (s *TokenStore) RevokeReported(ctx context.Context, kind, raw, jti string) 
 			row, _, err = s.byDigest(ctx, tx, kind, raw)
 		}
 		if err != nil || row == nil || row.RevokedAt.Valid || row.GrantID == "" {
-			return err
+			return nil, err
 		}
-		n, err := s.revokeGrantTx(ctx, tx, row.GrantID)
+		n, jtis, err := s.revokeGrantTx(ctx, tx, row.GrantID)
 		if err != nil || n == 0 {
-			return err // another revocation got there first
+			return nil, err // another revocation got there first
 		}
 		revoked = true
-		return appendGrantEvent(ctx, tx, AuditCredentialReported, row, row.ClientID, n)
+		return jtis, appendGrantEvent(ctx, tx, AuditCredentialReported, row, row.ClientID, n)
 	})
 	return revoked, err
 }
@@ -177,55 +172,60 @@ func (s *TokenStore) byJTI(ctx context.Context, q sqlx.QueryerContext, jti strin
 	return &r, nil
 }
 
-func (s *TokenStore) revokeWhereTx(ctx context.Context, tx *sqlx.Tx, where string, args ...any) (int, error) {
+// revokeWhereTx revokes in tx the rows matching where and returns how many
+// it revoked and the jtis it listed.
+func (s *TokenStore) revokeWhereTx(ctx context.Context, tx *sqlx.Tx, where string, args ...any) (int, []string, error) {
 	now := DBNow(s.now)
 	if err := s.lockRows(ctx, tx, where, args...); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_tokens SET revoked_at = ? WHERE `+where+` AND revoked_at IS NULL`),
 		append([]any{now}, args...)...)
 	if err != nil {
-		return 0, fmt.Errorf("revoke tokens: %w", err)
+		return 0, nil, fmt.Errorf("revoke tokens: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	err = s.revokeJTIs(ctx, tx, `SELECT jti, expires_at FROM oauth_tokens WHERE `+where+` AND jti IS NOT NULL AND expires_at > ? ORDER BY jti`,
+	jtis, err := s.revokeJTIs(ctx, tx, `SELECT jti, expires_at FROM oauth_tokens WHERE `+where+` AND jti IS NOT NULL AND expires_at > ? ORDER BY jti`,
 		append(append([]any{}, args...), now)...)
-	return int(n), err
+	return int(n), jtis, err
 }
 
 // revokeJTIs lists in revoked_jti the jtis selected by query (jti,
-// expires_at), skipping those already listed.
-func (s *TokenStore) revokeJTIs(ctx context.Context, tx *sqlx.Tx, query string, args ...any) error {
+// expires_at), skipping those already listed, and returns them all (a
+// second announcement of a listed jti is harmless).
+func (s *TokenStore) revokeJTIs(ctx context.Context, tx *sqlx.Tx, query string, args ...any) ([]string, error) {
 	var rows []struct {
 		JTI       string    `db:"jti"`
 		ExpiresAt time.Time `db:"expires_at"`
 	}
 	if err := tx.SelectContext(ctx, &rows, tx.Rebind(query), args...); err != nil {
-		return fmt.Errorf("list jtis to revoke: %w", err)
+		return nil, fmt.Errorf("list jtis to revoke: %w", err)
 	}
 	now := DBNow(s.now)
+	jtis := make([]string, 0, len(rows))
 	for _, r := range rows {
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO revoked_jti (jti, expires_at, revoked_at) VALUES (?, ?, ?)
 			ON CONFLICT (jti) DO NOTHING`), r.JTI, r.ExpiresAt.UTC(), now); err != nil {
-			return fmt.Errorf("revoke jti: %w", err)
+			return nil, fmt.Errorf("revoke jti: %w", err)
 		}
+		jtis = append(jtis, r.JTI)
 	}
-	return nil
+	return jtis, nil
 }
 
 // RevokeJTI lists a JWT's jti as revoked until exp (for a JWT with no row).
 func (s *TokenStore) RevokeJTI(ctx context.Context, jti string, exp time.Time) error {
-	return s.revokingTx(ctx, jti, func(tx *sqlx.Tx) error {
+	return s.revokingTx(ctx, func(tx *sqlx.Tx) ([]string, error) {
 		_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO revoked_jti (jti, expires_at, revoked_at) VALUES (?, ?, ?)
 		ON CONFLICT (jti) DO NOTHING`), jti, exp.UTC(), DBNow(s.now))
 		if err != nil {
-			return fmt.Errorf("revoke jti: %w", err)
+			return nil, fmt.Errorf("revoke jti: %w", err)
 		}
 		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE oauth_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE jti = ?`), DBNow(s.now), jti)
 		if err != nil {
-			return fmt.Errorf("revoke jti: %w", err)
+			return nil, fmt.Errorf("revoke jti: %w", err)
 		}
-		return nil
+		return []string{jti}, nil
 	})
 }
 

@@ -154,8 +154,9 @@ type TokenStoreOptions struct {
 	// UserActive is the user check of RedeemCode and RotateRefresh, run in
 	// their transaction; nil: every user counts as active.
 	UserActive UserActiveFunc
-	// Notifier announces "revoked_jti:<jti>" (or "revoked_jti:*") with
-	// every transaction that lists a jti in revoked_jti; nil announces
+	// Notifier announces "revoked_jti:<jti>", for every jti a transaction
+	// lists in revoked_jti, with the transaction (internal/notify.Bus
+	// turns more than notify.MaxEach into "revoked_jti:*"); nil announces
 	// nothing.
 	Notifier RevocationNotifier
 }

@@ -206,6 +206,64 @@ func TestPublishInTx(t *testing.T) {
 	})
 }
 
+// TestPublishEachInTx: every id the transaction returns is announced to
+// this process and another, in order; a rolled-back transaction and one
+// that returns no ids announce nothing; more than MaxEach ids become one
+// All for the kind.
+func TestPublishEachInTx(t *testing.T) {
+	dialects(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		d := openDB(t, dsn)
+		pub := newBus(t, d, dsn, notify.Options{})
+		sub := newBus(t, openDB(t, dsn), dsn, notify.Options{})
+		kind := randomName("k")
+		here, there := subscribe(pub, kind), subscribe(sub, kind)
+		ids := func(ids ...string) func(*sqlx.Tx) ([]string, error) {
+			return func(*sqlx.Tx) ([]string, error) { return ids, nil }
+		}
+
+		boom := errors.New("boom")
+		if err := pub.PublishEachInTx(ctx, kind, func(*sqlx.Tx) ([]string, error) { return []string{"lost"}, boom }); !errors.Is(err, boom) {
+			t.Fatalf("PublishEachInTx = %v, want fn's error", err)
+		}
+		if err := pub.PublishEachInTx(ctx, kind, ids()); err != nil {
+			t.Fatal(err)
+		}
+		if err := pub.PublishEachInTx(ctx, kind, ids("a", "b", "c")); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []*recorder{here, there} {
+			for _, want := range []string{"a", "b", "c"} {
+				r.expect(t, want)
+			}
+		}
+
+		many := make([]string, notify.MaxEach+1)
+		for i := range many {
+			many[i] = strconv.Itoa(i)
+		}
+		if err := pub.PublishEachInTx(ctx, kind, ids(many...)); err != nil {
+			t.Fatal(err)
+		}
+		here.expect(t, notify.All)
+		there.expect(t, notify.All)
+		if err := pub.PublishEachInTx(ctx, kind, ids(many[:notify.MaxEach]...)); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range many[:notify.MaxEach] {
+			there.expect(t, want)
+		}
+		there.quiet(t, 300*time.Millisecond)
+
+		if err := pub.PublishEachInTx(ctx, kind, ids("ok", "")); err == nil {
+			t.Fatal("an empty id was announced")
+		}
+		if err := pub.PublishEachInTx(ctx, "Bad Kind", ids("x")); err == nil {
+			t.Fatal("an invalid kind was accepted")
+		}
+	})
+}
+
 func TestPublishRejectsBadNotices(t *testing.T) {
 	d := dbtest.Open(t)
 	b := newBus(t, d, "", notify.Options{})
