@@ -171,7 +171,13 @@ func (h *handlers) serverError(c *gin.Context, what string, err error) {
 	resources.Fail(c, resources.ServerError())
 }
 
-func link(href string) gin.H { return gin.H{"href": href, "method": http.MethodGet} }
+func link(href string) linkView { return linkView{Href: href, Method: http.MethodGet} }
+
+// linkView is a link of the API's responses: {"href": …, "method": "GET"}.
+type linkView struct {
+	Href   string `json:"href"`
+	Method string `json:"method"`
+}
 
 type fieldErrors map[string][]string
 

@@ -43,94 +43,73 @@ func (h *handlers) getRoot(c *gin.Context) {
 
 // getSession is GET /api/session/: who the caller is and how they
 // authenticated. It accepts every credential type (and none), so it is the
-// first thing a client calls.
+// first thing a client calls — and the path resource servers' load tests
+// hit, so its body is typed (session_json.go), not a map.
 func (h *handlers) getSession(c *gin.Context) {
 	p, ok := resources.PrincipalFrom(c)
 	if !ok {
-		resources.OK(c, http.StatusOK, gin.H{"session": gin.H{"authenticated": false, "links": gin.H{"self": link(PathSession)}}})
+		c.JSON(http.StatusOK, anonymousSessionBody{Session: anonymousSession{Links: sessionLinks{Self: link(PathSession)}}, Stat: "ok"})
 		return
 	}
-	s := gin.H{
-		"authenticated": true,
-		"auth_method":   string(p.Method),
-		"user":          nil,
-		"links":         gin.H{"self": link(PathSession)},
-	}
+	var u *users.User
 	if p.User.ID != 0 {
 		// The Principal carries only what a resource server can know; the
 		// full record comes from the store.
-		u, err := h.Users.Get(c.Request.Context(), p.User.ID)
+		rec, err := h.Users.Get(c.Request.Context(), p.User.ID)
 		if err != nil {
 			h.serverError(c, "load session user", err)
 			return
 		}
-		s["user"] = userJSON(u, true)
-		s["links"].(gin.H)["user"] = link(userPath(p.User.Username))
+		u = &rec
 	}
-	switch p.Method {
-	case resources.MethodSession:
+	var csrf string
+	if p.Method == resources.MethodSession && h.Sessions != nil {
 		// A session client sends this token in X-CSRF-Token on unsafe
 		// requests; reading it here spares it scraping a page. A GET
 		// response is readable by the session's own origin only (no CORS),
 		// so it does not leak to other sites.
-		if h.Sessions != nil {
-			if _, csrf, ok, err := h.Sessions.ValidateSession(c.Request); err == nil && ok {
-				s["csrf_token"] = csrf
-				s["csrf_header"] = resources.CSRFHeader
-			}
-		}
-	case resources.MethodAPIToken:
-		s["token_id"] = p.TokenID
-		s["policy"] = p.APIToken.Policy
-		s["token"] = gin.H{
-			"id": p.APIToken.ID, "token_prefix": p.APIToken.Prefix, "note": p.APIToken.Note,
-			"expires": timePtr(p.APIToken.Expires), "deprecated": p.APIToken.Deprecated,
-		}
-	case resources.MethodOAuth2:
-		s["token_id"] = p.TokenID
-		s["client_id"] = p.ClientID
-		s["scopes"] = p.Scopes.Items()
-		if p.Bearer != nil && !p.Bearer.ExpiresAt.IsZero() {
-			s["expires"] = p.Bearer.ExpiresAt.UTC().Format(time.RFC3339)
+		if _, token, ok, err := h.Sessions.ValidateSession(c.Request); err == nil && ok {
+			csrf = token
 		}
 	}
-	resources.OK(c, http.StatusOK, gin.H{"session": s})
+	c.JSON(http.StatusOK, sessionBody{Session: sessionOf(p, u, csrf), Stat: "ok"})
 }
 
 func userPath(username string) string { return PathUsers + url.PathEscape(username) + "/" }
 
 // userJSON renders a user; the e-mail address only for the user themself
 // or an admin (full).
-func userJSON(u users.User, full bool) gin.H {
-	out := gin.H{
-		"id":         u.ID,
-		"username":   u.Username,
-		"is_admin":   u.IsAdmin,
-		"is_active":  u.IsActive,
-		"created_at": timeOrNil(u.CreatedAt),
-		"links": gin.H{
-			"self":       link(userPath(u.Username)),
-			"api_tokens": link(userPath(u.Username) + "api-tokens/"),
+func userJSON(u users.User, full bool) userView {
+	out := userView{
+		ID:        u.ID,
+		Username:  u.Username,
+		IsAdmin:   u.IsAdmin,
+		IsActive:  u.IsActive,
+		CreatedAt: timeOrNil(u.CreatedAt),
+		Links: userLinks{
+			Self:      link(userPath(u.Username)),
+			APITokens: link(userPath(u.Username) + "api-tokens/"),
 		},
 	}
 	if full {
-		out["email"] = u.Email
-		out["email_verified"] = u.EmailVerified
-		out["fullname"] = u.Name
+		out.Email, out.EmailVerified, out.Fullname = &u.Email, &u.EmailVerified, &u.Name
 	}
 	return out
 }
 
-func timeOrNil(t time.Time) any {
+// timeOrNil is t in RFC 3339 (UTC), or nil (JSON null) for the zero time.
+func timeOrNil(t time.Time) *string {
 	if t.IsZero() {
 		return nil
 	}
-	return t.UTC().Format(time.RFC3339)
+	return timePtr(&t)
 }
 
-func timePtr(t *time.Time) any {
+// timePtr is *t in RFC 3339 (UTC), or nil (JSON null).
+func timePtr(t *time.Time) *string {
 	if t == nil {
 		return nil
 	}
-	return t.UTC().Format(time.RFC3339)
+	s := t.UTC().Format(time.RFC3339)
+	return &s
 }

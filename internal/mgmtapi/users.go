@@ -20,7 +20,7 @@ func (h *handlers) listUsers(c *gin.Context) {
 		return
 	}
 	visible := resources.FilterList(c, all, func(u users.User) string { return u.Username })
-	out := make([]gin.H, 0, len(visible))
+	out := make([]userView, 0, len(visible))
 	for _, u := range visible {
 		out = append(out, userJSON(u, p.User.IsAdmin || p.User.ID == u.ID))
 	}
