@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -129,7 +128,7 @@ func TestRetryAfterRounding(t *testing.T) {
 		}
 		want := tc.want
 		if tc.wait <= 0 {
-			want = strconv.Itoa(int(resources.DefaultRetryAfter / time.Second))
+			want = "5" // DefaultRetryAfter, documented as 5 s
 		}
 		if got := resources.Unavailable(tc.wait).Headers.Get("Retry-After"); got != want {
 			t.Errorf("Unavailable(%v): Retry-After %q, want %q", tc.wait, got, want)

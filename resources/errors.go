@@ -156,10 +156,7 @@ func OAuthAccessDenied() *APIError {
 // rounded up, at least 1) and X-RateLimit-Limit (Djblets; see
 // docs/api-tokens.md, "Authentication", step 3).
 func RateLimitExceeded(retryAfter time.Duration, limit int) *APIError {
-	secs := int64((retryAfter + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
+	secs := max(1, int64((retryAfter+time.Second-1)/time.Second))
 	e := newError(CodeRateLimitExceeded, http.StatusTooManyRequests, "request-rate-limit-exceeded", "API rate limit has been exceeded.")
 	e.Headers = http.Header{}
 	e.Headers.Set("Retry-After", strconv.FormatInt(secs, 10))

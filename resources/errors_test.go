@@ -111,3 +111,31 @@ func TestErrorCopiesAndExtras(t *testing.T) {
 		t.Fatalf("form error body %s", w.Body)
 	}
 }
+
+// TestTokenErrorText: a TokenError reads as its kind, followed by its
+// message when it has one (the message is what the client is shown).
+func TestTokenErrorText(t *testing.T) {
+	if got := (&resources.TokenError{Kind: resources.ErrTokenExpired}).Error(); got != "api token has expired" {
+		t.Errorf("without a message: %q", got)
+	}
+	e := &resources.TokenError{Kind: resources.ErrTokenInvalidated, Message: "This API token became invalid on 2026-01-02: leaked"}
+	if got := e.Error(); got != "api token is invalid: This API token became invalid on 2026-01-02: leaked" {
+		t.Errorf("with a message: %q", got)
+	}
+}
+
+// TestIsFirstParty: only a password (Basic) or a browser session is a
+// first-party caller; tokens and no principal at all are not.
+func TestIsFirstParty(t *testing.T) {
+	for m, want := range map[resources.AuthMethod]bool{
+		resources.MethodBasic: true, resources.MethodSession: true,
+		resources.MethodAPIToken: false, resources.MethodOAuth2: false, "": false,
+	} {
+		if got := (&resources.Principal{Method: m}).IsFirstParty(); got != want {
+			t.Errorf("%q: IsFirstParty %v, want %v", m, got, want)
+		}
+	}
+	if (*resources.Principal)(nil).IsFirstParty() {
+		t.Error("a nil principal is first-party")
+	}
+}

@@ -307,8 +307,8 @@ func (g *Guard) Middleware(r Resource) func(http.Handler) http.Handler {
 
 // Protect returns the gin form of Middleware: the same checks, with the
 // object ID from gin's path parameter IDParam, the caller's address from
-// gin's ClientIP, and the Principal in both the gin context (PrincipalFrom)
-// and the request context (PrincipalFromContext).
+// gin's ClientIP, and the Principal in the request context (PrincipalFrom,
+// PrincipalFromContext).
 func (g *Guard) Protect(r Resource) gin.HandlerFunc {
 	pr := g.prepare(r)
 	return func(gc *gin.Context) {
@@ -330,9 +330,6 @@ func (g *Guard) serveGin(gc *gin.Context, pr *protected) bool {
 	if !ok {
 		gc.Abort()
 		return false
-	}
-	if p != nil {
-		gc.Set(principalKey, p)
 	}
 	gc.Request = gc.Request.WithContext(g.withPrincipal(gc.Request.Context(), p, pr))
 	return true

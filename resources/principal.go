@@ -84,9 +84,6 @@ type Principal struct {
 	Bearer *BearerToken
 }
 
-// principalKey holds the *Principal in the gin context.
-const principalKey = "authgate.resources.principal"
-
 // ctxKey keys the request context value the Guard stores.
 type ctxKey struct{}
 
@@ -111,12 +108,7 @@ func PrincipalFromContext(ctx context.Context) (*Principal, bool) {
 // PrincipalFrom returns the caller that Guard.Protect authenticated; false
 // for an anonymous request or one no Guard has seen.
 func PrincipalFrom(c *gin.Context) (*Principal, bool) {
-	v, ok := c.Get(principalKey)
-	if !ok {
-		return PrincipalFromContext(c.Request.Context())
-	}
-	p, ok := v.(*Principal)
-	return p, ok && p != nil
+	return PrincipalFromContext(c.Request.Context())
 }
 
 // IsFirstParty reports whether the caller logged in with a password or a
