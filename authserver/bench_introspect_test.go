@@ -64,10 +64,11 @@ func BenchmarkIntrospectAPIToken(b *testing.B) {
 // BenchmarkIntrospectJWT measures a resource server introspecting a JWT
 // access token through the gin router: client authentication, then the
 // token (signature, revocation, client and user state; from memory once the
-// token has been seen — docs/performance.md, "JWT validation").
+// token has been seen — docs/performance.md, "JWT validation"), with the
+// client and user caches on as in the application.
 func BenchmarkIntrospectJWT(b *testing.B) {
 	benchDBs(b, func(b *testing.B, d *db.DB) {
-		s, h := benchServer(b, d, FormatJWT)
+		s, h := cacheServer(b, d, FormatJWT, true) // the caches on, as the app wires them
 		ctx := context.Background()
 		c, secret, err := s.CreateClient(ctx, ClientSpec{Name: "svc"})
 		if err != nil {

@@ -75,7 +75,7 @@ func (s *Server) handleIntrospect(c *gin.Context) {
 
 // introspect looks up or validates raw and lets package introspection
 // decide what caller learns about it.
-func (s *Server) introspect(ctx context.Context, client *Client, raw string) (map[string]any, error) {
+func (s *Server) introspect(ctx context.Context, client *Client, raw string) (introspection.Response, error) {
 	caller := introspection.Caller{ID: client.ID, ResourceServer: client.ResourceServer}
 	switch {
 	case hasPrefix(raw, PrefixAccessToken) || looksLikeJWT(raw):
@@ -84,7 +84,7 @@ func (s *Server) introspect(ctx context.Context, client *Client, raw string) (ma
 			return introspection.Inactive(), nil
 		}
 		if err != nil {
-			return nil, err
+			return introspection.Response{}, err
 		}
 		return introspection.AccessToken(caller, introspection.Access{
 			JTI: at.JTI, ClientID: at.ClientID, Subject: at.Subject, Username: at.Username, Scope: at.Scope,
@@ -110,13 +110,13 @@ func (s *Server) introspect(ctx context.Context, client *Client, raw string) (ma
 
 // introspectRefresh looks a refresh token up, and its user's status when
 // the caller may learn about it.
-func (s *Server) introspectRefresh(ctx context.Context, caller introspection.Caller, raw string) (map[string]any, error) {
+func (s *Server) introspectRefresh(ctx context.Context, caller introspection.Caller, raw string) (introspection.Response, error) {
 	if !wellFormed(PrefixRefreshToken, raw) {
 		return introspection.Inactive(), nil
 	}
 	row, found, err := s.Tokens.ByDigest(ctx, kindRefresh, raw)
 	if err != nil {
-		return nil, err
+		return introspection.Response{}, err
 	}
 	if !found || !introspection.RefreshVisible(caller, row.Live(s.now()), row.ClientID) {
 		return introspection.Inactive(), nil
@@ -125,7 +125,7 @@ func (s *Server) introspectRefresh(ctx context.Context, caller introspection.Cal
 	if row.UserID.Valid {
 		_, active, username, err := s.access.status(ctx, "", row.UserID.Int64)
 		if err != nil {
-			return nil, err
+			return introspection.Response{}, err
 		}
 		user = &introspection.User{ID: row.UserID.Int64, Active: active, Username: username}
 	}

@@ -66,7 +66,7 @@ func TestValidJWTNoQuery(t *testing.T) {
 						t.Fatalf("ValidateBearer: %v", err)
 					}
 					resp, err := s.introspect(ctx, rs, raw)
-					if err != nil || resp["active"] != true {
+					if err != nil || !resp.Active {
 						t.Fatalf("introspect: %v %v", resp, err)
 					}
 				}

@@ -31,10 +31,42 @@ const (
 	InactiveUserInactive = "user_inactive"
 )
 
+// Response is an introspection answer (RFC 7662 §2.2). A nil pointer or
+// empty member is left out; the members are declared in the alphabetical
+// order of their names, so the encoding is the one a map of them would
+// have, without a map's sorting and allocations on every answer.
+type Response struct {
+	Active           bool            `json:"active"`
+	APITokenID       string          `json:"api_token_id,omitempty"`
+	Audience         *[]string       `json:"aud,omitempty"`
+	ClientID         *string         `json:"client_id,omitempty"`
+	Confirmation     *Confirmation   `json:"cnf,omitempty"`
+	Deprecated       *bool           `json:"deprecated,omitempty"`
+	ErrorDescription string          `json:"error_description,omitempty"`
+	ExpiresAt        *int64          `json:"exp,omitempty"`
+	IssuedAt         *int64          `json:"iat,omitempty"`
+	InactiveReason   string          `json:"inactive_reason,omitempty"`
+	Issuer           *string         `json:"iss,omitempty"`
+	JTI              *string         `json:"jti,omitempty"`
+	Policy           json.RawMessage `json:"policy,omitempty"`
+	Scope            string          `json:"scope,omitempty"`
+	Subject          *string         `json:"sub,omitempty"`
+	TokenType        string          `json:"token_type,omitempty"`
+	Username         *string         `json:"username,omitempty"`
+}
+
+// Confirmation is the cnf member: the DPoP key a token is bound to (RFC
+// 9449 §6.2).
+type Confirmation struct {
+	JKT string `json:"jkt"`
+}
+
+func ptr[T any](v T) *T { return &v }
+
 // Inactive is the answer about a token the caller may not learn about, or
 // that is not active (RFC 7662 §2.2): nothing but "active": false, so the answer
 // tells nothing of why.
-func Inactive() map[string]any { return map[string]any{"active": false} }
+func Inactive() Response { return Response{} }
 
 // Caller is the authenticated confidential client that asks.
 type Caller struct {
@@ -63,27 +95,25 @@ type Access struct {
 
 // AccessToken answers caller about a valid access token: inactive unless
 // the caller is a resource server or the client it was issued to.
-func AccessToken(caller Caller, at Access, issuer string) map[string]any {
+func AccessToken(caller Caller, at Access, issuer string) Response {
 	if !caller.ResourceServer && at.ClientID != caller.ID {
 		return Inactive()
 	}
-	out := map[string]any{
-		"active": true, "token_type": TokenTypeBearer, "client_id": at.ClientID, "sub": at.Subject,
-		"exp": at.ExpiresAt.Unix(), "iat": at.IssuedAt.Unix(), "iss": issuer, "aud": at.Audience,
-	}
-	if at.Scope != "" {
-		out["scope"] = at.Scope
+	out := Response{
+		Active: true, TokenType: TokenTypeBearer, ClientID: &at.ClientID, Subject: &at.Subject,
+		ExpiresAt: ptr(at.ExpiresAt.Unix()), IssuedAt: ptr(at.IssuedAt.Unix()), Issuer: &issuer, Audience: &at.Audience,
+		Scope: at.Scope,
 	}
 	if at.Username != "" {
-		out["username"] = at.Username
+		out.Username = &at.Username
 	}
 	if !at.Opaque {
-		out["jti"] = at.JTI
+		out.JTI = &at.JTI
 	}
 	if at.JKT != "" {
 		// RFC 9449 §6.2: the key the token is bound to.
-		out["token_type"] = TokenTypeDPoP
-		out["cnf"] = map[string]string{"jkt": at.JKT}
+		out.TokenType = TokenTypeDPoP
+		out.Confirmation = &Confirmation{JKT: at.JKT}
 	}
 	return out
 }
@@ -114,22 +144,19 @@ type User struct {
 // RefreshToken answers about a visible refresh token; user is nil for a
 // token without a user. A token whose user is no longer active is
 // inactive.
-func RefreshToken(r Refresh, user *User, issuer string) map[string]any {
+func RefreshToken(r Refresh, user *User, issuer string) Response {
 	if user != nil && !user.Active {
 		return Inactive()
 	}
-	out := map[string]any{
-		"active": true, "token_type": TokenTypeRefresh, "client_id": r.ClientID,
-		"exp": r.ExpiresAt.Unix(), "iat": r.CreatedAt.Unix(), "iss": issuer,
-	}
-	if r.Scope != "" {
-		out["scope"] = r.Scope
+	out := Response{
+		Active: true, TokenType: TokenTypeRefresh, ClientID: &r.ClientID,
+		ExpiresAt: ptr(r.ExpiresAt.Unix()), IssuedAt: ptr(r.CreatedAt.Unix()), Issuer: &issuer, Scope: r.Scope,
 	}
 	if r.JKT != "" {
-		out["cnf"] = map[string]string{"jkt": r.JKT}
+		out.Confirmation = &Confirmation{JKT: r.JKT}
 	}
 	if user != nil {
-		out["sub"], out["username"] = strconv.FormatInt(user.ID, 10), user.Username
+		out.Subject, out.Username = ptr(strconv.FormatInt(user.ID, 10)), &user.Username
 	}
 	return out
 }
@@ -160,18 +187,18 @@ type APIToken struct {
 // access): it is reported as a policy that blocks everything, the same
 // fail-closed decision authgate's own middleware makes (docs/api-tokens.md,
 // "Deliberate differences").
-func APITokenResponse(a APIToken, issuer string) map[string]any {
+func APITokenResponse(a APIToken, issuer string) Response {
 	pol := a.Policy
 	if pol == nil {
 		pol = DenyAllPolicy
 	}
-	out := map[string]any{
-		"active": true, "token_type": TokenTypeAPI, "username": a.Username,
-		"sub": strconv.FormatInt(a.UserID, 10), "iat": a.IssuedAt.Unix(), "iss": issuer,
-		"policy": pol, "api_token_id": strconv.FormatInt(a.ID, 10), "deprecated": a.Deprecated,
+	out := Response{
+		Active: true, TokenType: TokenTypeAPI, Username: &a.Username,
+		Subject: ptr(strconv.FormatInt(a.UserID, 10)), IssuedAt: ptr(a.IssuedAt.Unix()), Issuer: &issuer,
+		Policy: pol, APITokenID: strconv.FormatInt(a.ID, 10), Deprecated: &a.Deprecated,
 	}
 	if a.Expires != nil {
-		out["exp"] = a.Expires.Unix()
+		out.ExpiresAt = ptr(a.Expires.Unix())
 	}
 	return out
 }
@@ -182,10 +209,10 @@ func APITokenResponse(a APIToken, issuer string) map[string]any {
 // exact message authgate's Guard sends for it (Djblets' wording), so a
 // remote resource server answers as authgate does. Any other error (the
 // database) is returned.
-func UnusableAPIToken(err error) (map[string]any, error) {
+func UnusableAPIToken(err error) (Response, error) {
 	var ae *tokens.AuthError
 	if !errors.As(err, &ae) {
-		return nil, err
+		return Response{}, err
 	}
 	var reason string
 	switch {
@@ -202,7 +229,5 @@ func UnusableAPIToken(err error) (map[string]any, error) {
 	if msg == "" {
 		msg = resources.LoginFailed().Msg
 	}
-	return map[string]any{
-		"active": false, "token_type": TokenTypeAPI, "inactive_reason": reason, "error_description": msg,
-	}, nil
+	return Response{TokenType: TokenTypeAPI, InactiveReason: reason, ErrorDescription: msg}, nil
 }
