@@ -126,7 +126,13 @@ func (c *common) tokenRequest(ctx context.Context, hc *http.Client, form url.Val
 
 // postJSON POSTs a form and decodes a 200 JSON answer into v.
 func (c *common) postJSON(ctx context.Context, hc *http.Client, endpoint, auth string, form url.Values, v any) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	return c.postEncoded(ctx, hc, endpoint, auth, form.Encode(), v)
+}
+
+// postEncoded is postJSON with the form already encoded (a scenario that
+// sends the same form every time encodes it once).
+func (c *common) postEncoded(ctx context.Context, hc *http.Client, endpoint, auth, body string, v any) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
@@ -179,7 +185,8 @@ func (s *tokenScenario) Do(ctx context.Context, _ int) (int, error) {
 // introspectScenario introspects one valid access token (RFC 7662).
 type introspectScenario struct {
 	*common
-	token string
+	token      string
+	auth, body string // the Authorization header and form, built once
 }
 
 func (s *introspectScenario) Prepare(ctx context.Context, _ int) error {
@@ -191,6 +198,8 @@ func (s *introspectScenario) Prepare(ctx context.Context, _ int) error {
 		return fmt.Errorf("get a token to introspect: %w", err)
 	}
 	s.token = tr.AccessToken
+	s.auth = basic(s.cr.IntrospectClientID, s.cr.IntrospectClientSecret)
+	s.body = url.Values{"token": {s.token}, "token_type_hint": {"access_token"}}.Encode()
 	if st, err := s.Do(ctx, 0); err != nil {
 		return fmt.Errorf("trial introspection (status %d): %w", st, err)
 	}
@@ -201,9 +210,7 @@ func (s *introspectScenario) Do(ctx context.Context, _ int) (int, error) {
 	var v struct {
 		Active bool `json:"active"`
 	}
-	status, err := s.postJSON(ctx, s.t.HTTP, s.t.Metadata.IntrospectionEndpoint,
-		basic(s.cr.IntrospectClientID, s.cr.IntrospectClientSecret),
-		url.Values{"token": {s.token}, "token_type_hint": {"access_token"}}, &v)
+	status, err := s.postEncoded(ctx, s.t.HTTP, s.t.Metadata.IntrospectionEndpoint, s.auth, s.body, &v)
 	if err == nil && !v.Active {
 		err = errors.New("introspection says the token is not active")
 	}
