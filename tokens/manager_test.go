@@ -818,7 +818,7 @@ func TestObserverIsolation(t *testing.T) {
 		}
 		rows := e.audit(t, AuditFilter{Kind: string(EventCreated), SubjectID: fmt.Sprint(tok.ID)})
 		if len(rows) != 1 || e.rec.events[0].AuditID == 0 || e.rec.events[0].AuditID != rows[0].ID {
-			t.Errorf("event AuditID %d, audit rows %+v", e.rec.events[0].AuditID, rows)
+			t.Errorf("event AuditID %d, audit events %+v", e.rec.events[0].AuditID, rows)
 		}
 	})
 }

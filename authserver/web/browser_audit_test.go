@@ -65,7 +65,7 @@ func TestBrowserAdminAudit(t *testing.T) {
 	rows := c.text("#audit tbody")
 	deact, created := strings.Index(rows, "user.deactivated"), strings.Index(rows, "user.created")
 	if deact < 0 || created < 0 || deact > created || strings.Contains(rows, "token.created") {
-		t.Fatalf("filtered audit rows, newest first, want user.deactivated before user.created and no token event:\n%s", rows)
+		t.Fatalf("filtered audit events, newest first, want user.deactivated before user.created and no token event:\n%s", rows)
 	}
 	c.do("show every event", chromedp.Click(chromedp.CSS("#filter-clear")), chromedp.WaitVisible(chromedp.CSS("#audit-all")))
 	if !strings.Contains(c.text("#audit tbody"), "token.created") {

@@ -142,7 +142,7 @@ func TestClientCredentialsWithoutRow(t *testing.T) {
 		}
 		c.live("reported token", reported, false)
 		if n := c.count(`SELECT COUNT(*) FROM audit_events WHERE kind = ? AND subject_id = ?`, "oauth.credential_reported", c.id); n != 1 {
-			t.Fatalf("credential_reported audit rows: %d, want 1", n)
+			t.Fatalf("credential_reported audit events: %d, want 1", n)
 		}
 		if ok, err := e.App.OAuth.RevokeReported(context.Background(), reported); err != nil || ok {
 			t.Fatalf("second report = %v, %v; want false (revoked already)", ok, err)
