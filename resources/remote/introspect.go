@@ -40,7 +40,13 @@ const (
 // defaults above; a negative TTL turns that cache off.
 type IntrospectorOptions struct {
 	// URL is the RFC 7662 endpoint, e.g. https://auth.example/oauth/introspect.
+	// Plain http is refused unless the host is loopback or
+	// AllowInsecureHTTP is set.
 	URL string
+	// AllowInsecureHTTP accepts a plain-http URL to a host that is not
+	// loopback (a private network you trust). Every token asked about and
+	// the client secret then cross that network in clear.
+	AllowInsecureHTTP bool
 	// ClientID and ClientSecret authenticate this resource server
 	// (client_secret_basic, RFC 6749 §2.3.1).
 	ClientID, ClientSecret string
@@ -121,10 +127,10 @@ type introspection struct {
 // NewIntrospector checks opts and returns an error for a configuration it
 // cannot use.
 func NewIntrospector(opts IntrospectorOptions) (*Introspector, error) {
-	u, err := url.Parse(opts.URL)
+	if err := checkEndpoint("remote introspector:", opts.URL, opts.AllowInsecureHTTP); err != nil {
+		return nil, err
+	}
 	switch {
-	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
-		return nil, fmt.Errorf("remote introspector: URL %q is not an absolute http(s) URL", opts.URL)
 	case opts.ClientID == "":
 		return nil, errors.New("remote introspector: ClientID is required")
 	case opts.MaxEntries < 0 || opts.Timeout < 0:

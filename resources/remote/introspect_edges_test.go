@@ -121,14 +121,19 @@ func TestIntrospectionExpiryAndTypes(t *testing.T) {
 }
 
 // TestNewJWKSValidatorOptions: each duration may be zero (its default) but
-// not negative, and the JWKS URL must be an absolute http(s) URL.
+// not negative, and the JWKS URL must be an absolute https URL, or http to
+// a loopback host or with AllowInsecureHTTP.
 func TestNewJWKSValidatorOptions(t *testing.T) {
 	for _, tc := range []struct {
 		o  remote.JWKSOptions
 		ok bool
 	}{
 		{remote.JWKSOptions{Issuer: issuer}, true},
-		{remote.JWKSOptions{Issuer: "http://auth.example/"}, true},
+		{remote.JWKSOptions{Issuer: "http://auth.example/"}, false}, // plain http, not loopback
+		{remote.JWKSOptions{Issuer: "http://auth.example/", AllowInsecureHTTP: true}, true},
+		{remote.JWKSOptions{Issuer: issuer, JWKSURL: "http://localhost:9/jwks"}, true},
+		{remote.JWKSOptions{Issuer: issuer, JWKSURL: "http://[::1]:9/jwks"}, true},
+		{remote.JWKSOptions{Issuer: issuer, JWKSURL: "http://10.0.0.8/jwks"}, false},
 		{remote.JWKSOptions{}, false},
 		{remote.JWKSOptions{Issuer: issuer, MaxAge: -1}, false},
 		{remote.JWKSOptions{Issuer: issuer, MinRefetch: -1}, false},
@@ -146,7 +151,8 @@ func TestNewJWKSValidatorOptions(t *testing.T) {
 }
 
 // TestNewIntrospectorOptions: the configurations NewIntrospector accepts
-// and refuses, each rule on its own: an absolute http(s) URL, a client ID,
+// and refuses, each rule on its own: an absolute https URL (http only to a
+// loopback host or with AllowInsecureHTTP), a client ID,
 // no negative MaxEntries or Timeout, and API token types that are vendor
 // prefixes (no "_", no space, not empty). Other prefixes' tokens are then
 // recognised as API tokens.
@@ -158,6 +164,12 @@ func TestNewIntrospectorOptions(t *testing.T) {
 	}{
 		{remote.IntrospectorOptions{URL: u, ClientID: "rs"}, true},
 		{remote.IntrospectorOptions{URL: "http://127.0.0.1:9/introspect", ClientID: "rs"}, true},
+		{remote.IntrospectorOptions{URL: "http://127.8.0.1:9/introspect", ClientID: "rs"}, true},
+		{remote.IntrospectorOptions{URL: "http://LocalHost:9/introspect", ClientID: "rs"}, true},
+		{remote.IntrospectorOptions{URL: "http://auth.example/oauth/introspect", ClientID: "rs"}, false},
+		{remote.IntrospectorOptions{URL: "http://localhost.auth.example/x", ClientID: "rs"}, false},
+		{remote.IntrospectorOptions{URL: "http://192.168.1.2/x", ClientID: "rs"}, false},
+		{remote.IntrospectorOptions{URL: "http://auth.example/oauth/introspect", ClientID: "rs", AllowInsecureHTTP: true}, true},
 		{remote.IntrospectorOptions{URL: "ftp://auth.example/x", ClientID: "rs"}, false},
 		{remote.IntrospectorOptions{URL: "https:///x", ClientID: "rs"}, false},
 		{remote.IntrospectorOptions{URL: "%zz", ClientID: "rs"}, false},

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,7 +29,13 @@ type JWKSOptions struct {
 	// it as iss. Required.
 	Issuer string
 	// JWKSURL is where the keys are; default Issuer + "/oauth/jwks.json".
+	// Plain http is refused unless the host is loopback or
+	// AllowInsecureHTTP is set.
 	JWKSURL string
+	// AllowInsecureHTTP accepts a plain-http JWKSURL to a host that is not
+	// loopback (a private network you trust): keys fetched that way can be
+	// replaced by anyone on the path, who can then sign tokens.
+	AllowInsecureHTTP bool
 	// HTTPClient fetches the JWKS; default http.DefaultClient.
 	HTTPClient *http.Client
 	// Timeout bounds one fetch; default DefaultTimeout.
@@ -85,8 +90,8 @@ func NewJWKSValidator(opts JWKSOptions) (*JWKSValidator, error) {
 	if opts.JWKSURL == "" {
 		opts.JWKSURL = strings.TrimRight(opts.Issuer, "/") + "/oauth/jwks.json"
 	}
-	if u, err := url.Parse(opts.JWKSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("remote JWKS validator: JWKS URL %q is not an absolute http(s) URL", opts.JWKSURL)
+	if err := checkEndpoint("remote JWKS validator: JWKS", opts.JWKSURL, opts.AllowInsecureHTTP); err != nil {
+		return nil, err
 	}
 	if opts.MaxAge < 0 || opts.MinRefetch < 0 || opts.Leeway < 0 || opts.Timeout < 0 {
 		return nil, errors.New("remote JWKS validator: durations may not be negative")
