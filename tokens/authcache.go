@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"github.com/jmoiron/sqlx"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/authgate/authgate/internal/users"
 )
@@ -57,6 +58,11 @@ type AuthCache struct {
 	entries *simplelru.LRU[string, *cacheEntry] // by digest
 	byID    map[int64]string                    // token ID → digest, kept in step by onEvict
 	epoch   uint64
+
+	// misses collapses concurrent lookups of one digest that missed into
+	// one query, whose entry they all share (so that they also share the
+	// claim on its last_used write).
+	misses singleflight.Group
 }
 
 type cacheEntry struct {

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/authgate/authgate/internal/users"
@@ -103,12 +104,10 @@ func (m *Manager) lookup(ctx context.Context, digest string, now time.Time) (*Lo
 	}
 	e := c.get(digest, now)
 	if e == nil {
-		epoch := c.currentEpoch()
-		l, err := m.store.LookupDigest(ctx, digest)
-		if err != nil {
+		var err error
+		if e, err = m.sharedMiss(ctx, digest, now); err != nil {
 			return nil, nil, err
 		}
-		e = c.put(epoch, &Lookup{Token: l.Token.clone(), Digest: l.Digest, Owner: l.Owner}, now)
 	}
 	tok := e.tok.clone()
 	if lu := e.lastUsed.Load(); lu != 0 && (tok.LastUsed == nil || lu > tok.LastUsed.UnixNano()) {
@@ -116,6 +115,38 @@ func (m *Manager) lookup(ctx context.Context, digest string, now time.Time) (*Lo
 		tok.LastUsed = &t
 	}
 	return &Lookup{Token: tok, Digest: e.digest, Owner: e.owner}, e, nil
+}
+
+// missTimeout bounds a shared cache miss's query, which no single
+// caller's cancellation may stop (the others wait for it).
+const missTimeout = 10 * time.Second
+
+// sharedMiss looks digest up once for every concurrent caller that missed
+// the cache and caches the row; each caller still gives up when its own
+// context ends. Callers share a lookup only within one cache epoch: a
+// request that starts after a drop (an invalidation, a deactivation) never
+// joins a lookup that may have read the row from before it.
+func (m *Manager) sharedMiss(ctx context.Context, digest string, now time.Time) (*cacheEntry, error) {
+	c := m.cache
+	epoch := c.currentEpoch()
+	ch := c.misses.DoChan(digest+"@"+strconv.FormatUint(epoch, 10), func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), missTimeout)
+		defer cancel()
+		l, err := m.store.LookupDigest(lctx, digest)
+		if err != nil {
+			return nil, err
+		}
+		return c.put(epoch, &Lookup{Token: l.Token.clone(), Digest: l.Digest, Owner: l.Owner}, now), nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*cacheEntry), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // invalidMessage is Djblets' message for an invalidated token
@@ -170,12 +201,25 @@ func (m *Manager) noteExpired(ctx context.Context, tok *Token, now time.Time, en
 }
 
 // noteUsed writes last_used, at most once per lastUsedInterval per token,
-// with its "used" event. With the cache, the entry remembers the write (or
-// that another writer was first), so the next write is due a minute later.
+// with its "used" event. With the cache, the request that finds the write
+// due claims it in the entry first, so concurrent requests of this process
+// do not queue up behind one another on the row's lock; the entry then
+// remembers the write (or that another writer was first), so the next
+// write is due a minute later. A failed write gives the claim back.
 func (m *Manager) noteUsed(ctx context.Context, tok *Token, now time.Time, entry *cacheEntry) {
 	now = dbTime(now)
 	if tok.LastUsed != nil && now.Sub(*tok.LastUsed) < lastUsedInterval {
 		return
+	}
+	var claimed int64
+	if entry != nil {
+		claimed = entry.lastUsed.Load()
+		if claimed != 0 && now.UnixNano()-claimed < int64(lastUsedInterval) {
+			return // written or being written since tok was read
+		}
+		if !entry.lastUsed.CompareAndSwap(claimed, now.UnixNano()) {
+			return // another request claimed it first
+		}
 	}
 	used := tok.clone()
 	used.LastUsed = &now
@@ -191,12 +235,13 @@ func (m *Manager) noteUsed(ctx context.Context, tok *Token, now time.Time, entry
 	})
 	if err != nil {
 		m.log.Warn("could not record API token use", "token_id", tok.ID, "error", err)
+		if entry != nil {
+			entry.lastUsed.CompareAndSwap(now.UnixNano(), claimed)
+		}
 		return
 	}
-	if entry != nil {
-		// Not written means another writer set it within the last minute.
-		entry.lastUsed.Store(now.UnixNano())
-	}
+	// Not written means another writer set it within the last minute; the
+	// claim stands for this process either way.
 	if wrote {
 		tok.LastUsed = &now
 		m.emit(ctx, ev)
