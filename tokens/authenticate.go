@@ -211,14 +211,13 @@ func (m *Manager) noteUsed(ctx context.Context, tok *Token, now time.Time, entry
 	if tok.LastUsed != nil && now.Sub(*tok.LastUsed) < lastUsedInterval {
 		return
 	}
-	var claimed int64
+	var seen int64 // the entry's last_used when tok was read (lookup)
 	if entry != nil {
-		claimed = entry.lastUsed.Load()
-		if claimed != 0 && now.UnixNano()-claimed < int64(lastUsedInterval) {
-			return // written or being written since tok was read
+		if tok.LastUsed != nil {
+			seen = tok.LastUsed.UnixNano()
 		}
-		if !entry.lastUsed.CompareAndSwap(claimed, now.UnixNano()) {
-			return // another request claimed it first
+		if !entry.lastUsed.CompareAndSwap(seen, now.UnixNano()) {
+			return // another request claimed or recorded a use since tok was read
 		}
 	}
 	used := tok.clone()
@@ -236,7 +235,7 @@ func (m *Manager) noteUsed(ctx context.Context, tok *Token, now time.Time, entry
 	if err != nil {
 		m.log.Warn("could not record API token use", "token_id", tok.ID, "error", err)
 		if entry != nil {
-			entry.lastUsed.CompareAndSwap(now.UnixNano(), claimed)
+			entry.lastUsed.CompareAndSwap(now.UnixNano(), seen)
 		}
 		return
 	}
